@@ -1,0 +1,1 @@
+"""gapkit.gpu: the torch backend (real networks, CPU or CUDA)."""

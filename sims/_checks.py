@@ -1,0 +1,378 @@
+"""The check registry behind `gapkit verify`.
+
+A *check* sets a theory value next to a measured one and gives a verdict:
+
+- PASS / FAIL where gapkit knows the truth (an exact identity, a closed form, a
+  simulator against its own exact discrete law, a fit on synthetic data with
+  known parameters);
+- INFO where it measures how well an approximation or an empirical prediction
+  does. An INFO never fails a run.
+
+Check ids are ``<family>.<what>.<model>`` (DESIGN.md): the family is the
+two-digit paper equation (``eq06``) or a named family (``fokker``,
+``collapse``, ``momentum``, ``closedform`` ...).
+
+Catalogue modules register *providers*: a function of a `CheckContext` that
+returns a list of `CheckResult`. A provider declares the ids it can produce so
+``--only`` selects providers before anything runs.
+
+Every PASS/FAIL row must be able to fail. `CheckContext.wrong_theory` is the
+hook tests use to show it: when set, `CheckContext.compare` shifts the theory
+value by that relative amount before judging, and the row must then FAIL.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "PASS",
+    "FAIL",
+    "INFO",
+    "SKIP",
+    "CheckResult",
+    "CheckContext",
+    "CheckSpec",
+    "register_check",
+    "registered_checks",
+    "select_checks",
+    "run_checks",
+    "summarize",
+]
+
+PASS, FAIL, INFO, SKIP = "PASS", "FAIL", "INFO", "SKIP"
+VERDICTS = (PASS, FAIL, INFO, SKIP)
+
+
+def _num(x):
+    """JSON-friendly number: python float, None for missing; inf/nan kept as strings."""
+    if x is None:
+        return None
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    try:
+        xf = float(x)
+    except (TypeError, ValueError):
+        return x
+    if math.isfinite(xf):
+        return xf
+    return "nan" if math.isnan(xf) else ("inf" if xf > 0 else "-inf")
+
+
+@dataclasses.dataclass
+class CheckResult:
+    """One row of the verify table (the JSON contract of issue 2)."""
+
+    id: str
+    equation: str
+    model: str
+    theory: float | None
+    measured: float | None
+    ci95: float | None
+    tolerance: float | None
+    tolerance_source: str
+    verdict: str
+    note: str = ""
+    extra: dict = dataclasses.field(default_factory=dict)
+    seconds: float = 0.0
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+    def to_dict(self) -> dict:
+        d = {
+            "id": self.id,
+            "equation": self.equation,
+            "model": self.model,
+            "theory": _num(self.theory),
+            "measured": _num(self.measured),
+            "ci95": _num(self.ci95),
+            "tolerance": _num(self.tolerance),
+            "tolerance_source": self.tolerance_source,
+            "verdict": self.verdict,
+            "note": self.note,
+            "seconds": round(float(self.seconds), 4),
+        }
+        if self.extra:
+            d["extra"] = {k: _jsonable(v) for k, v in self.extra.items()}
+        return d
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return [_jsonable(x) for x in v.tolist()]
+    if isinstance(v, (str, type(None))):
+        return v
+    return _num(v)
+
+
+@dataclasses.dataclass
+class CheckContext:
+    """What a provider gets: the root seed, quick/full, where figures go.
+
+    ``rng(key)`` and ``seed_for(key)`` derive independent streams from the root
+    seed and a string key (the check id, say), so adding or reordering checks
+    never changes another check's numbers.
+    """
+
+    seed: int = 0
+    quick: bool = True
+    out: Path | None = None
+    wrong_theory: float | None = None
+    figures: list = dataclasses.field(default_factory=list)
+
+    def seed_sequence(self, key: str) -> np.random.SeedSequence:
+        return np.random.SeedSequence(entropy=int(self.seed), spawn_key=(zlib.crc32(key.encode()),))
+
+    def seed_for(self, key: str) -> int:
+        """A 63-bit integer seed for `key` (for kernels that take an integer)."""
+        return int(self.seed_sequence(key).generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> np.uint64(1))
+
+    def rng(self, key: str) -> np.random.Generator:
+        return np.random.default_rng(self.seed_sequence(key))
+
+    def figure_path(self, name: str) -> Path | None:
+        """Where a provider should save figure `name` (None: do not draw)."""
+        if self.out is None:
+            return None
+        d = Path(self.out) / "figures"
+        d.mkdir(parents=True, exist_ok=True)
+        p = d / name
+        self.figures.append(p)
+        return p
+
+    # --- verdict helpers -------------------------------------------------
+    def _theory(self, theory):
+        if self.wrong_theory is None or theory is None:
+            return theory
+        t = np.asarray(theory, dtype=float)
+        shift = self.wrong_theory * np.where(t != 0, np.abs(t), 1.0)
+        out = t + shift
+        return float(out) if out.ndim == 0 else out
+
+    def compare(
+        self,
+        id: str,
+        *,
+        equation: str,
+        model: str,
+        theory: float,
+        measured: float,
+        tolerance: float,
+        tolerance_source: str,
+        ci95: float | None = None,
+        note: str = "",
+        extra: dict | None = None,
+    ) -> CheckResult:
+        """PASS iff |measured - theory| <= tolerance (a known truth)."""
+        theory = self._theory(theory)
+        ok = bool(np.isfinite(measured) and np.isfinite(theory) and abs(measured - theory) <= tolerance)
+        return CheckResult(
+            id=id, equation=equation, model=model, theory=theory, measured=measured, ci95=ci95,
+            tolerance=tolerance, tolerance_source=tolerance_source, verdict=PASS if ok else FAIL,
+            note=note, extra=dict(extra or {}),
+        )
+
+    def compare_max(
+        self,
+        id: str,
+        *,
+        equation: str,
+        model: str,
+        theory: np.ndarray,
+        measured: np.ndarray,
+        tolerance: float | np.ndarray,
+        tolerance_source: str,
+        note: str = "",
+        extra: dict | None = None,
+    ) -> CheckResult:
+        """PASS iff every |measured_i - theory_i| <= tolerance_i. The row reports
+        the element with the largest error relative to its tolerance."""
+        theory = np.atleast_1d(np.asarray(self._theory(np.asarray(theory, float)), float))
+        measured = np.atleast_1d(np.asarray(measured, float))
+        tol = np.broadcast_to(np.asarray(tolerance, float), theory.shape)
+        err = np.abs(measured - theory)
+        ratio = np.where(np.isfinite(err), err / np.maximum(tol, np.finfo(float).tiny), np.inf)
+        i = int(np.argmax(ratio))
+        ok = bool(np.all(np.isfinite(measured)) and np.all(err <= tol))
+        ex = {"n_compared": int(theory.size), "worst_index": i, "max_err_over_tol": float(ratio[i])}
+        ex.update(extra or {})
+        return CheckResult(
+            id=id, equation=equation, model=model, theory=float(theory[i]), measured=float(measured[i]),
+            ci95=None, tolerance=float(tol[i]), tolerance_source=tolerance_source,
+            verdict=PASS if ok else FAIL, note=note, extra=ex,
+        )
+
+    def holds(
+        self,
+        id: str,
+        *,
+        equation: str,
+        model: str,
+        lhs: float,
+        rhs: float,
+        tolerance: float,
+        tolerance_source: str,
+        note: str = "",
+        extra: dict | None = None,
+    ) -> CheckResult:
+        """An inequality lhs <= rhs (+ tolerance for rounding): PASS or FAIL.
+        theory = rhs (the bound), measured = lhs. A wrong theory value moves
+        the bound down by the relative amount (so it can fail)."""
+        if self.wrong_theory is not None:
+            rhs = rhs - abs(self.wrong_theory) * max(abs(rhs), abs(lhs), 1.0) - 2 * tolerance
+        ok = bool(np.isfinite(lhs) and np.isfinite(rhs) and lhs <= rhs + tolerance)
+        return CheckResult(
+            id=id, equation=equation, model=model, theory=rhs, measured=lhs, ci95=None,
+            tolerance=tolerance, tolerance_source=tolerance_source, verdict=PASS if ok else FAIL,
+            note=note, extra=dict(extra or {}),
+        )
+
+    def info(
+        self,
+        id: str,
+        *,
+        equation: str,
+        model: str,
+        theory: float | None,
+        measured: float | None,
+        ci95: float | None = None,
+        note: str = "",
+        extra: dict | None = None,
+    ) -> CheckResult:
+        """A measurement of an approximation or an empirical prediction."""
+        return CheckResult(
+            id=id, equation=equation, model=model, theory=theory, measured=measured, ci95=ci95,
+            tolerance=None, tolerance_source="INFO: measured, not judged", verdict=INFO,
+            note=note, extra=dict(extra or {}),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckSpec:
+    """A registered provider of check rows."""
+
+    ids: tuple[str, ...]
+    fn: Callable[[CheckContext], list[CheckResult]]
+    quick: bool = True
+    requires: tuple[str, ...] = ()
+    module: str = ""
+
+    def matches(self, prefixes: Sequence[str] | None) -> bool:
+        if not prefixes:
+            return True
+        return any(i.startswith(p) or p.startswith(i) for i in self.ids for p in prefixes)
+
+
+_REGISTRY: dict[str, CheckSpec] = {}
+
+
+def register_check(ids: Iterable[str], *, quick: bool = True, requires: Iterable[str] = ()):
+    """Decorator: register ``fn(ctx) -> list[CheckResult]`` as a provider.
+
+    ids: the check ids (or id prefixes ending in '.') the provider produces.
+    quick: part of the quick catalogue (otherwise only with --full).
+    requires: optional packages the provider needs ("torch", "distributed").
+    """
+    ids = tuple(ids)
+    if not ids:
+        raise ValueError("ids must name at least one check id")
+
+    def deco(fn):
+        key = f"{fn.__module__}.{fn.__qualname__}"
+        _REGISTRY[key] = CheckSpec(ids=ids, fn=fn, quick=quick, requires=tuple(requires), module=fn.__module__)
+        return fn
+
+    return deco
+
+
+def registered_checks() -> list[CheckSpec]:
+    from .catalogue import load_catalogue
+
+    load_catalogue()
+    return list(_REGISTRY.values())
+
+
+def select_checks(prefixes: Sequence[str] | None = None, *, quick: bool = True) -> list[CheckSpec]:
+    specs = [s for s in registered_checks() if (s.quick or not quick) and s.matches(prefixes)]
+    return specs
+
+
+def run_checks(
+    specs: Sequence[CheckSpec],
+    ctx: CheckContext,
+    *,
+    prefixes: Sequence[str] | None = None,
+    progress: Callable[[CheckSpec, list[CheckResult]], None] | None = None,
+) -> list[CheckResult]:
+    """Run providers in order; keep the rows whose id matches `prefixes`.
+
+    A provider that needs a missing optional package yields one SKIP row. A
+    provider that raises is a bug in gapkit: it yields a FAIL row carrying the
+    error, so one broken check never hides the others.
+    """
+    import importlib.util
+    import time
+    import traceback
+
+    rows: list[CheckResult] = []
+    for spec in specs:
+        t0 = time.perf_counter()
+        missing = [r for r in spec.requires if importlib.util.find_spec(r) is None]
+        if missing:
+            got = [
+                CheckResult(
+                    id=spec.ids[0], equation="", model="", theory=None, measured=None, ci95=None,
+                    tolerance=None, tolerance_source="", verdict=SKIP,
+                    note=f"needs {', '.join(missing)} (pip install 'gapkit[all]')",
+                )
+            ]
+        else:
+            try:
+                got = list(spec.fn(ctx))
+            except Exception as exc:  # noqa: BLE001 - reported as a FAIL row, with the trace
+                got = [
+                    CheckResult(
+                        id=spec.ids[0], equation="", model="", theory=None, measured=None, ci95=None,
+                        tolerance=None, tolerance_source="provider raised", verdict=FAIL,
+                        note=f"{type(exc).__name__}: {exc}",
+                        extra={"traceback": traceback.format_exc(limit=8)},
+                    )
+                ]
+        dt = time.perf_counter() - t0
+        if prefixes:
+            got = [r for r in got if any(r.id.startswith(p) for p in prefixes)]
+        for r in got:
+            r.seconds = dt / max(len(got), 1)
+        rows.extend(got)
+        if progress is not None:
+            progress(spec, got)
+    return rows
+
+
+def summarize(rows: Sequence[CheckResult]) -> dict[str, Any]:
+    counts = {v: 0 for v in VERDICTS}
+    for r in rows:
+        counts[r.verdict] += 1
+    return {
+        "total": len(rows),
+        "pass": counts[PASS],
+        "fail": counts[FAIL],
+        "info": counts[INFO],
+        "skip": counts[SKIP],
+        "ok": counts[FAIL] == 0,
+        "families": sorted({r.id.split(".")[0] for r in rows}),
+    }
