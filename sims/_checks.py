@@ -40,6 +40,8 @@ __all__ = [
     "CheckContext",
     "CheckSpec",
     "register_check",
+    "register_warmup",
+    "run_warmups",
     "registered_checks",
     "select_checks",
     "run_checks",
@@ -297,6 +299,29 @@ def register_check(ids: Iterable[str], *, quick: bool = True, requires: Iterable
         return fn
 
     return deco
+
+
+_WARMUPS: dict[str, Callable[[], None]] = {}
+
+
+def register_warmup(fn: Callable[[], None]) -> Callable[[], None]:
+    """Register a function that compiles a module's Numba kernels on tiny
+    inputs. `gapkit verify` runs these first and reports JIT time separately
+    from the checks' own time."""
+    _WARMUPS[f"{fn.__module__}.{fn.__qualname__}"] = fn
+    return fn
+
+
+def run_warmups(modules: Iterable[str] | None = None) -> float:
+    """Run the registered warm-ups (of `modules`, or all); returns seconds."""
+    import time
+
+    t0 = time.perf_counter()
+    mods = None if modules is None else set(modules)
+    for key, fn in list(_WARMUPS.items()):
+        if mods is None or fn.__module__ in mods:
+            fn()
+    return time.perf_counter() - t0
 
 
 def registered_checks() -> list[CheckSpec]:

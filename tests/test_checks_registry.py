@@ -1,0 +1,89 @@
+"""The check registry and the verdict helpers: every PASS can become a FAIL."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gapkit.sims import _checks
+from gapkit.sims._checks import FAIL, INFO, PASS, SKIP, CheckContext, CheckResult, run_checks, summarize
+
+
+def test_compare_passes_within_tolerance_and_fails_outside():
+    ctx = CheckContext()
+    ok = ctx.compare("x.y.z", equation="Eq 6", model="m", theory=1.0, measured=1.0 + 1e-13,
+                     tolerance=1e-12, tolerance_source="test")
+    bad = ctx.compare("x.y.z", equation="Eq 6", model="m", theory=1.0, measured=1.0 + 1e-11,
+                      tolerance=1e-12, tolerance_source="test")
+    assert ok.verdict == PASS and bad.verdict == FAIL
+
+
+def test_compare_nonfinite_measured_fails():
+    ctx = CheckContext()
+    r = ctx.compare("x.y.z", equation="", model="", theory=1.0, measured=float("nan"), tolerance=1.0,
+                    tolerance_source="t")
+    assert r.verdict == FAIL
+
+
+def test_wrong_theory_turns_pass_into_fail():
+    good, wrong = CheckContext(), CheckContext(wrong_theory=0.2)
+    kw = dict(equation="", model="", tolerance=1e-3, tolerance_source="t")
+    assert good.compare("a.b.c", theory=2.0, measured=2.0, **kw).verdict == PASS
+    assert wrong.compare("a.b.c", theory=2.0, measured=2.0, **kw).verdict == FAIL
+    # theory exactly 0 (a gap that vanishes) still moves
+    assert wrong.compare("a.b.c", theory=0.0, measured=0.0, **kw).verdict == FAIL
+    arr = dict(equation="", model="", tolerance=1e-9, tolerance_source="t")
+    assert good.compare_max("a.b.c", theory=np.arange(3.0), measured=np.arange(3.0), **arr).verdict == PASS
+    assert wrong.compare_max("a.b.c", theory=np.arange(3.0), measured=np.arange(3.0), **arr).verdict == FAIL
+    ineq = dict(equation="", model="", tolerance=1e-12, tolerance_source="t")
+    assert good.holds("a.b.c", lhs=1.0, rhs=1.0, **ineq).verdict == PASS
+    assert wrong.holds("a.b.c", lhs=1.0, rhs=1.0, **ineq).verdict == FAIL
+    assert good.holds("a.b.c", lhs=1.1, rhs=1.0, **ineq).verdict == FAIL
+
+
+def test_compare_max_reports_worst_element():
+    r = CheckContext().compare_max("a.b.c", equation="", model="", theory=np.zeros(4),
+                                   measured=np.array([0, 1e-3, 5e-3, 0.0]), tolerance=1e-2, tolerance_source="t")
+    assert r.verdict == PASS and r.extra["worst_index"] == 2 and math.isclose(r.measured, 5e-3)
+
+
+def test_info_never_fails_and_verdict_is_validated():
+    r = CheckContext(wrong_theory=0.2).info("a.b.c", equation="", model="", theory=1.0, measured=5.0)
+    assert r.verdict == INFO
+    with pytest.raises(ValueError, match="verdict"):
+        CheckResult("a", "", "", None, None, None, None, "", "MAYBE")
+
+
+def test_streams_are_keyed_not_ordered():
+    ctx = CheckContext(seed=7)
+    a = ctx.rng("eq06.x").standard_normal(3)
+    ctx.rng("other").standard_normal(10)
+    b = ctx.rng("eq06.x").standard_normal(3)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, CheckContext(seed=8).rng("eq06.x").standard_normal(3))
+    assert ctx.seed_for("k") != ctx.seed_for("l")
+
+
+def test_run_checks_isolates_a_raising_provider_and_filters_prefixes(monkeypatch):
+    monkeypatch.setattr(_checks, "_REGISTRY", {})
+
+    @_checks.register_check(["zz01.boom.m"])
+    def boom(ctx):
+        raise RuntimeError("kaput")
+
+    @_checks.register_check(["zz02.fine."])
+    def fine(ctx):
+        return [ctx.info("zz02.fine.a", equation="", model="", theory=None, measured=1.0),
+                ctx.info("zz02.other.b", equation="", model="", theory=None, measured=1.0)]
+
+    @_checks.register_check(["zz03.needs.m"], requires=["surely_not_a_module_xyz"])
+    def needs(ctx):
+        return []
+
+    specs = list(_checks._REGISTRY.values())
+    rows = run_checks(specs, CheckContext(), prefixes=["zz01", "zz02.fine", "zz03"])
+    verdicts = {r.id: r.verdict for r in rows}
+    assert verdicts == {"zz01.boom.m": FAIL, "zz02.fine.a": INFO, "zz03.needs.m": SKIP}
+    s = summarize(rows)
+    assert s["fail"] == 1 and not s["ok"]
