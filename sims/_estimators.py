@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ensemble_summary", "mean_ci95"]
+__all__ = ["ensemble_summary", "mean_ci95", "per_dataset_means", "control_variate_mean", "gap_control_variate"]
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 
@@ -28,12 +28,13 @@ def mean_ci95(per_dataset: np.ndarray) -> tuple[float, float]:
     return m, float(Z95 * x.std(ddof=1) / np.sqrt(k))
 
 
-def ensemble_summary(train: np.ndarray, test: np.ndarray, *, diverged: np.ndarray | None = None) -> dict:
-    """Data-averaged train loss, test loss and gap with 95% half-widths.
+def per_dataset_means(train, test, *, diverged=None):
+    """Chain-averaged train and test values per data set.
 
-    train, test: (K, M) steady-state values per (data set, chain).
-    diverged: (K, M) bool; diverged chains are left out of every average and
-    counted. A data set whose chains all diverged is left out.
+    train, test: (K, M); diverged: (K, M) bool or None. Non-finite or diverged
+    chains are left out; a data set with no chain left is dropped.
+    Returns (train_k, test_k, keep, bad): the per-data-set means of the kept
+    data sets, the (K,) mask of kept data sets and the (K, M) mask of dropped chains.
     """
     train = np.asarray(train, dtype=np.float64)
     test = np.asarray(test, dtype=np.float64)
@@ -41,13 +42,27 @@ def ensemble_summary(train: np.ndarray, test: np.ndarray, *, diverged: np.ndarra
         raise ValueError(f"train and test must both have shape (datasets, chains) (got {train.shape} and {test.shape})")
     bad = ~(np.isfinite(train) & np.isfinite(test))
     if diverged is not None:
-        bad |= np.asarray(diverged, dtype=bool)
+        dv = np.asarray(diverged, dtype=bool)
+        if dv.shape != train.shape:
+            raise ValueError(f"diverged must have shape {train.shape} (got {dv.shape})")
+        bad |= dv
     ok = ~bad
     cnt = ok.sum(axis=1)
     keep = cnt > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         tr = np.where(ok, train, 0.0).sum(axis=1)[keep] / cnt[keep]
         te = np.where(ok, test, 0.0).sum(axis=1)[keep] / cnt[keep]
+    return tr, te, keep, bad
+
+
+def ensemble_summary(train: np.ndarray, test: np.ndarray, *, diverged: np.ndarray | None = None) -> dict:
+    """Data-averaged train loss, test loss and gap with 95% half-widths.
+
+    train, test: (K, M) steady-state values per (data set, chain).
+    diverged: (K, M) bool; diverged chains are left out of every average and
+    counted. A data set whose chains all diverged is left out.
+    """
+    tr, te, keep, bad = per_dataset_means(train, test, diverged=diverged)
     gap, gap_ci = mean_ci95(te - tr)
     trm, tr_ci = mean_ci95(tr)
     tem, te_ci = mean_ci95(te)
@@ -58,6 +73,101 @@ def ensemble_summary(train: np.ndarray, test: np.ndarray, *, diverged: np.ndarra
         "train_loss_ci95": tr_ci,
         "test_loss": tem,
         "test_loss_ci95": te_ci,
+        "datasets_used": int(keep.sum()),
+        "diverged": int(bad.sum()),
+    }
+
+
+def control_variate_mean(y, c, c_mean, *, folds: int = 10) -> dict:
+    """Mean of y over data sets with control variates c of known expectation.
+
+    Estimator (cross-fitted, hence exactly unbiased):
+        theta_hat = mean_k [ y_k - b_{-f(k)}' (c_k - c_mean) ],
+    where the data sets are split into `folds` folds and b_{-f} is the
+    least-squares coefficient Cov(c)^{-1} Cov(c, y) fitted on the OTHER folds.
+    Because b_{-f(k)} is independent of (y_k, c_k) and E[c_k] = c_mean, every
+    term has expectation E[y]: no O(1/K) bias from estimating b in-sample.
+    The variance is (1 - R^2) Var(y) / K up to O(1/K^2), R the multiple
+    correlation of y with c.
+
+    y: (K,); c: (K,) or (K, p); c_mean: scalar or (p,).
+    Returns mean, ci95 (1.96 x sd of the corrected terms / sqrt(K)), plain_mean,
+    plain_ci95, variance_ratio (corrected / plain sample variance of the terms;
+    < 1 is a reduction), b (coefficient fitted on all data sets, reported only).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (one value per data set) (got shape {y.shape})")
+    K = y.size
+    c = np.asarray(c, dtype=np.float64)
+    if c.ndim == 1:
+        c = c[:, None]
+    if c.ndim != 2 or c.shape[0] != K:
+        raise ValueError(f"c must have shape ({K},) or ({K}, p) (got {c.shape})")
+    p = c.shape[1]
+    c_mean = np.broadcast_to(np.asarray(c_mean, dtype=np.float64), (p,))
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(c)) and np.all(np.isfinite(c_mean))):
+        raise ValueError("y, c and c_mean must be finite")
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
+        raise ValueError(f"folds must be an integer >= 2 (got {folds!r})")
+    folds = int(min(folds, K))
+    if K < max(4, p + 3):
+        raise ValueError(f"y must have at least {max(4, p + 3)} data sets for {p} control variate(s) (got {K})")
+    fold = np.arange(K) % folds
+    dc = c - c_mean
+    z = np.empty(K)
+    for f in range(folds):
+        tr = fold != f
+        b = _ls_coef(c[tr], y[tr])
+        z[~tr] = y[~tr] - dc[~tr] @ b
+    m, ci = mean_ci95(z)
+    pm, pci = mean_ci95(y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vr = float(z.var(ddof=1) / y.var(ddof=1))
+    return {
+        "mean": m,
+        "ci95": ci,
+        "plain_mean": pm,
+        "plain_ci95": pci,
+        "variance_ratio": vr,
+        "b": _ls_coef(c, y),
+        "folds": folds,
+    }
+
+
+def _ls_coef(c, y):
+    cc = c - c.mean(axis=0)
+    yc = y - y.mean()
+    b, *_ = np.linalg.lstsq(cc, yc, rcond=None)
+    return b
+
+
+def gap_control_variate(train, test, cv, cv_mean, *, diverged=None, folds: int = 10) -> dict:
+    """Data-averaged gap <Delta>bar = E_D[<U_e> - <U_l>] with a control variate.
+
+    cv: (K,) or (K, p) per-data-set quantities of KNOWN expectation cv_mean that
+    correlate with the gap, e.g. the training-set loss at a fixed parameter
+    theta*, U_l(theta*, x_l^k), whose expectation over data sets is the
+    population loss Ubar(theta*) (a closed form in the toy models), or the test
+    loss there when the test loss is a finite test set. See
+    `control_variate_mean` for the (cross-fitted, unbiased) estimator.
+    Chains are averaged per data set first (`per_dataset_means`); data sets
+    dropped for divergence are dropped from cv too.
+    Returns gap, gap_ci95, gap_plain, gap_plain_ci95, variance_ratio, b,
+    datasets_used, diverged.
+    """
+    tr, te, keep, bad = per_dataset_means(train, test, diverged=diverged)
+    cv = np.asarray(cv, dtype=np.float64)
+    if cv.shape[:1] != keep.shape:
+        raise ValueError(f"cv must have one row per data set ({keep.size}) (got shape {cv.shape})")
+    r = control_variate_mean(te - tr, cv[keep], cv_mean, folds=folds)
+    return {
+        "gap": r["mean"],
+        "gap_ci95": r["ci95"],
+        "gap_plain": r["plain_mean"],
+        "gap_plain_ci95": r["plain_ci95"],
+        "variance_ratio": r["variance_ratio"],
+        "b": r["b"],
         "datasets_used": int(keep.sum()),
         "diverged": int(bad.sum()),
     }

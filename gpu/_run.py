@@ -1,0 +1,168 @@
+"""One sweep point of the torch backend: config dict -> trained ensemble -> result dict.
+
+The result carries the same scalar keys as the Numba ``simulate`` (gap,
+gap_ci95, train_loss(_ci95), test_loss(_ci95), diverged, T, wall_seconds, ...)
+plus the network ones (train_acc, test_acc, acc_gap, sigma_l, fdr1, dist_init,
+equilibrated), and small numpy arrays under "arrays".
+
+Seeds: one root ``seed``; ``SeedSequence(seed).spawn(datasets)`` gives one
+stream per data draw; each draw's stream spawns its data-draw seed and its
+``seeds`` member seeds. Adding draws or members never changes existing ones.
+The pool itself (e.g. the generated MNIST-1D set) depends only on ``pool_seed``,
+so every point of a sweep draws from the same pool.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import time
+
+import numpy as np
+
+__all__ = ["DEFAULTS", "PRESETS", "run_point", "normalize_config"]
+
+DEFAULTS = {
+    "dataset": "mnist1d",
+    "model": "mlp",
+    "model_kwargs": {},
+    "lr": 0.05,
+    "batch": 32,
+    "alpha": 0.0,
+    "beta": 0.0,
+    "momentum": 0.0,
+    "cosine": False,
+    "epochs": 20,          # an int, or "paper" for N(T) of Appendix E scaled by epochs_ref
+    "epochs_ref": 300,
+    "datasets": 2,
+    "seeds": 1,
+    "n_train": 1000,
+    "n_test": 500,
+    "scheme": "split",
+    "replacement": True,
+    "augment": False,
+    "pool": 4000,          # MNIST-1D pool size (generated)
+    "pool_seed": 0,
+    "data_root": None,     # CIFAR-10 directory
+    "device": "cpu",
+    "dtype": "float32",
+    "seed": 0,
+    "window": 50,
+    "cut_spikes": True,
+    "vectorize": True,
+    "progress": False,
+    "threads": None,       # CPU intra-op threads while training (None: torch's setting)
+}
+
+PRESETS = {
+    # seconds-long, used by tests and `gapkit sweep --backend torch --preset smoke`
+    "smoke": {"dataset": "mnist1d", "model": "mlp", "model_kwargs": {"hidden": [32]}, "pool": 600,
+              "n_train": 200, "n_test": 200, "batch": 20, "epochs": 4, "window": 3, "datasets": 2, "seeds": 1,
+              "threads": 1},
+    # the CPU temperature sweep of issue 5 (real run outside CI): 48 points =
+    # lr in {0.01, 0.02, 0.05, 0.1} x batch in {8, 16, 32, 64} x 3 seeds
+    "mnist1d-cpu": {"dataset": "mnist1d", "model": "mlp", "model_kwargs": {"hidden": [100, 100]}, "pool": 4000,
+                    "n_train": 2000, "n_test": 2000, "epochs": "paper", "epochs_ref": 60, "window": 20,
+                    "datasets": 4, "seeds": 1, "threads": 1, "grid": {"lr": [0.01, 0.02, 0.05, 0.1], "batch": [8, 16, 32, 64]}},
+    # the paper's ResNet protocol shape (needs CIFAR-10 locally and a GPU)
+    "cifar10-resnet": {"dataset": "cifar10", "model": "resnet18", "model_kwargs": {"k": 32, "norm": "group"},
+                       "n_train": 50000, "n_test": 10000, "momentum": 0.9, "alpha": 5e-4, "cosine": True,
+                       "epochs": "paper", "augment": True, "datasets": 1, "seeds": 3},
+}
+
+
+def normalize_config(config: dict) -> dict:
+    """Defaults filled in (a preset named by config['preset'] first), keys checked."""
+    cfg = dict(DEFAULTS)
+    preset = config.get("preset")
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {tuple(PRESETS)} (got {preset!r})")
+        cfg.update({k: v for k, v in PRESETS[preset].items() if k != "grid"})
+    unknown = set(config) - set(DEFAULTS) - {"preset", "backend"}
+    if unknown:
+        raise ValueError(f"unknown torch sweep-point keys: {sorted(unknown)} (allowed: {sorted(DEFAULTS)})")
+    cfg.update({k: v for k, v in config.items() if k not in ("preset", "backend")})
+    if cfg["scheme"] not in ("split", "sample"):
+        raise ValueError(f"scheme must be 'split' or 'sample' (got {cfg['scheme']!r})")
+    return cfg
+
+
+@functools.lru_cache(maxsize=4)
+def _pool(dataset, pool, pool_seed, data_root):
+    from ._data import load_dataset
+
+    return load_dataset(dataset, num_samples=pool, seed=pool_seed, root=data_root)
+
+
+def _draw_seeds(seed: int, K: int, M: int):
+    draws = np.random.SeedSequence(int(seed)).spawn(K)
+    data_seeds, member_seeds = [], []
+    for ss in draws:
+        kids = ss.spawn(M + 1)
+        ints = [int(k.generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> np.uint64(1)) for k in kids]
+        data_seeds.append(ints[0])
+        member_seeds.extend(ints[1:])
+    return data_seeds, member_seeds
+
+
+def run_point(config: dict) -> dict:
+    """Train the configured ensemble (K = datasets draws x M = seeds) and summarize it."""
+    from gapkit.sims._args import check_int
+
+    from ._data import draw_split
+    from ._models import build_model
+    from ._summary import paper_epochs, summarize_ensemble
+    from ._train import SGDConfig, train_ensemble
+
+    cfg = normalize_config(config)
+    t0 = time.perf_counter()
+    K = check_int("datasets", cfg["datasets"], 1)
+    M = check_int("seeds", cfg["seeds"], 1)
+    T = float(cfg["lr"]) / int(cfg["batch"])
+    epochs = paper_epochs(T, n_ref=int(cfg["epochs_ref"])) if cfg["epochs"] == "paper" else check_int("epochs", cfg["epochs"], 1)
+    X, y = _pool(cfg["dataset"], int(cfg["pool"]), int(cfg["pool_seed"]), cfg["data_root"])
+    data_seeds, member_seeds = _draw_seeds(cfg["seed"], K, M)
+    tr, te = [], []
+    for s in data_seeds:
+        a, b = draw_split(len(y), int(cfg["n_train"]), int(cfg["n_test"]), scheme=cfg["scheme"], seed=s)
+        tr += [a] * M
+        te += [b] * M
+    ncls = int(y.max()) + 1
+    model = build_model(cfg["model"], X.shape[1:], ncls, **dict(cfg["model_kwargs"] or {}))
+    sgd = SGDConfig(lr=float(cfg["lr"]), batch=int(cfg["batch"]), epochs=epochs, alpha=float(cfg["alpha"]),
+                    beta=float(cfg["beta"]), momentum=float(cfg["momentum"]), cosine=bool(cfg["cosine"]),
+                    replacement=bool(cfg["replacement"]), augment=bool(cfg["augment"]), dtype=cfg["dtype"],
+                    device=cfg["device"], threads=cfg["threads"])
+    rec = train_ensemble(model, X, y, np.stack(tr), np.stack(te), sgd, seeds=member_seeds,
+                         vectorize=bool(cfg["vectorize"]), progress=bool(cfg["progress"]))
+    res = summarize_ensemble(rec, K, M, window=int(cfg["window"]), cut_spikes=bool(cfg["cut_spikes"]))
+    algo = "momentum" if sgd.momentum > 0 else "sgd"
+    # Fig 7: 20 evenly spaced epochs from the last 25% of each run
+    last = np.unique(np.linspace(epochs - max(1, epochs // 4) + 1, epochs, 20).round().astype(int))
+    out = {
+        "backend": "torch",
+        "model": cfg["model"],
+        "model_kwargs": dict(cfg["model_kwargs"] or {}),
+        "dataset": cfg["dataset"],
+        "algo": algo,
+        "lr": sgd.lr, "batch": sgd.batch, "alpha": sgd.alpha, "beta": sgd.beta, "momentum": sgd.momentum,
+        "cosine": sgd.cosine, "scheme": cfg["scheme"], "n": int(cfg["n_train"]), "n_test": int(cfg["n_test"]),
+        "datasets": K, "chains": M, "epochs": epochs, "steps": int(rec["steps"]), "T": T,
+        "dtype": sgd.dtype, "device": rec["device"], "path": rec["path"], "n_params": int(rec["n_params"]),
+        "theory": None, "seed": int(cfg["seed"]),
+    }
+    out.update(res)
+    out["wall_seconds"] = time.perf_counter() - t0
+    bad = np.asarray(rec["diverged"], bool)
+    out["arrays"] = {
+        "train": np.array([rec["train_loss"][e, -1] for e in range(K * M)]).reshape(K, M),
+        "test": np.array([rec["test_loss"][e, -1] for e in range(K * M)]).reshape(K, M),
+        "diverged": bad.reshape(K, M),
+        "fig7_test_loss": rec["test_loss"][:, last],
+        "fig7_sigma_l": rec["test_loss_std"][:, last],
+        "trace_train": rec["train_loss"],
+        "trace_test": rec["test_loss"],
+    }
+    if not math.isfinite(out["gap"]):
+        out["diverged"] = int(bad.sum()) or out["diverged"]
+    return out

@@ -1,0 +1,124 @@
+"""Data sets for the simulators (paper Section 2 setting; Section 3 / Appendix E draws).
+
+A data set D = {x_l, x_e}. gapkit draws K of them from one root seed:
+
+- fresh draws (``pool=None``): train inputs x ~ N(data_mean 1, data_std^2 I) in d
+  dimensions, i.i.d. per data set; the test side is the population itself (a
+  closed form where the model has one, else a large independent test set);
+- a finite pool of N points drawn once, from which each data set takes its
+  train and test sets in the paper's two ways (Appendix E):
+  ``"split"``: reshuffle the pool, first n points train, the other N - n test;
+  ``"iid"``  : train (n points) and test (N - n points) drawn independently,
+              each without replacement, from the pool (they can overlap).
+
+Labels: a linear teacher y = w*'x + noise_std eps (linreg, rfridge) or a
+logistic teacher P(y = 1 | x) = sigmoid(w*'x), y in {-1, +1} (logreg). The
+teacher w* ~ N(0, I/d) comes from the root seed (numpy SeedSequence).
+
+Every data set k draws from its own keyed stream (seed, TAG_DATA, k, .) inside
+Numba, so the data do not depend on the thread count either.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from . import _rng
+from ._jit import jit, pjit
+
+__all__ = ["SCHEMES", "teacher", "gaussian_inputs", "pool_indices", "labels"]
+
+SCHEMES = ("iid", "split")
+
+
+def teacher(seed: int, d: int, *, key: int = 1) -> np.ndarray:
+    """Teacher weights w* ~ N(0, I/d) from the root seed (data-independent)."""
+    ss = np.random.SeedSequence(entropy=int(seed), spawn_key=(0x7EAC, int(key)))
+    return np.random.default_rng(ss).standard_normal(d) / math.sqrt(d)
+
+
+@pjit
+def _gauss(seed, tag, K, n, d, mean, std):
+    X = np.empty((K, n, d))
+    for k in prange(K):
+        s0, s1, s2, s3 = _rng.stream(seed, tag, k, 0)
+        for j in range(n):
+            for i in range(d):
+                z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
+                X[k, j, i] = mean + std * z
+    return X
+
+
+def gaussian_inputs(seed: int, K: int, n: int, d: int, mean: float, std: float, *, tag: int = _rng.TAG_DATA) -> np.ndarray:
+    """(K, n, d) inputs, x ~ N(mean, std^2 I); data set k from stream (seed, tag, k, 0)."""
+    return _gauss(np.uint64(_rng.seed64(seed)), np.uint64(tag), int(K), int(n), int(d), float(mean), float(std))
+
+
+@pjit
+def _labels(seed, tag, X, w, noise, logistic):
+    K, n, d = X.shape
+    y = np.empty((K, n))
+    for k in prange(K):
+        s0, s1, s2, s3 = _rng.stream(seed, tag, k, 1)
+        for j in range(n):
+            a = 0.0
+            for i in range(d):
+                a += X[k, j, i] * w[i]
+            if logistic:
+                u, s0, s1, s2, s3 = _rng.uniform01(s0, s1, s2, s3)
+                # P(y = +1) = sigmoid(a), computed without overflow
+                p = 1.0 / (1.0 + math.exp(-a)) if a >= 0 else math.exp(a) / (1.0 + math.exp(a))
+                y[k, j] = 1.0 if u < p else -1.0
+            else:
+                z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
+                y[k, j] = a + noise * z
+    return y
+
+
+def labels(seed: int, X: np.ndarray, w: np.ndarray, *, noise_std: float = 0.0, logistic: bool = False,
+           tag: int = _rng.TAG_DATA) -> np.ndarray:
+    """(K, n) labels of inputs X (K, n, d): linear teacher + Gaussian noise, or logistic +-1."""
+    return _labels(np.uint64(_rng.seed64(seed)), np.uint64(tag), np.ascontiguousarray(X, dtype=np.float64),
+                   np.ascontiguousarray(w, dtype=np.float64), float(noise_std), bool(logistic))
+
+
+@pjit
+def _pool_idx(seed, K, N, n, ne, iid):
+    tr = np.empty((K, n), dtype=np.int64)
+    te = np.empty((K, ne), dtype=np.int64)
+    for k in prange(K):
+        s0, s1, s2, s3 = _rng.stream(seed, _rng.TAG_POOL, k, 2)
+        perm = np.arange(N)
+        # partial Fisher-Yates: the first n entries are a uniform draw without replacement
+        for j in range(n):
+            u, s0, s1, s2, s3 = _rng.uniform01(s0, s1, s2, s3)
+            r = j + int(u * (N - j))
+            perm[j], perm[r] = perm[r], perm[j]
+            tr[k, j] = perm[j]
+        if iid:
+            perm = np.arange(N)
+            for j in range(ne):
+                u, s0, s1, s2, s3 = _rng.uniform01(s0, s1, s2, s3)
+                r = j + int(u * (N - j))
+                perm[j], perm[r] = perm[r], perm[j]
+                te[k, j] = perm[j]
+        else:
+            for j in range(ne):
+                te[k, j] = perm[n + j]
+    return tr, te
+
+
+def pool_indices(seed: int, K: int, N: int, n: int, scheme: str) -> tuple[np.ndarray, np.ndarray]:
+    """Train (K, n) and test (K, N - n) indices into a pool of N points (Appendix E).
+
+    scheme "split": one reshuffle per data set, train = first n, test = the rest
+    (disjoint). scheme "iid": train and test drawn independently without
+    replacement (test has N - n points; they may overlap with train).
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES} (got {scheme!r})")
+    if not (1 <= n < N):
+        raise ValueError(f"pool must be > n (got pool={N}, n={n})")
+    return _pool_idx(np.uint64(_rng.seed64(seed)), int(K), int(N), int(n), int(N - n), scheme == "iid")

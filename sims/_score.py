@@ -1,0 +1,222 @@
+"""Scoring generalization indicators against the measured gap (the
+generalization-measure benchmarks: Jiang et al. 2019/2020, PGDL; Dupuis, Tan).
+
+- `kendall_tau`: Kendall's tau-b (scipy.stats.kendalltau) of indicator vs gap.
+- `granulated_tau`: for each hyperparameter axis, tau over runs where only that
+  axis varies (every other axis held at one combination of values), averaged over
+  those combinations; then the mean over axes (Jiang et al. 2019, "granulated
+  Kendall's coefficient").
+- `cmi_score`: PGDL conditional mutual information. For every ordered pair of
+  runs (i, j), V_gap = sign(gap_i - gap_j), V_ind = sign(ind_i - ind_j); pairs are
+  grouped by the values U_S of a conditioning set S of hyperparameters that both
+  runs share; score = min over S of E_{U_S}[ I(V_ind; V_gap | U_S) ] / E_{U_S}[ H(V_gap | U_S) ].
+- `bound_tightness`: a bound reported as a bound: fraction of runs where
+  bound >= gap, and the looseness factor median(bound / gap) over runs with gap > 0.
+
+Choices the sources leave open are in the function docstrings.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.stats
+
+__all__ = ["kendall_tau", "granulated_tau", "cmi_score", "bound_tightness", "score_table"]
+
+
+def _pair(ind, gap):
+    x = np.asarray(ind, dtype=np.float64)
+    y = np.asarray(gap, dtype=np.float64)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"indicator and gap must be 1-D of the same length (got {x.shape} and {y.shape})")
+    ok = np.isfinite(x) & np.isfinite(y)
+    return x[ok], y[ok]
+
+
+def kendall_tau(ind, gap) -> float:
+    """Kendall's tau-b between indicator and gap over the finite pairs of runs;
+    nan when fewer than 2 runs or either side is constant."""
+    x, y = _pair(ind, gap)
+    if x.size < 2 or np.all(x == x[0]) or np.all(y == y[0]):
+        return float("nan")
+    return float(scipy.stats.kendalltau(x, y).statistic)
+
+
+def _hp_keys(hp: dict, axes: Sequence[str]):
+    cols = [np.asarray(hp[a]) for a in axes]
+    m = len(cols[0]) if cols else 0
+    return [tuple(c[i] for c in cols) for i in range(m)]
+
+
+def _check_hp(hp: dict, n: int) -> dict:
+    if not isinstance(hp, dict):
+        raise ValueError("hyper must be a dict {axis name: values per run}")
+    for k, v in hp.items():
+        if len(v) != n:
+            raise ValueError(f"hyper[{k!r}] must have one value per run ({n}, got {len(v)})")
+    return hp
+
+
+def granulated_tau(ind, gap, hyper: dict) -> dict:
+    """Granulated Kendall tau (Jiang et al. 2019).
+
+    hyper: {axis: values per run} for the hyperparameter axes (leave out the
+    seed and derived columns such as T = lr / batch). For axis a, runs are
+    grouped by the values of all other axes; tau is computed in every group with
+    at least 2 distinct values of a (seeds within a group add runs, not groups);
+    psi_a = mean of those taus. Returns {"granulated": mean_a psi_a, "per_axis":
+    {a: psi_a}} (nan when no axis has a usable group).
+    """
+    x = np.asarray(ind, dtype=np.float64)
+    y = np.asarray(gap, dtype=np.float64)
+    hyper = _check_hp(hyper, x.size)
+    per = {}
+    for a in hyper:
+        others = [b for b in hyper if b != a]
+        keys = _hp_keys(hyper, others) if others else [()] * x.size
+        groups: dict = {}
+        for i, k in enumerate(keys):
+            groups.setdefault(k, []).append(i)
+        taus = []
+        for idx in groups.values():
+            idx = np.asarray(idx)
+            if np.unique(np.asarray(hyper[a])[idx]).size < 2:
+                continue
+            t = kendall_tau(x[idx], y[idx])
+            if math.isfinite(t):
+                taus.append(t)
+        per[a] = float(np.mean(taus)) if taus else float("nan")
+    vals = [v for v in per.values() if math.isfinite(v)]
+    return {"granulated": float(np.mean(vals)) if vals else float("nan"), "per_axis": per}
+
+
+def _mi_and_h(vg, vi):
+    """I(V_ind; V_gap) and H(V_gap) in nats from the empirical joint of the pairs."""
+    m = vg.size
+    h = 0.0
+    mi = 0.0
+    for g in np.unique(vg):
+        pg = np.mean(vg == g)
+        h -= pg * math.log(pg)
+        for s in np.unique(vi):
+            pj = np.count_nonzero((vg == g) & (vi == s)) / m
+            if pj > 0:
+                mi += pj * math.log(pj / (pg * np.mean(vi == s)))
+    return max(mi, 0.0), h
+
+
+def cmi_score(ind, gap, hyper: dict, *, order: int | None = None) -> dict:
+    """PGDL conditional-mutual-information score (Jiang et al. 2020, "Fantastic
+    generalization measures", Sec. 6; PGDL competition).
+
+    For each conditioning set S of `order` hyperparameter axes (default
+    min(2, number of axes - 1), so at least one axis still varies inside a group;
+    S = {} when there is one axis), runs are grouped by their values on S; inside
+    a group all ordered pairs (i, j), i != j, with gap_i != gap_j give
+    V_gap = sign(gap_i - gap_j) and V_ind = sign(ind_i - ind_j) (ties of the
+    indicator are a third value, 0). Per S:
+        E[MI] / E[H] = sum_U w_U I(V_ind; V_gap | U) / sum_U w_U H(V_gap | U),
+    w_U the group's share of pairs. The score is the minimum over S; 1 for an
+    indicator that orders every pair like the gap, ~0 for an unrelated one.
+    Returns {"cmi": score, "per_condition": {"a,b": value}}.
+    """
+    x = np.asarray(ind, dtype=np.float64)
+    y = np.asarray(gap, dtype=np.float64)
+    hyper = _check_hp(hyper, x.size)
+    axes = list(hyper)
+    if order is None:
+        order = min(2, max(len(axes) - 1, 0))
+    if order < 0 or order > len(axes):
+        raise ValueError(f"order must be in [0, {len(axes)}] (got {order})")
+    ok = np.isfinite(x) & np.isfinite(y)
+    per = {}
+    for S in itertools.combinations(axes, order):
+        keys = _hp_keys(hyper, S) if S else [()] * x.size
+        groups: dict = {}
+        for i, k in enumerate(keys):
+            if ok[i]:
+                groups.setdefault(k, []).append(i)
+        tot_pairs = 0
+        mi_sum = 0.0
+        h_sum = 0.0
+        for idx in groups.values():
+            idx = np.asarray(idx)
+            if idx.size < 2:
+                continue
+            i, j = np.nonzero(~np.eye(idx.size, dtype=bool))
+            vg = np.sign(y[idx[i]] - y[idx[j]])
+            vi = np.sign(x[idx[i]] - x[idx[j]])
+            keep = vg != 0
+            if not np.any(keep):
+                continue
+            mi, h = _mi_and_h(vg[keep], vi[keep])
+            w = int(keep.sum())
+            tot_pairs += w
+            mi_sum += w * mi
+            h_sum += w * h
+        per[",".join(S)] = mi_sum / h_sum if h_sum > 0 else float("nan")
+    vals = [v for v in per.values() if math.isfinite(v)]
+    return {"cmi": float(min(vals)) if vals else float("nan"), "per_condition": per}
+
+
+def bound_tightness(bound, gap) -> dict:
+    """A bound reported as a bound: "holds" = fraction of runs with bound >= gap,
+    "looseness" = median of bound / gap over runs with gap > 0 (>= 1 when the
+    bound holds), "runs" = number of finite runs."""
+    b, g = _pair(bound, gap)
+    if b.size == 0:
+        return {"holds": float("nan"), "looseness": float("nan"), "runs": 0}
+    pos = g > 0
+    loose = float(np.median(b[pos] / g[pos])) if np.any(pos) else float("nan")
+    return {"holds": float(np.mean(b >= g)), "looseness": loose, "runs": int(b.size)}
+
+
+def score_table(df, *, gap: str = "gap", indicators: Sequence[str], bounds: Sequence[str] = (),
+                axes: Sequence[str], baseline: str | None = "T") -> dict:
+    """Score every indicator (and bound) column of a tidy runs table.
+
+    df: pandas DataFrame, one row per run. indicators / bounds: column names.
+    axes: hyperparameter axes for granulated tau and CMI. baseline: the column
+    of the temperature T = lr / B (computed from lr and batch when absent).
+    Returns {"indicators": [rows sorted by |tau|, baseline excluded],
+    "baseline": row or None, "bounds": [rows with holds / looseness]}; a row
+    has name, column, kendall_tau, granulated_tau, granulated_per_axis, cmi, runs.
+    """
+    y = df[gap].to_numpy(dtype=np.float64)
+    hyper = {a: df[a].to_numpy() for a in axes}
+
+    def row(col, name):
+        x = df[col].to_numpy(dtype=np.float64)
+        gr = granulated_tau(x, y, hyper) if hyper else {"granulated": float("nan"), "per_axis": {}}
+        cm = cmi_score(x, y, hyper) if hyper else {"cmi": float("nan"), "per_condition": {}}
+        return {
+            "name": name,
+            "column": col,
+            "kendall_tau": kendall_tau(x, y),
+            "granulated_tau": gr["granulated"],
+            "granulated_per_axis": gr["per_axis"],
+            "cmi": cm["cmi"],
+            "runs": int(np.count_nonzero(np.isfinite(x) & np.isfinite(y))),
+        }
+
+    base = None
+    if baseline is not None:
+        if baseline in df.columns:
+            base = row(baseline, baseline)
+        elif "lr" in df.columns and "batch" in df.columns:
+            df = df.assign(**{baseline: df["lr"].to_numpy(float) / df["batch"].to_numpy(float)})
+            base = row(baseline, baseline)
+    inds = []
+    for col in indicators:
+        name = col[4:] if col.startswith("ind_") else col
+        inds.append(row(col, name))
+    inds.sort(key=lambda r: -abs(r["kendall_tau"]) if math.isfinite(r["kendall_tau"]) else math.inf)
+    bds = []
+    for col in bounds:
+        r = row(col, col[6:] if col.startswith("bound_") else col)
+        r.update(bound_tightness(df[col].to_numpy(dtype=np.float64), y))
+        bds.append(r)
+    return {"indicators": inds, "baseline": base, "bounds": bds}

@@ -1,0 +1,175 @@
+"""The simulators' model table: data -> kernel inputs, losses, theory hooks.
+
+Models (per-example loss l(theta, x); population = test loss on fresh data):
+
+- ``quadratic1d`` / ``quadratic``: l = (h/2)|theta - x|^2 (H = h I, kwarg ``h``),
+  x ~ N(data_mean 1, data_std^2 I). U_l = (h/2)(|theta - xbar|^2 + tr Sx);
+  population loss (h/2)(|theta - m|^2 + d s^2) (closed form).
+- ``linreg``: l = (1/2)(w'x - y)^2, y = w*'x + noise_std eps. Population loss
+  with x ~ N(m 1, s^2 I): (1/2)((w - w*)' Sigma (w - w*) + noise_std^2),
+  Sigma = s^2 I + m^2 11' (closed form).
+- ``logreg``: l = log(1 + exp(-y w'x)), y = +-1 from the logistic teacher;
+  population loss estimated on one large independent test set (kwarg
+  ``test_size``, default 4096), shared by all data sets.
+- ``rfridge``: frozen random features phi(x) (P = dim of them, from
+  `gapkit.theory._rfridge.random_features`, kwargs ``input_dim`` (default 5),
+  ``features`` "relu" | "cos"), trained readout w, l = (1/2)(w'phi(x) - y)^2, y =
+  linear teacher on x; ridge = alpha. Population loss on a large shared test set.
+
+With ``pool=N`` every model's train and test sets come from a finite pool (see
+`_data`); the test loss is then the loss on that data set's test set.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from . import _data, _rng
+
+__all__ = ["MODELS", "Problem", "build_problem"]
+
+MODELS = ("quadratic1d", "quadratic", "linreg", "logreg", "rfridge")
+KIND = {"quadratic1d": "quad", "quadratic": "quad", "linreg": "lsq", "logreg": "logit", "rfridge": "lsq"}
+MODEL_KWARGS = {
+    "quadratic1d": ("h",),
+    "quadratic": ("h",),
+    "linreg": (),
+    "logreg": ("test_size",),
+    "rfridge": ("input_dim", "features", "test_size"),
+}
+
+
+@dataclasses.dataclass
+class Problem:
+    """Kernel inputs for K data sets of one model."""
+
+    model: str
+    kind: str
+    d: int
+    X: np.ndarray  # (K, n, d) inputs / features
+    y: np.ndarray  # (K, n) labels (zeros for quadratic)
+    tidx: np.ndarray  # (K,) index of each data set's test side
+    test_source: str
+    curvature: float  # smallest curvature of the population loss (burn-in rule)
+    h: float = 1.0
+    arrays: dict = dataclasses.field(default_factory=dict)
+    teacher: np.ndarray | None = None
+
+
+def _suff(F, y):
+    """Least-squares sufficient statistics A = F'F/n, c = F'y/n, q = y'y/n per data set."""
+    n = F.shape[1]
+    A = np.einsum("knp,knq->kpq", F, F) / n
+    c = np.einsum("knp,kn->kp", F, y) / n
+    q = np.einsum("kn,kn->k", y, y) / n
+    return A, c, q
+
+
+def build_problem(model, *, n, dim, data_mean, data_std, noise_std, datasets, seed, pool, scheme, beta=0.0,
+                  **kw) -> Problem:
+    """Draw the K data sets of `model` and compute what its kernel needs."""
+    K = datasets
+    d = dim
+    s64 = _rng.seed64(seed)
+    kind = KIND[model]
+    if pool is not None:
+        P = _data.gaussian_inputs(s64, 1, pool, d if model != "rfridge" else int(kw.get("input_dim", 5)),
+                                  data_mean, data_std, tag=_rng.TAG_POOL)
+        tri, tei = _data.pool_indices(s64, K, pool, n, scheme)
+        src_test = f"test set of each data set ({pool - n} points from a pool of {pool}, scheme '{scheme}')"
+    if kind == "quad":
+        h = float(kw.get("h", 1.0))
+        if pool is None:
+            X = _data.gaussian_inputs(s64, K, n, d, data_mean, data_std)
+        else:
+            X = P[0][tri]
+        xbar = X.mean(axis=1)
+        dev = X - xbar[:, None, :]
+        Sx = np.einsum("kni,knj->kij", dev, dev) / n
+        trs = np.trace(Sx, axis1=1, axis2=2).copy()
+        if pool is None:
+            tcen = np.full((1, d), float(data_mean))
+            tconst = np.array([d * data_std**2])
+            tidx = np.zeros(K, dtype=np.int64)
+            src = "population loss, closed form (h/2)(|theta - m|^2 + d s^2)"
+        else:
+            Xe = P[0][tei]
+            tcen = Xe.mean(axis=1)
+            tconst = ((Xe - tcen[:, None, :]) ** 2).sum(axis=2).mean(axis=1)
+            tidx = np.arange(K, dtype=np.int64)
+            src = src_test
+        M2 = h * h * Sx + beta**2 * np.eye(d)
+        if d == 1:
+            L = np.sqrt(M2)
+        else:
+            # jitter-free Cholesky; a singular D + beta^2 I (beta = 0, n <= d) gets the eigen-root instead
+            try:
+                L = np.linalg.cholesky(M2)
+            except np.linalg.LinAlgError:
+                ev, U = np.linalg.eigh(M2)
+                L = U * np.sqrt(np.clip(ev, 0, None))[:, None, :]
+        return Problem(model, kind, d, X, np.zeros((K, n)), tidx, src, curvature=h, h=h,
+                       arrays=dict(xbar=xbar, Sx=Sx, trs=trs, L=np.ascontiguousarray(L), tcen=tcen, tconst=tconst))
+
+    # ---- linreg, logreg, rfridge: inputs, teacher, labels
+    din = d if model != "rfridge" else int(kw.get("input_dim", 5))
+    w_star = _data.teacher(s64, din)
+    logistic = kind == "logit"
+    if pool is None:
+        Xin = _data.gaussian_inputs(s64, K, n, din, data_mean, data_std)
+        yin = _data.labels(s64, Xin, w_star, noise_std=noise_std, logistic=logistic)
+    else:
+        yp = _data.labels(s64, P, w_star, noise_std=noise_std, logistic=logistic, tag=_rng.TAG_POOL)[0]
+        Xin, yin = P[0][tri], yp[tri]
+    test_size = int(kw.get("test_size", 4096))
+    if pool is None and kind != "lsq" or (pool is None and model == "rfridge"):
+        # one large independent test set, shared by all data sets (stream key K: never a train key)
+        Xt = _data.gaussian_inputs(s64, 1, test_size, din, data_mean, data_std, tag=_rng.TAG_INIT)
+        yt = _data.labels(s64, Xt, w_star, noise_std=noise_std, logistic=logistic, tag=_rng.TAG_INIT)
+        tidx = np.zeros(K, dtype=np.int64)
+        src = f"independent test set of {test_size} points shared by all data sets (population loss estimate)"
+    elif pool is not None:
+        Xt, yt = P[0][tei], yp[tei]
+        tidx = np.arange(K, dtype=np.int64)
+        src = src_test
+    else:
+        Xt = yt = None
+        tidx = np.zeros(K, dtype=np.int64)
+        src = "population loss, closed form (1/2)((w - w*)' Sigma (w - w*) + noise_std^2)"
+    featurize = None
+    if model == "rfridge":
+        from gapkit.theory._rfridge import random_features
+
+        ss = np.random.SeedSequence(entropy=int(s64), spawn_key=(0xFEA7,))
+        _, featurize = random_features(Xin[0], d, kind=str(kw.get("features", "relu")), seed=np.random.default_rng(ss))
+        X = featurize(Xin.reshape(-1, din)).reshape(K, n, d)
+        Xt = featurize(Xt.reshape(-1, din)).reshape(Xt.shape[0], Xt.shape[1], d)
+    else:
+        X = Xin
+    y = yin
+    arrays = {}
+    if kind == "lsq":
+        A, c, q = _suff(X, y)
+        if Xt is None:
+            Sig = data_std**2 * np.eye(d) + data_mean**2 * np.ones((d, d))
+            cs = Sig @ w_star
+            At, ct, qt = Sig[None], cs[None], np.array([w_star @ cs + noise_std**2])
+        else:
+            At, ct, qt = _suff(Xt, yt)
+        arrays.update(A=A, c=c, q=q, At=At, ct=ct, qt=qt)
+        curv = data_std**2 if model == "linreg" else 0.0
+        Xt = np.zeros((1, 1, d))
+        yt = np.zeros((1, 1))
+    else:
+        arrays.update(A=np.zeros((1, 1, 1)), c=np.zeros((1, 1)), q=np.zeros(1), At=np.zeros((1, 1, 1)),
+                      ct=np.zeros((1, 1)), qt=np.zeros(1))
+        curv = 0.25 * data_std**2
+    if model == "linreg" and n > d:
+        curv *= (1.0 - math.sqrt(d / n)) ** 2  # Marchenko-Pastur lower edge of X'X/n
+    elif model == "linreg":
+        curv = 0.0
+    arrays.update(Xt=np.ascontiguousarray(Xt), yt=np.ascontiguousarray(yt))
+    return Problem(model, kind, d, np.ascontiguousarray(X), np.ascontiguousarray(y), tidx, src, curvature=curv,
+                   arrays=arrays, teacher=w_star)

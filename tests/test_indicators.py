@@ -1,0 +1,359 @@
+"""Indicators of the related seeds (000, 001, 002) on cases with known answers."""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gapkit.sims import _indicators as ind
+from gapkit.sims._checks import CheckContext, run_checks, select_checks
+
+
+def _rot(rng, d):
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    return q * np.sign(np.diag(r))
+
+
+# ------------------------------------------------------------------ seed 000
+def _quadratic_path(rng, lr=0.2, B=2, steps=100):
+    h, m, s, n = 1.5, 0.4, 1.0, 20
+    x = m + s * rng.standard_normal(n)
+    th = np.empty(steps)
+    g = np.empty(steps - 1)
+    th[0] = 3.0
+    for t in range(1, steps):
+        g[t - 1] = h * (th[t - 1] - x[rng.integers(0, n, B)]).mean()
+        th[t] = th[t - 1] - lr * g[t - 1]
+    tr = 0.5 * h * ((th[:, None] - x[None]) ** 2).mean(axis=1)
+    po = 0.5 * h * ((th - m) ** 2 + s * s)
+    return th, g, tr, po, (h * (th - x.mean()))[:, None], (h * (th - m))[:, None]
+
+
+def test_gen_first_order_exact_on_quadratic_and_step_forms_agree():
+    th, g, tr, po, gs, gm = _quadratic_path(np.random.default_rng(1))
+    a = ind.gen_first_order(tr, po, th[:, None], gs, gm)
+    b = ind.gen_first_order(tr, po, th[:, None], gs, gm, lr=0.2, step_grads=g[:, None])
+    # the exact decomposition telescopes; the first order is exact (gen affine in theta)
+    assert a["increments"].sum() == pytest.approx(a["gen"][-1] - a["gen"][0], rel=1e-12, abs=1e-14)
+    assert a["max_abs_error"] <= 1e-12 * max(1.0, np.abs(a["gen"]).max())
+    np.testing.assert_allclose(a["first_order"], b["first_order"], rtol=1e-10, atol=1e-14)
+
+
+def _quartic_gd(lr, horizon=2.0, n=30):
+    # l = (theta - x)^4 / 4 + (theta - x)^2 / 2, x ~ N(0, 1): gen is NOT affine in theta.
+    x = np.random.default_rng(5).standard_normal(n)
+    steps = int(round(horizon / lr))
+    th = np.empty(steps + 1)
+    th[0] = 2.0
+    for t in range(steps):
+        r = th[t] - x
+        th[t + 1] = th[t] - lr * np.mean(r**3 + r)
+    r = th[:, None] - x[None]
+    tr = np.mean(r**4 / 4 + r**2 / 2, axis=1)
+    po = (th**4 + 6 * th**2 + 3) / 4 + (th**2 + 1) / 2
+    gs = np.mean(r**3 + r, axis=1)[:, None]
+    gm = (th**3 + 3 * th + th)[:, None]
+    return ind.gen_first_order(tr, po, th[:, None], gs, gm)
+
+
+def test_gen_first_order_error_is_order_eta():
+    # Over a fixed time horizon the summed second-order remainders are O(eta):
+    # halving eta twice divides the error by ~4 (Fu et al.'s O(eta m) claim).
+    e1 = _quartic_gd(0.02)["max_abs_error"]
+    e2 = _quartic_gd(0.005)["max_abs_error"]
+    assert e1 > 0 and 2.5 < e1 / e2 < 6.0
+
+
+def test_gen_first_order_detects_wrong_population_gradient():
+    th, g, tr, po, gs, gm = _quadratic_path(np.random.default_rng(1))
+    bad = ind.gen_first_order(tr, po, th[:, None], gs, 1.2 * gm)
+    assert bad["max_abs_error"] > 1e-3
+
+
+def test_gamma_and_diversity_known():
+    rng = np.random.default_rng(0)
+    gs = rng.standard_normal((7, 3))
+    out = ind.gamma_trace(2.0 * gs, gs)
+    np.testing.assert_allclose(out["gamma"], 2.0, rtol=1e-14)
+    assert out["max"] == pytest.approx(2.0)
+    g = rng.standard_normal((50, 4))
+    D = np.cov(g.T, bias=True)
+    assert ind.gradient_diversity(g) == pytest.approx(np.trace(D), rel=1e-12)
+    assert ind.gradient_diversity(np.array([[1.0], [-1.0]])) == pytest.approx(1.0)
+    np.testing.assert_allclose(ind.gradient_diversity(np.stack([g, 2 * g])), [np.trace(D), 4 * np.trace(D)], rtol=1e-12)
+
+
+def test_distance_from_init_and_train_longer_preset():
+    w = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])
+    d = ind.distance_from_init(w)
+    np.testing.assert_allclose(d["distance"], [0, 5, 10])
+    cfg = ind.train_longer_preset(0.1, 32, 10, [32, 128, 4096])
+    assert cfg[1]["lr"] == pytest.approx(0.2) and cfg[1]["epochs"] == pytest.approx(40)
+    assert cfg[0]["ghost_batch"] == 32 and cfg[2]["ghost_batch"] == 128
+    assert cfg[2]["T"] == pytest.approx(cfg[2]["lr"] / 4096)
+    with pytest.raises(ValueError, match="lr_small"):
+        ind.train_longer_preset(-1, 32, 10, [64])
+
+
+# ------------------------------------------------------------------ seed 002
+def test_minibatch_covariance_by_enumeration():
+    rng = np.random.default_rng(3)
+    n, d, b = 5, 2, 2
+    g = rng.standard_normal((n, d))
+    # with replacement: all n^b ordered draws equally likely
+    means = np.array([g[list(c)].mean(axis=0) for c in itertools.product(range(n), repeat=b)])
+    np.testing.assert_allclose(ind.minibatch_covariance(g, b), np.cov(means.T, bias=True), rtol=1e-12, atol=1e-15)
+    # without replacement: all b-subsets equally likely (seed 002's factor)
+    means = np.array([g[list(c)].mean(axis=0) for c in itertools.combinations(range(n), b)])
+    np.testing.assert_allclose(ind.minibatch_covariance(g, b, replacement=False), np.cov(means.T, bias=True),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_trajectory_bound_1d_closed_form_and_terms():
+    g = np.array([[[1.0], [3.0]], [[0.0], [1.0]]])  # (S=2, n=2, d=1)
+    tt = ind.trajectory_terms(g, 1)
+    np.testing.assert_allclose(tt["trC"], [1.0, 0.25])
+    np.testing.assert_allclose(tt["grad_norm2"], [4.0, 0.25])
+    b = ind.trajectory_bound(tt["grad_norm2"], tt["trC"], tt["logdetC"], d=1, n=10, R=2.0)
+    want = math.sqrt(4.0 / 10 * (math.log(1 + 4.0 / 1.0) + math.log(1 + 0.25 / 0.25)))
+    assert b["bound"] == pytest.approx(want, rel=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), d=st.integers(1, 4), n=st.integers(6, 12))
+def test_trajectory_terms_nonnegative(seed, d, n):
+    # AM-GM: d log((|g|^2 + tr C)/d) >= log det C for C > 0.
+    g = np.random.default_rng(seed).standard_normal((3, n, d))
+    tt = ind.trajectory_terms(g, 2)
+    b = ind.trajectory_bound(tt["grad_norm2"], tt["trC"], tt["logdetC"], d=d, n=n, R=1.0)
+    assert np.all(b["terms"] >= -1e-10)
+
+
+def test_lyapunov_against_scipy_and_1d_closed_form():
+    rng = np.random.default_rng(7)
+    d, eta, b = 4, 0.15, 3
+    U = _rot(rng, d)
+    H = U @ np.diag(rng.uniform(0.3, 2.0, d)) @ U.T
+    G = rng.standard_normal((d, d))
+    D = G @ G.T
+    Q = eta / b * D
+    L = ind.lyapunov_discrete(H, Q, eta)
+    ref = scipy.linalg.solve_discrete_lyapunov(np.eye(d) - eta * H, eta * Q)
+    np.testing.assert_allclose(L, ref, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(H @ L + L @ H - eta * H @ L @ H, Q, rtol=1e-10, atol=1e-13)
+    Lc = ind.lyapunov_continuous(H, Q)
+    np.testing.assert_allclose(H @ Lc + Lc @ H, Q, rtol=1e-10, atol=1e-13)
+    h, q = 1.7, 0.3
+    assert ind.lyapunov_discrete([[h]], [[q]], eta)[0, 0] == pytest.approx(q / (2 * h - eta * h * h), rel=1e-13)
+    assert ind.lyapunov_continuous([[h]], [[q]])[0, 0] == pytest.approx(q / (2 * h), rel=1e-13)
+    # a wrong closed form (continuous used for the discrete chain) is told apart
+    assert abs(ind.lyapunov_discrete([[h]], [[q]], eta)[0, 0] - q / (2 * h)) > 1e-3
+    with pytest.raises(ValueError, match="eta"):
+        ind.lyapunov_discrete([[h]], [[q]], 2.0 / h)
+    with pytest.raises(ValueError, match="H"):
+        ind.lyapunov_continuous([[-1.0]], [[1.0]])
+
+
+def test_gaussian_kl_known_values():
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((3, 3))
+    S = A @ A.T + np.eye(3)
+    m = rng.standard_normal(3)
+    assert ind.gaussian_kl(m, S, m, S) == pytest.approx(0.0, abs=1e-12)
+    m0, s0, m1, s1 = 0.3, 0.7, -0.5, 1.9
+    want = math.log(s1 / s0) + (s0**2 + (m0 - m1) ** 2) / (2 * s1**2) - 0.5
+    assert ind.gaussian_kl([m0], [[s0**2]], [m1], [[s1**2]]) == pytest.approx(want, rel=1e-13)
+    with pytest.raises(ValueError, match="positive definite"):
+        ind.gaussian_kl([0.0], [[-1.0]], [0.0], [[1.0]])
+
+
+def test_terminal_state_bound():
+    mu = np.zeros((4, 2))
+    cv = np.stack([np.eye(2)] * 4)
+    assert ind.terminal_state_bound(mu, cv, n=10, R=1.0)["bound"] == pytest.approx(0.0, abs=1e-7)
+    # 1-D, one training set, prior N(0, 1): KL(N(1, 1) || N(0, 1)) = 1/2
+    b = ind.terminal_state_bound([[1.0]], [[[1.0]]], n=8, R=2.0, prior_mean=[0.0], prior_cov=[[1.0]])
+    assert b["bound"] == pytest.approx(math.sqrt(2 * 4.0 / 8 * 0.5), rel=1e-12)
+
+
+def test_logdet_lowrank_isotropic():
+    ev = np.array([5.0, 3.0] + [1.0] * 8)
+    assert ind.logdet_lowrank_isotropic(ev[:2], ev.sum(), 10) == pytest.approx(np.log(ev).sum(), abs=1e-12)
+    ev2 = np.array([5.0, 3.0, 2.0, 1.5, 0.5, 0.1])
+    approx = ind.logdet_lowrank_isotropic(ev2[:2], ev2.sum(), 6)
+    assert approx >= np.log(ev2).sum()  # AM-GM: the stated approximation over-estimates
+
+
+# ------------------------------------------------------------------ seed 001
+def test_sharpness_dimension_known_spectrum():
+    lam = np.array([1.0, 0.5, -1.0, -2.0])
+    h = 1.0 + np.exp(lam) * np.array([1, -1, 1, -1])
+    U = _rot(np.random.default_rng(0), 4)
+    H = U @ np.diag(h) @ U.T
+    got = ind.sharpness_dimension_from_hessians(np.stack([H] * 3), 1.0)
+    np.testing.assert_allclose(got["lyapunov"], lam, atol=1e-12)
+    assert got["dim"] == pytest.approx(3.25, abs=1e-12)
+    assert ind.sharpness_dimension([-0.1, -0.2]) == 0.0
+    assert ind.sharpness_dimension([0.3, 0.1]) == 2.0
+    assert ind.sharpness_dimension([0.5, -1.0]) == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="decreasing"):
+        ind.sharpness_dimension([0.1, 0.3])
+
+
+def test_lanczos_exact_and_slq_trace():
+    rng = np.random.default_rng(4)
+    d = 60
+    ev = np.concatenate([rng.uniform(0, 1, d - 2), [3.0, 6.0]])
+    U = _rot(rng, d)
+    A = U @ np.diag(ev) @ U.T
+    th, w = ind.lanczos(lambda v: A @ v, rng.standard_normal(d), d)
+    np.testing.assert_allclose(np.sort(th), np.sort(ev), atol=1e-9)
+    assert w.sum() == pytest.approx(1.0, abs=1e-12)
+    s = ind.slq(lambda v: A @ v, d, m=30, probes=60, seed=1)
+    assert abs(s["trace"] - ev.sum()) <= 4 * s["trace_se"]  # 4 SE: false-FAIL ~6e-5
+    assert s["top"] == pytest.approx(6.0, abs=1e-8)
+    grid = np.linspace(-1, 7, 801)
+    assert np.trapezoid(s["density"](grid, 0.05), grid) == pytest.approx(1.0, abs=1e-3)
+    # Gauss quadrature with m nodes is exact for polynomials of degree <= 2m - 1:
+    # v' A^3 v from 5 Lanczos steps equals (Av)' A (Av).
+    v = rng.standard_normal(d)
+    th5, w5 = ind.lanczos(lambda u: A @ u, v, 5)
+    assert (v @ v) * np.sum(w5 * th5**3) == pytest.approx((A @ v) @ A @ (A @ v), rel=1e-10)
+
+
+def test_mst_total_length_known():
+    assert ind.mst_total_length(np.array([[0.0], [1.0], [3.0]])) == pytest.approx(3.0)
+    sq = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
+    assert ind.mst_total_length(sq, "cityblock") == pytest.approx(3.0)
+    assert ind.mst_total_length(np.array([[0.0], [0.0], [2.0]])) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("name,truth", [("line", 1.0), ("square", 2.0)])
+def test_ph_dimension_line_and_square(name, truth):
+    rng = np.random.default_rng(11)
+    x = rng.random((400, 1)) * np.array([0.6, 0.8]) if name == "line" else rng.random((400, 2))
+    got = ind.ph_dimension(x, reps=3, seed=rng)
+    # tolerance: catalogue's reference bias (+0.019 line, -0.044 square at N=400)
+    # plus 4 single-cloud standard deviations (0.0054 line, 0.048 square).
+    tol = {"line": 0.019 + 4 * 0.0054, "square": 0.044 + 4 * 0.048}[name]
+    assert abs(got["dim"] - truth) < tol
+    assert abs(got["dim"] - 1.2 * truth) > tol  # a 20% wrong dimension is told apart
+
+
+def test_ph_dimension_l1_on_loss_vectors():
+    # Loss vectors along a 1-parameter curve in R^20: PH dim ~ 1 with the L1 metric too.
+    t = np.random.default_rng(2).random(300)
+    L = np.stack([np.cos(t * k) for k in range(1, 21)], axis=1)
+    assert abs(ind.ph_dimension(L, metric="cityblock", seed=0)["dim"] - 1.0) < 0.1
+
+
+def test_inconsistency_and_instability():
+    rng = np.random.default_rng(0)
+    one = rng.standard_normal((1, 1, 20, 5))
+    same = np.broadcast_to(one, (2, 3, 20, 5)).copy()
+    assert ind.inconsistency(same) == pytest.approx(0.0, abs=1e-14)
+    assert ind.instability(same) == pytest.approx(0.0, abs=1e-14)
+    p, q = 0.8, 0.3
+    kl = lambda a, b: a * math.log(a / b) + (1 - a) * math.log((1 - a) / (1 - b))  # noqa: E731
+    probs = np.array([[[[p, 1 - p]], [[q, 1 - q]]]])
+    assert ind.inconsistency(probs, logits=False) == pytest.approx(0.5 * (kl(p, q) + kl(q, p)), rel=1e-13)
+    # instability: two sets, seed-averaged predictions (p+q)/2 vs q
+    two = np.array([[[[p, 1 - p]], [[q, 1 - q]]], [[[q, 1 - q]], [[q, 1 - q]]]])
+    fa = (p + q) / 2
+    want = 0.5 * (kl(fa, q) + kl(q, fa))
+    assert ind.instability(two, logits=False) == pytest.approx(want, rel=1e-13)
+    with pytest.raises(ValueError, match="2 seeds"):
+        ind.inconsistency(rng.standard_normal((1, 1, 3, 2)))
+
+
+# ------------------------------------------------------------------ toy_indicators
+def _quadratic_traj(rng, d=3, n=40, lr=0.1, B=4, steps=300, alpha=0.0):
+    U = _rot(rng, d)
+    H = U @ np.diag(rng.uniform(0.5, 2.0, d)) @ U.T
+    x = rng.standard_normal((n, d))
+    th = np.empty((steps, d))
+    th[0] = 2.0
+    for t in range(1, steps):
+        xb = x[rng.integers(0, n, B)].mean(axis=0)
+        th[t] = th[t - 1] - lr * (H @ (th[t - 1] - xb) + alpha * th[t - 1])
+    traj = {
+        "trace_theta": th, "lr": lr, "batch": B, "n": n, "alpha": alpha, "seed": 0,
+        "per_example_grad": lambda w: (w[None] - x) @ H,
+        "pop_grad": lambda w: H @ w,
+        "train_loss": lambda w: 0.5 * np.mean(np.einsum("ni,ij,nj->n", w - x, H, w - x)),
+        "pop_loss": lambda w: 0.5 * (w @ H @ w + np.trace(H)),
+        "hessian": lambda w: H,
+        "per_example_loss": lambda w: 0.5 * np.einsum("ni,ij,nj->n", w - x, H, w - x),
+    }
+    return traj, H, x
+
+
+def test_toy_indicators_quadratic_known_values():
+    traj, H, x = _quadratic_traj(np.random.default_rng(3), alpha=0.05)
+    out = ind.toy_indicators(traj)
+    assert set(out) == set(ind.TOY_INDICATOR_KEYS)
+    Sx = np.cov(x.T, bias=True)
+    assert out["ind_grad_diversity"] == pytest.approx(np.trace(H @ Sx @ H), rel=1e-10)
+    assert out["ind_T"] == pytest.approx(0.1 / 4)
+    assert out["ind_hessian_trace"] == pytest.approx(np.trace(H) + 3 * 0.05, rel=1e-12)
+    assert out["ind_hessian_top"] == pytest.approx(np.linalg.eigvalsh(H)[-1] + 0.05, rel=1e-12)
+    lyap = np.sort(np.log(np.abs(1 - 0.1 * (np.linalg.eigvalsh(H) + 0.05))))[::-1]
+    assert out["ind_sharpness_dim"] == pytest.approx(ind.sharpness_dimension(lyap), abs=1e-12)
+    assert out["ind_gen_first_order_error"] < 1e-8  # gen is affine in theta here
+    assert all(np.isfinite(v) for v in out.values())
+    assert 0 < out["bound_sde_terminal"] and 0 < out["bound_sde_trajectory"]
+
+
+def test_toy_indicators_from_simulate_result_and_errors():
+    rng = np.random.default_rng(0)
+    raw = {"lr": 0.1, "batch": 2, "n": 10, "seed": 1,
+           "arrays": {"trace_theta": np.cumsum(rng.standard_normal((2, 2, 40, 3)), axis=2)}}
+    out = ind.toy_indicators(raw)
+    assert out["ind_T"] == pytest.approx(0.05)
+    assert {"ind_param_norm", "ind_dist_init", "ind_ph_dim"} <= set(out)
+    assert ind.toy_indicators({"lr": 0.1, "batch": 2, "arrays": {}}) == {"ind_T": 0.05}
+    with pytest.raises(ValueError, match="trace_theta"):
+        ind.toy_indicators({"lr": 0.1, "batch": 1, "n": 3})
+    with pytest.raises(ValueError, match="lr"):
+        ind.toy_indicators({"trace_theta": np.zeros((3, 1)), "lr": -1, "batch": 1, "n": 3})
+
+
+# ------------------------------------------------------------------ catalogue
+def test_catalogue_passes_and_fails_under_wrong_theory():
+    rows = run_checks(select_checks(["indicators"]), CheckContext(seed=0, quick=True), prefixes=["indicators"])
+    assert rows and all(r.verdict in ("PASS", "INFO") for r in rows), [(r.id, r.verdict, r.note) for r in rows]
+    bad = run_checks(select_checks(["indicators"]), CheckContext(seed=0, quick=True, wrong_theory=0.2),
+                     prefixes=["indicators"])
+    judged = [r for r in bad if r.verdict != "INFO"]
+    assert len(judged) >= 15 and all(r.verdict == "FAIL" for r in judged)
+
+
+# ------------------------------------------------------------------ torch versions
+@pytest.mark.torch
+def test_torch_versions_match_numpy():
+    torch = pytest.importorskip("torch")
+    from gapkit.gpu import _indicators as gind
+
+    rng = np.random.default_rng(1)
+    d = 6
+    U = _rot(rng, d)
+    ev = np.array([0.2, 0.5, 1.0, 1.5, 2.0, 4.0])
+    A = torch.tensor(U @ np.diag(ev) @ U.T)
+    w = torch.zeros(d, dtype=torch.float64, requires_grad=True)
+    s = gind.hessian_slq(lambda: 0.5 * w @ A @ w, [w], m=d, probes=3, seed=0)
+    assert s["top"] == pytest.approx(4.0, abs=1e-9)
+    ref = ind.slq(lambda v: A.numpy() @ v, d, m=d, probes=3, seed=0)  # same probes, numpy matvec
+    assert s["trace"] == pytest.approx(ref["trace"], rel=1e-10)
+    G = rng.standard_normal((40, 3))
+    st_ = gind.gradient_noise_stats(torch.tensor(G), 4, k=3)
+    C = ind.minibatch_covariance(G, 4)
+    assert st_["logdetC"] == pytest.approx(np.linalg.slogdet(C)[1], rel=1e-10)
+    assert st_["trC"] == pytest.approx(np.trace(C), rel=1e-12)
+    logits = rng.standard_normal((2, 3, 7, 4))
+    assert gind.inconsistency_logits(torch.tensor(logits)) == pytest.approx(ind.inconsistency(logits), rel=1e-12)
+    assert gind.instability_logits(torch.tensor(logits)) == pytest.approx(ind.instability(logits), rel=1e-12)

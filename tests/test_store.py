@@ -1,0 +1,148 @@
+"""Results store: canonical keys, atomic records, the tidy table, and a sweep
+killed with SIGKILL and resumed (nothing finished is recomputed or lost).
+
+`fake_simulate` is a stand-in for `gapkit.sims._simulate.simulate` with the
+same keyword interface: it draws (K, M) losses from a seeded generator around
+curves with a known shape, so tests of the sweep machinery need no Numba and
+run in milliseconds. test_sweep.py and test_dask.py use it too.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gapkit.sims._store import ResultsStore, canonical_json, config_key
+from gapkit.sims._sweep import make_spec, run_sweep
+
+FAKE = "test_store:fake_simulate"
+TESTS_DIR = str(Path(__file__).resolve().parent)
+
+# Curves of the stand-in: gap follows Eq 1 with these (a, b, c); train loss
+# rises linearly in T; test = train + gap, which has an interior minimum.
+FAKE_A, FAKE_B, FAKE_C = 0.004, 0.05, 0.5
+
+
+def fake_simulate(*, model, algo, n, lr, batch=1, datasets=16, chains=2, steps=None, burnin=None, seed=0,
+                  record_every=0, delay=0.0, noise=0.01, **_ignored):
+    rng = np.random.default_rng(seed)
+    T = lr / batch
+    gap = (FAKE_A / T + FAKE_B) * np.exp(-T / FAKE_C)
+    train = 0.1 + 0.5 * T + noise * rng.standard_normal((datasets, chains))
+    test = train + gap + noise * rng.standard_normal((datasets, chains))
+    S = 40
+    trace = train[..., None] + noise * rng.standard_normal((datasets, chains, S))
+    if delay:
+        time.sleep(delay)
+    from gapkit.sims._estimators import ensemble_summary
+
+    out = ensemble_summary(train, test)
+    out.update(model=model, algo=algo, T=T, wall_seconds=0.001)
+    out["arrays"] = {"train": train, "test": test, "trace_train": trace}
+    return out
+
+
+def test_canonical_key_is_order_free_and_type_exact():
+    a = {"lr": 0.1, "batch": 2, "model": "q"}
+    b = {"model": "q", "batch": 2, "lr": 0.1}
+    assert config_key(a) == config_key(b)
+    assert config_key(a) != config_key({**a, "batch": 2.0})  # 2 and 2.0 are different configs
+    assert config_key(a) != config_key({**a, "lr": 0.1 + 1e-16 * 2})
+    assert canonical_json({"x": np.float64(0.5), "y": np.int64(3)}) == '{"x":0.5,"y":3}'
+    with pytest.raises(ValueError, match="config must be a dict"):
+        config_key([1, 2])
+
+
+def test_put_get_roundtrip_and_temp_files_cleaned(tmp_path):
+    st = ResultsStore.open(tmp_path)
+    cfg = {"model": "m", "lr": 0.1, "flag": True}
+    key = st.put(cfg, {"gap": 0.25, "bad": float("nan"), "nested": {"x": 1.0}}, {"wall_seconds": 1.0})
+    assert (tmp_path / "runs" / f"{key}.json").exists()
+    rec = st.get(key)
+    assert rec["config"] == cfg and rec["result"]["gap"] == 0.25 and rec["result"]["bad"] == "nan"
+    # a half-written temp file and a truncated record: ignored, cleaned, recomputed
+    (tmp_path / "runs" / ".tmp-abc.part").write_text('{"config": {')
+    (tmp_path / "runs" / f"{'0' * 64}.json").write_text('{"config": {"a"')
+    st2 = ResultsStore.open(tmp_path)
+    assert not list((tmp_path / "runs").glob(".tmp-*"))
+    assert st2.get("0" * 64) is None and not st2.has("0" * 64)
+    assert [r["config"] for r in st2.records()] == [cfg]
+
+
+def test_table_reads_in_pandas(tmp_path):
+    pd = pytest.importorskip("pandas")
+    st = ResultsStore.open(tmp_path)
+    for i, lr in enumerate([0.3, 0.1, 0.2]):
+        st.put({"model": "m", "lr": lr, "batch": 1, "capped": False},
+               {"gap": lr / 3, "steady": i != 1, "theory": {"gap": 1.0}, "note": "x,y"})
+    st.write_table()
+    df = pd.read_csv(tmp_path / "runs.csv")
+    assert list(df.columns[:4]) == ["model", "batch", "lr", "capped"]
+    assert df["lr"].tolist() == [0.1, 0.2, 0.3]  # rows sorted by config
+    np.testing.assert_allclose(df["gap"], df["lr"] / 3, rtol=0, atol=0)
+    assert df["steady"].tolist() == [False, True, True]
+    assert df["theory.gap"].tolist() == [1.0] * 3 and df["note"].tolist() == ["x,y"] * 3
+    assert df["key"].str.len().eq(64).all()
+
+
+_SWEEP_SCRIPT = """
+import sys
+from gapkit.sims._sweep import make_spec, run_sweep
+spec = make_spec("quadratic1d", preset="smoke", backend="test_store:fake_simulate",
+                 T_grid=[0.01, 0.02, 0.05, 0.1, 0.2, 0.5], batch_grid=[1, 2], seeds=2,
+                 model_kwargs={"delay": float(sys.argv[2])})
+run_sweep(spec, sys.argv[1], workers=1, progress=False, table_every=3, figures=False)
+"""
+
+
+def _run_script(out, delay, **popen):
+    env = dict(os.environ, PYTHONPATH=TESTS_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, "-c", _SWEEP_SCRIPT, str(out), str(delay)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **popen)
+
+
+def test_sigkill_mid_sweep_then_resume(tmp_path):
+    """A sweep killed with SIGKILL loses nothing finished and recomputes nothing
+    finished; the resumed table equals an uninterrupted sweep's byte for byte."""
+    killed = tmp_path / "killed"
+    proc = _run_script(killed, 0.15, start_new_session=True)
+    runs = killed / "runs"
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30:
+        if runs.exists() and len(list(runs.glob("*.json"))) >= 5:
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"sweep ended before it was killed: {proc.stderr.read().decode()[-500:]}")
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    done = {p.stem for p in runs.glob("*.json")}
+    assert 5 <= len(done) < 24
+    (runs / ".tmp-half.part").write_text('{"config": {"lr"')  # what a kill during a write leaves
+
+    spec = make_spec("quadratic1d", preset="smoke", backend=FAKE, T_grid=[0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
+                     batch_grid=[1, 2], seeds=2, model_kwargs={"delay": 0.15})
+    resumed = run_sweep(spec, killed, workers=1, progress=False, figures=False)
+    assert resumed["runs_total"] == 24
+    assert resumed["runs_reused"] == len(done) > 0
+    assert resumed["runs_computed"] == 24 - len(done)
+    assert not list(runs.glob(".tmp-*"))
+    fresh = tmp_path / "fresh"
+    full = run_sweep(spec, fresh, workers=1, progress=False, figures=False)
+    assert full["runs_computed"] == 24 and full["runs_reused"] == 0
+    assert (fresh / "runs.csv").read_bytes() == (killed / "runs.csv").read_bytes()
+    assert resumed["eq1_fit"] == full["eq1_fit"]
+    # rerunning a finished sweep computes nothing
+    again = run_sweep(spec, killed, workers=1, progress=False, figures=False)
+    assert again["runs_computed"] == 0 and again["runs_reused"] == 24
+    settings = json.loads((killed / "sweep.json").read_text())
+    assert settings["spec"]["backend"] == FAKE

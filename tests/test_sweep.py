@@ -1,0 +1,178 @@
+"""The sweep runner and `gapkit sweep`: grids, validation, seeds, executors,
+run length, diagnostics, indicators hook, figures and the --json summary.
+
+Runs use the stand-in simulator of test_store.py (same keyword interface as
+`gapkit.sims._simulate.simulate`), so these tests need no Numba.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from gapkit.sims import _sweep
+from gapkit.sims._cli import main
+from gapkit.sims._executor import ProcessExecutor, SerialExecutor, make_executor
+from gapkit.sims._sweep import build_runs, execute_run, make_spec, run_seed, run_sweep, steps_for
+from test_store import FAKE, fake_simulate
+
+GRID = dict(T_grid=[0.01, 0.03, 0.1, 0.3], batch_grid=[1, 3], seeds=2)
+
+
+def _spec(**kw):
+    return make_spec("quadratic1d", preset="smoke", backend=FAKE, **{**GRID, **kw})
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(T_grid=[0.1, -1.0]), "T must be > 0"),
+    (dict(T_grid=[0.1, 0.0]), "T must be > 0"),
+    (dict(T_grid=[]), "T_grid must be a non-empty list"),
+    (dict(batch_grid=[]), "batch_grid must be a non-empty list"),
+    (dict(batch_grid=[1, 2.5]), "B must be an integer"),
+    (dict(batch_grid=[0]), "B must be an integer >= 1"),
+    (dict(algo="adam"), "algo must be one of"),
+    (dict(lr_grid=[0.1]), "exactly one of T_grid and lr_grid"),
+    (dict(momentum=1.0), "momentum must be in"),
+])
+def test_spec_validation(kw, match):
+    with pytest.raises(ValueError, match=match):
+        _spec(**kw)
+
+
+def test_unknown_model_and_preset():
+    with pytest.raises(ValueError, match="model must be one of"):
+        make_spec("resnet", preset="smoke")
+    with pytest.raises(ValueError, match="preset must be one of"):
+        make_spec("quadratic1d", preset="huge")
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--T-grid", "0.1,-1"], "--T-grid must be > 0"),
+    (["--T-grid", "0"], "--T-grid must be > 0"),
+    (["--T-grid", ""], "--T-grid must be a non-empty"),
+    (["--T-grid", "0.1,,0.2"], "--T-grid must be a non-empty"),
+    (["--batch-grid", "1,2.5"], "--batch-grid must be an integer"),
+    (["--batch-grid", "0"], "--batch-grid must be an integer >= 1"),
+    (["--model", "resnet"], "invalid choice"),
+    (["--T-grid", "0.1", "--lr-grid", "0.1"], "not allowed with argument"),
+])
+def test_cli_bad_arguments_one_line_exit_2(argv, needle, tmp_path, capsys):
+    base = ["sweep", "--out", str(tmp_path)]
+    if "--model" not in argv:
+        base += ["--model", "quadratic1d"]
+    with pytest.raises(SystemExit) as e:
+        main(base + argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_grid_T_and_lr_and_equal_rescaled_time():
+    s = _spec()
+    pts = s.points()
+    assert len(pts) == 8 and all(math.isclose(lr, T * B) for T, B, lr in pts)
+    s2 = make_spec("quadratic1d", preset="smoke", backend=FAKE, lr_grid=[0.05, 0.2], batch_grid=[2])
+    assert [p[0] for p in s2.points()] == [0.025, 0.1]
+    for cfg in build_runs(s):
+        steps, burnin, capped = steps_for(cfg["lr"], s)
+        assert not capped
+        # every point runs the same rescaled time lr x updates (to one update)
+        assert s.burn_time + s.time <= cfg["lr"] * cfg["steps"] < s.burn_time + s.time + cfg["lr"]
+        assert s.burn_time <= cfg["lr"] * cfg["burnin"] < s.burn_time + cfg["lr"]
+    tiny = make_spec("quadratic1d", preset="smoke", backend=FAKE, T_grid=[1e-6], batch_grid=[1], max_steps=100)
+    (cfg,) = build_runs(tiny)
+    assert cfg["capped"] and cfg["steps"] == 100
+
+
+def test_seeds_come_from_config_not_order():
+    runs = build_runs(_spec())
+    assert len({c["seed"] for c in runs}) == 2  # one per replicate: common data sets across the grid
+    assert build_runs(_spec(T_grid=GRID["T_grid"][::-1]))[0]["seed"] == runs[0]["seed"]
+    assert run_seed(1, runs[0]) != run_seed(0, runs[0])
+    assert build_runs(_spec(datasets=17))[0]["seed"] != runs[0]["seed"]
+
+
+def test_process_pool_equals_serial(tmp_path):
+    spec = _spec()
+    a = run_sweep(spec, tmp_path / "serial", executor=SerialExecutor(), progress=False, figures=False)
+    pool = ProcessExecutor(2)
+    try:
+        b = run_sweep(spec, tmp_path / "pool", executor=pool, progress=False, figures=False)
+    finally:
+        pool.close()
+    assert a["runs_computed"] == b["runs_computed"] == 16
+    assert (tmp_path / "serial" / "runs.csv").read_bytes() == (tmp_path / "pool" / "runs.csv").read_bytes()
+    assert isinstance(make_executor(workers=1), SerialExecutor)
+    assert isinstance(make_executor(workers=4, n_items=1), SerialExecutor)
+    with pytest.raises(ValueError, match="context must be"):
+        ProcessExecutor(2, context="fork")
+
+
+def test_execute_run_records_diagnostics_and_moves_timings():
+    cfg = build_runs(_spec())[0]
+    got = execute_run(cfg)
+    res = got["result"]
+    assert "wall_seconds" not in res and got["meta"]["wall_seconds"] >= 0
+    assert res["steady"] is True and res["capped"] is False
+    assert "drift_z" in res and np.isfinite(res["drift_z"])
+    ref = fake_simulate(model="quadratic1d", algo="sgd", n=8, lr=cfg["lr"], batch=cfg["batch"],
+                        datasets=cfg["datasets"], chains=cfg["chains"], seed=cfg["seed"])
+    assert res["gap"] == ref["gap"]
+
+
+def drifting_simulate(**kw):
+    out = fake_simulate(**kw)
+    tr = out["arrays"]["trace_train"]
+    out["arrays"]["trace_train"] = tr + np.linspace(0, 1, tr.shape[-1])  # still relaxing
+    return out
+
+
+def test_not_steady_run_is_marked_and_left_out(tmp_path):
+    spec = make_spec("quadratic1d", preset="smoke", backend="test_sweep:drifting_simulate", **GRID)
+    s = run_sweep(spec, tmp_path, workers=1, progress=False, figures=True)
+    assert s["not_steady"] == 16 and s["runs_used"] == 0
+    import pandas as pd
+
+    df = pd.read_csv(tmp_path / "runs.csv")
+    assert not df["steady"].any()
+    assert (tmp_path / "figures" / "sweep.png").stat().st_size > 10_000
+
+
+def test_indicator_hook(tmp_path, monkeypatch):
+    mod = types.ModuleType("gapkit.sims._indicators")
+    mod.toy_indicators = lambda traj: {"ind_norm": float(np.abs(traj["arrays"]["train"]).mean()), "bound_x": 2.0}
+    monkeypatch.setitem(sys.modules, "gapkit.sims._indicators", mod)
+    s = run_sweep(_spec(indicators=True, seeds=1, T_grid=[0.1]), tmp_path, workers=1, progress=False, figures=False)
+    import pandas as pd
+
+    df = pd.read_csv(tmp_path / "runs.csv")
+    assert s["runs_computed"] == 2 and (df["ind_status"] == "ok").all()
+    assert (df["ind_norm"] > 0).all() and (df["ind_bound_x"] == 2.0).all()
+
+
+def test_cli_json_summary_and_resume(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(_sweep, "_resolve_backend", lambda b: (fake_simulate, "kwargs"))
+    argv = ["sweep", "--model", "quadratic1d", "--T-grid", "0.01,0.03,0.1,0.3", "--batch-grid", "1,2",
+            "--workers", "1", "--out", str(tmp_path), "--seed", "3", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["runs_total"], out["runs_reused"], out["runs_computed"]) == (8, 0, 8)
+    assert out["eq1_fit"]["status"] == "ok" and out["A"]["holds"] is True
+    assert out["B"]["holds"] is True and out["C"]["holds"] is True and out["T_opt"] > 0
+    assert main(argv) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert (again["runs_reused"], again["runs_computed"]) == (8, 0)
+    assert main(argv[:-1]) == 0  # human summary
+    assert "runs: 8 total, 8 reused" in capsys.readouterr().out
+
+
+def test_cli_backend_missing_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "gapkit.gpu._plugin", types.ModuleType("gapkit.gpu._plugin"))
+    rc = main(["sweep", "--model", "quadratic1d", "--backend", "torch", "--workers", "1", "--T-grid", "0.1",
+               "--batch-grid", "1", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "sweep_point" in err and len(err.splitlines()) == 1

@@ -1,0 +1,475 @@
+"""Exact stationary laws of the DISCRETE chains on quadratic and linear models.
+
+Paper Sections 2.3 and Appendix A.1 (Eqs 15-17, 16 momentum). For the models
+whose per-example gradient is affine in theta, the first two moments of the
+discrete chain close exactly, so the stationary mean and covariance of plain
+SGD (Eq 15), PyTorch-form momentum SGD (Eq 16) and the Euler-Maruyama scheme
+of Eq 17 follow from a linear solve, with no diffusion approximation:
+
+- quadratic l = (1/2)(theta - x)' H (theta - x): the minibatch Hessian is H for
+  every batch (additive noise), so the covariance solves the discrete Lyapunov
+  equation  Sigma = A Sigma A' + Q  (scipy.linalg.solve_discrete_lyapunov);
+- linear regression l = (1/2)(w'x - y)^2: the minibatch Hessian
+  A_B = (1/B) sum_b x_b x_b' is random (multiplicative noise), so the
+  covariance solves  Sigma = Mbar Sigma Mbar' + (1/B) E [D(m) + beta^2 I + C(Sigma)] E'
+  with C(Sigma) = mean_i A_i Sigma A_i - Abar Sigma Abar (derivation in
+  `linreg_sgd_stationary`), a linear system in vec(Sigma).
+
+Order in lam: plain SGD on a 1-D quadratic has stationary variance
+T (D + beta^2) / ((h + alpha)(2 - lam (h + alpha))) = [T (D + beta^2) / (2 (h + alpha))] (1 + lam (h + alpha)/2 + O(lam^2)):
+it depends on T alone at order lam^0 and on lam and B separately from order
+lam^1 on. Momentum: see `gapkit.theory._momentum`.
+
+Momentum with beta: Eq 16 has no beta term. gapkit adds the isotropic noise to
+the minibatch gradient, g_t -> g_t + (beta / sqrt(B)) w_t, which is the unique
+choice that reduces to Eq 15 exactly at mu = 0 (theta moves by -lam g_t). The
+simulators use the same convention.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.linalg
+
+__all__ = [
+    "quadratic_sgd_stationary",
+    "quadratic_em_stationary",
+    "quadratic_sde_stationary",
+    "linreg_sgd_stationary",
+    "linreg_steady_state_exists",
+    "linreg_gap_vs_T",
+]
+
+# Largest chain-state dimension for the exact vec(Sigma) solve: the system has
+# p^2 unknowns, p = d (plain) or 2d (momentum); p = 48 is a 2304 x 2304 solve.
+MAX_STATE_DIM = 48
+
+
+# ---------------------------------------------------------------- argument checks
+# theory/ must not import sims/, so these small checks live here.
+def _pos(name, x):
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number > 0 (got {x!r})") from None
+    if not (v > 0) or not math.isfinite(v):
+        raise ValueError(f"{name} must be > 0 and finite (got {x!r})")
+    return v
+
+
+def _nonneg(name, x):
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number >= 0 (got {x!r})") from None
+    if not (v >= 0) or not math.isfinite(v):
+        raise ValueError(f"{name} must be >= 0 and finite (got {x!r})")
+    return v
+
+
+def _finite(name, x):
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number (got {x!r})") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite (got {x!r})")
+    return v
+
+
+def _int(name, x, lo=1):
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        if isinstance(x, (float, np.floating)) and float(x).is_integer():
+            x = int(x)
+        else:
+            raise ValueError(f"{name} must be an integer >= {lo} (got {x!r})")
+    if int(x) < lo:
+        raise ValueError(f"{name} must be an integer >= {lo} (got {x!r})")
+    return int(x)
+
+
+def _mom(mu):
+    v = _finite("mu", mu)
+    if not (0.0 <= v < 1.0):
+        raise ValueError(f"mu must be in [0, 1) (got {mu!r})")
+    return v
+
+
+def _arr(name, x, ndim):
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array (got shape {a.shape})")
+    if a.size == 0 or not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be non-empty with finite entries")
+    return a
+
+
+def _sym(name, a):
+    if a.shape[0] != a.shape[1]:
+        raise ValueError(f"{name} must be square (got shape {a.shape})")
+    if not np.allclose(a, a.T, rtol=1e-12, atol=1e-14 * max(1.0, float(np.abs(a).max()))):
+        raise ValueError(f"{name} must be symmetric")
+    return 0.5 * (a + a.T)
+
+
+def _quad_inputs(H, xbar, Sx):
+    H = _sym("H", _arr("H", H, 2))
+    d = H.shape[0]
+    xbar = _arr("xbar", xbar, 1)
+    if xbar.shape != (d,):
+        raise ValueError(f"xbar must have shape ({d},) to match H (got {xbar.shape})")
+    Sx = _sym("Sx", _arr("Sx", Sx, 2))
+    if Sx.shape != (d, d):
+        raise ValueError(f"Sx must have shape ({d}, {d}) to match H (got {Sx.shape})")
+    return H, xbar, Sx
+
+
+def _spectral_radius(A):
+    return float(np.max(np.abs(np.linalg.eigvals(A))))
+
+
+def _momentum_blocks(K, lam, mu):
+    """Mean-update matrix of Eq 16 on the state (theta, v) and the noise map E.
+
+    v' = mu v + K theta - c + xi,  theta' = theta - lam v'
+    => [theta'; v'] = [[I - lam K, -lam mu I], [K, mu I]] [theta; v] + E (xi - c), E = [-lam I; I].
+    """
+    d = K.shape[0]
+    eye = np.eye(d)
+    A = np.block([[eye - lam * K, -lam * mu * eye], [K, mu * eye]])
+    E = np.vstack([-lam * eye, eye])
+    return A, E
+
+
+# ---------------------------------------------------------------- quadratic model
+def quadratic_sgd_stationary(H, xbar, Sx, *, lam, B, alpha=0.0, beta=0.0, mu=0.0, full=False):
+    """Exact stationary (mean, cov) of theta for discrete SGD on the d-dim quadratic.
+
+    Model l = (1/2)(theta - x)' H (theta - x); train points with mean `xbar` and
+    empirical (1/n) covariance `Sx`. Per-example gradient H (theta - x_i), so
+    the minibatch gradient is H (theta - xbar_B) with Cov(xbar_B) = Sx / B
+    (B draws with replacement) and D = H Sx H (Eq 17), constant in theta.
+
+    Plain SGD (mu = 0, Eq 15):
+        theta' = A theta + lam H xbar + noise,  A = I - lam (H + alpha I),
+        Cov(noise) = lam^2 H Sx H / B + lam T beta^2 I = lam T (D + beta^2 I),  T = lam / B,
+        mean = (H + alpha I)^{-1} H xbar,   cov = solve_discrete_lyapunov(A, lam T (D + beta^2 I)).
+    Momentum (mu > 0, Eq 16 PyTorch form, beta noise added to the gradient as
+    (beta/sqrt(B)) w): the chain on (theta, v) with the matrices of
+    `_momentum_blocks`; mean v = 0. 1-D closed form in `gapkit.theory._momentum`.
+
+    Raises ValueError (naming lam) when the chain has no stationary law
+    (spectral radius of A >= 1; for plain SGD: lam (h_i + alpha) must lie in
+    (0, 2) for every eigenvalue h_i of H). full=True returns the (theta, v) law.
+    """
+    H, xbar, Sx = _quad_inputs(H, xbar, Sx)
+    lam = _pos("lam", lam)
+    B = _int("B", B)
+    alpha = _nonneg("alpha", alpha)
+    beta = _finite("beta", beta)
+    mu = _mom(mu)
+    d = H.shape[0]
+    T = lam / B
+    K = H + alpha * np.eye(d)
+    Dn = H @ Sx @ H + beta**2 * np.eye(d)
+    try:
+        mean = np.linalg.solve(K, H @ xbar)
+    except np.linalg.LinAlgError:
+        raise ValueError("H + alpha I must be invertible: use alpha > 0 when H is singular") from None
+    if mu == 0.0:
+        A = np.eye(d) - lam * K
+        rho = _spectral_radius(A)
+        if rho >= 1.0:
+            ev = np.linalg.eigvalsh(K)
+            raise ValueError(
+                f"lam must satisfy 0 < lam (h_i + alpha) < 2 for every eigenvalue h_i of H, i.e. lam < {2.0 / ev.max():.6g} "
+                f"(got lam={lam}; spectral radius {rho:.6g}): no stationary law"
+            )
+        cov = scipy.linalg.solve_discrete_lyapunov(A, lam * T * Dn)
+        return mean, 0.5 * (cov + cov.T)
+    A, E = _momentum_blocks(K, lam, mu)
+    rho = _spectral_radius(A)
+    if rho >= 1.0:
+        ev = np.linalg.eigvalsh(K)
+        raise ValueError(
+            f"lam must satisfy 0 < lam (h_i + alpha) < 2 (1 + mu) for every eigenvalue h_i of H, "
+            f"i.e. lam < {2.0 * (1 + mu) / ev.max():.6g} (got lam={lam}; spectral radius {rho:.6g}): no stationary law"
+        )
+    Q = E @ (Dn / B) @ E.T
+    cov = scipy.linalg.solve_discrete_lyapunov(A, Q)
+    cov = 0.5 * (cov + cov.T)
+    if full:
+        return np.concatenate([mean, np.zeros(d)]), cov
+    return mean, cov[:d, :d]
+
+
+def quadratic_em_stationary(H, xbar, Sx, *, lam, T, alpha=0.0, beta=0.0, dt=1.0):
+    """Exact stationary (mean, cov) of the Euler-Maruyama scheme of Eq 17.
+
+    Eq 17 on the quadratic: dtheta = -lam ((H + alpha I) theta - H xbar) dt + sqrt(lam T) (D + beta^2 I)^{1/2} dW,
+    D = H Sx H. One step of size dt (in units of updates):
+        theta' = A theta + lam dt H xbar + sqrt(lam T dt) (D + beta^2 I)^{1/2} z,  A = I - lam dt (H + alpha I),
+        mean = (H + alpha I)^{-1} H xbar,   cov = solve_discrete_lyapunov(A, lam T dt (D + beta^2 I)).
+    As dt -> 0 the covariance tends to the SDE's (`quadratic_sde_stationary`)
+    at first order in lam dt. Stable iff 0 < lam dt (h_i + alpha) < 2.
+    """
+    H, xbar, Sx = _quad_inputs(H, xbar, Sx)
+    lam = _pos("lam", lam)
+    T = _pos("T", T)
+    dt = _pos("dt", dt)
+    alpha = _nonneg("alpha", alpha)
+    beta = _finite("beta", beta)
+    d = H.shape[0]
+    K = H + alpha * np.eye(d)
+    A = np.eye(d) - lam * dt * K
+    rho = _spectral_radius(A)
+    if rho >= 1.0:
+        ev = np.linalg.eigvalsh(K)
+        raise ValueError(
+            f"lam * dt must satisfy 0 < lam dt (h_i + alpha) < 2, i.e. lam dt < {2.0 / ev.max():.6g} "
+            f"(got lam={lam}, dt={dt}): no stationary law"
+        )
+    try:
+        mean = np.linalg.solve(K, H @ xbar)
+    except np.linalg.LinAlgError:
+        raise ValueError("H + alpha I must be invertible: use alpha > 0 when H is singular") from None
+    Q = lam * T * dt * (H @ Sx @ H + beta**2 * np.eye(d))
+    cov = scipy.linalg.solve_discrete_lyapunov(A, Q)
+    return mean, 0.5 * (cov + cov.T)
+
+
+def quadratic_sde_stationary(H, xbar, Sx, *, T, alpha=0.0, beta=0.0):
+    """Stationary (mean, cov) of the Langevin SDE of Eq 17 on the d-dim quadratic.
+
+    The law is Gaussian for any H (an Ornstein-Uhlenbeck process), with
+    (H + alpha I) Sigma + Sigma (H + alpha I) = T (D + beta^2 I),  D = H Sx H
+    (continuous Lyapunov equation; lam drops out: it only rescales time).
+    It is of the Boltzmann form of Eqs 18-20 only when the integrand of
+    Eq 19 is curl-free (see `gapkit.theory._models.QuadraticModel`).
+    """
+    H, xbar, Sx = _quad_inputs(H, xbar, Sx)
+    T = _pos("T", T)
+    alpha = _nonneg("alpha", alpha)
+    beta = _finite("beta", beta)
+    d = H.shape[0]
+    K = H + alpha * np.eye(d)
+    if np.linalg.eigvalsh(K).min() <= 0:
+        raise ValueError("H + alpha I must be positive definite (use alpha > 0 when H is singular)")
+    mean = np.linalg.solve(K, H @ xbar)
+    cov = scipy.linalg.solve_continuous_lyapunov(K, T * (H @ Sx @ H + beta**2 * np.eye(d)))
+    return mean, 0.5 * (cov + cov.T)
+
+
+# ---------------------------------------------------------------- linear regression
+def _linreg_inputs(X, y):
+    X = _arr("X", X, 2)
+    y = _arr("y", y, 1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have length n = X.shape[0] = {X.shape[0]} (got {y.shape[0]})")
+    return X, y
+
+
+def _linreg_operator(X, y, lam, B, alpha, beta, mu):
+    """(L, Q-builder, Mbar, mean) of the second-moment recursion; see linreg_sgd_stationary."""
+    n, d = X.shape
+    Abar = X.T @ X / n
+    cbar = X.T @ y / n
+    K = Abar + alpha * np.eye(d)
+    if mu == 0.0:
+        Mbar = np.eye(d) - lam * K
+        E = -lam * np.eye(d)
+    else:
+        Mbar, E = _momentum_blocks(K, lam, mu)
+    p = Mbar.shape[0]
+    F = np.zeros((d, p))
+    F[:, :d] = np.eye(d)
+    U = X @ E.T  # rows u_i = E x_i
+    W = X @ F  # rows w_i = F' x_i
+    U2 = np.einsum("ia,ib->iab", U, U).reshape(n, p * p)
+    W2 = np.einsum("ia,ib->iab", W, W).reshape(n, p * p)
+    EAF = E @ Abar @ F
+    L = np.kron(Mbar, Mbar) + (U2.T @ W2) / (n * B) - np.kron(EAF, EAF) / B
+    return L, Mbar, E, K, cbar
+
+
+def linreg_sgd_stationary(X, y, *, lam, B, alpha=0.0, beta=0.0, mu=0.0, full=False):
+    """Exact stationary (mean, cov) of discrete SGD on linear regression (Eq 15 / Eq 16).
+
+    Update (Eq 15), batch indices i_1..i_B uniform WITH replacement, T = lam / B:
+        theta' = theta - (lam/B) sum_b x_{i_b} (x_{i_b}' theta - y_{i_b}) - lam alpha theta + sqrt(lam T) beta w.
+    With A_i = x_i x_i', c_i = x_i y_i and minibatch means A_B, c_B the update is
+    theta' = M theta + lam c_B + noise, M = (1 - lam alpha) I - lam A_B random
+    (multiplicative noise). Stationary mean: the ridge solution
+        (Abar + alpha I) m = cbar.
+    Writing e = theta - m (independent of the current batch, zero mean):
+        e' = Mbar e - lam [(g_B(m) - gbar(m)) + (A_B - Abar) e] + noise,   g_i(m) = x_i (x_i' m - y_i),
+    and since B i.i.d. draws give Cov(g_B) = D(m) / B and
+    E[(A_B - Abar) S (A_B - Abar)] = C(S) / B with C(S) = mean_i A_i S A_i - Abar S Abar,
+        Sigma = Mbar Sigma Mbar' + lam T [D(m) + beta^2 I + C(Sigma)],   Mbar = I - lam (Abar + alpha I),
+    where D(m) is Eq 17's per-example gradient covariance at the mean. This is
+    exact (no diffusion approximation); the term C(Sigma) is what Eq 17 leaves
+    out. Momentum (mu > 0, Eq 16 with beta noise (beta/sqrt(B)) w on the
+    gradient) replaces Mbar, lam by the (theta, v) matrices of
+    `_momentum_blocks`: Sigma = Mbar Sigma Mbar' + (1/B) E [D(m) + beta^2 I + C(F Sigma F')] E'.
+
+    Solved as a linear system in vec(Sigma) (p^2 unknowns, p = d or 2d);
+    p <= MAX_STATE_DIM = 48, else ValueError (an iterative solver would be
+    needed: not implemented). Raises ValueError (naming lam) when the chain is
+    not mean-square stable: the map is positive, so a stationary covariance
+    exists iff the solution for the right-hand side I is positive definite.
+    full=True returns the (theta, v) law for momentum.
+    """
+    X, y = _linreg_inputs(X, y)
+    lam = _pos("lam", lam)
+    B = _int("B", B)
+    alpha = _nonneg("alpha", alpha)
+    beta = _finite("beta", beta)
+    mu = _mom(mu)
+    n, d = X.shape
+    p = d if mu == 0.0 else 2 * d
+    if p > MAX_STATE_DIM:
+        raise ValueError(
+            f"X must have d <= {MAX_STATE_DIM if mu == 0 else MAX_STATE_DIM // 2} columns for the exact solve "
+            f"(got d={d}); larger d needs an iterative solver, not implemented"
+        )
+    L, Mbar, E, K, cbar = _linreg_operator(X, y, lam, B, alpha, beta, mu)
+    try:
+        m = np.linalg.solve(K, cbar)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "alpha must be > 0 when X'X/n is singular (d > n or collinear columns): the stationary mean is not unique"
+        ) from None
+    G = X * (X @ m - y)[:, None]
+    gbar = G.mean(axis=0)
+    Dm = G.T @ G / n - np.outer(gbar, gbar)
+    Q = E @ ((Dm + beta**2 * np.eye(d)) / B) @ E.T
+    I_L = np.eye(p * p) - L
+    try:
+        lu = scipy.linalg.lu_factor(I_L, check_finite=False)
+    except (np.linalg.LinAlgError, ValueError):
+        raise ValueError(f"lam={lam} gives no stationary law (singular moment system)") from None
+    rhs = np.stack([Q.reshape(-1), np.eye(p).reshape(-1)], axis=1)
+    with np.errstate(all="ignore"):
+        sol = scipy.linalg.lu_solve(lu, rhs, check_finite=False)
+    probe = sol[:, 1].reshape(p, p)
+    probe = 0.5 * (probe + probe.T)
+    if not np.all(np.isfinite(probe)) or np.linalg.eigvalsh(probe).min() <= 0:
+        raise ValueError(
+            f"lam={lam} (B={B}, alpha={alpha}, mu={mu}) is outside the mean-square stability range of this data set: "
+            "lower lam (or raise alpha when d > n)"
+        )
+    cov = sol[:, 0].reshape(p, p)
+    cov = 0.5 * (cov + cov.T)
+    if full:
+        return (np.concatenate([m, np.zeros(d)]) if p > d else m), cov
+    return m, cov[:d, :d]
+
+
+def linreg_steady_state_exists(X, *, lam, B, alpha=0.0, beta=0.0):
+    """Why d > n needs alpha > 0 and beta != 0 (Section 2.3), for plain SGD on linreg.
+
+    On the null space N of X (dimension d - rank X >= d - n) every per-example
+    gradient is zero, so the chain restricted to N is
+        theta_N' = (1 - lam alpha) theta_N + sqrt(lam T) beta w_N.
+    alpha = 0: the map has eigenvalue exactly 1 on N (mean-square spectral
+    radius 1); with beta != 0 theta_N is a random walk (variance grows like
+    t lam T beta^2, no stationary law); with beta = 0 it is frozen at its start
+    (a stationary law exists but depends on the start: not unique).
+    alpha > 0, beta = 0: unique stationary law, but Var(theta_N) = 0, a law
+    concentrated on an affine subspace: no density, so no Boltzmann form with
+    finite g. alpha > 0 and beta != 0: Var(theta_N) = T beta^2 / (alpha (2 - lam alpha)) > 0
+    on N, and the law has a density (normalizable). Returns a dict with the
+    null-space dimension, the null-space variance (inf / 0 / finite) and
+    `normalizable`.
+    """
+    X = _arr("X", X, 2)
+    lam = _pos("lam", lam)
+    B = _int("B", B)
+    alpha = _nonneg("alpha", alpha)
+    beta = _finite("beta", beta)
+    n, d = X.shape
+    rank = int(np.linalg.matrix_rank(X))
+    null_dim = d - rank
+    T = lam / B
+    if null_dim == 0:
+        var_null = 0.0
+        note = "X has full column rank: the null space is empty"
+    elif alpha == 0.0:
+        var_null = math.inf if beta != 0 else float("nan")
+        note = "alpha = 0: eigenvalue 1 on the null space (random walk if beta != 0, frozen start if beta = 0)"
+    elif lam * alpha >= 2:
+        raise ValueError(f"lam must satisfy lam alpha < 2 (got lam={lam}, alpha={alpha})")
+    else:
+        var_null = T * beta**2 / (alpha * (2.0 - lam * alpha))
+        note = "alpha > 0: contraction on the null space"
+    normalizable = null_dim == 0 or (alpha > 0 and beta != 0)
+    return {
+        "n": n, "d": d, "rank": rank, "null_dim": null_dim, "var_null": var_null,
+        "mean_square_radius_null": (1.0 - lam * alpha) ** 2 if null_dim else None,
+        "normalizable": bool(normalizable), "note": note,
+    }
+
+
+def linreg_gap_vs_T(n, d, *, T, B=1, alpha=0.0, beta=0.0, data_mean=0.0, data_std=1.0, noise_std=0.5,
+                    w_star=None, datasets=200, seed=0):
+    """Data-averaged steady-state gap of plain SGD on linear regression, for each T.
+
+    Data model: x ~ N(data_mean 1, data_std^2 I_d), y = w*'x + noise_std eps,
+    w* = 1/sqrt(d) (default). For each of `datasets` training sets (the same
+    ones for every T: common random numbers) the exact discrete stationary law
+    (m, Sigma) of `linreg_sgd_stationary` at lam = T B gives
+        train = U_l(m) + (1/2) Tr(Abar Sigma),  test = Ubar(m) + (1/2) Tr(C Sigma),
+        Ubar(w) = (1/2) [(w - w*)' C (w - w*) + noise_std^2],  C = E[x x'] = data_std^2 I + data_mean^2 11'.
+    So gap = [Ubar(m) - U_l(m)] + (1/2) Tr((C - Abar) Sigma): the first part is
+    T-independent (m is the ridge solution), the second carries all the T
+    dependence. Unlike the quadratic model the Hessian Abar of U_l differs
+    from the population Hessian C, so the parameter variance need not cancel
+    between train and test. To leading order in T, with label noise dominating,
+    D(m) ~ s_r^2 Abar (s_r^2 the residual variance), so the Lyapunov equation
+    Abar Sigma + Sigma Abar ~ T s_r^2 Abar gives Sigma ~ (T/2) s_r^2 I and
+    E_D Tr((C - Abar) Sigma) ~ (T/2) s_r^2 E_D Tr(C - Abar) = 0: the gap's T
+    dependence cancels at leading order and what is left (residual-x
+    correlations, the multiplicative term C(Sigma), O(lam) terms) is small and
+    measured, not assumed. Train and test loss both rise with T, so the best
+    T is 0. Returns means and standard errors over
+    data sets.
+    """
+    n = _int("n", n)
+    d = _int("d", d)
+    Ts = np.atleast_1d(np.asarray(T, dtype=np.float64))
+    if Ts.ndim != 1 or Ts.size == 0 or not np.all(np.isfinite(Ts)) or np.any(Ts <= 0):
+        raise ValueError("T must be a non-empty list of values > 0 and finite")
+    B = _int("B", B)
+    alpha = _nonneg("alpha", alpha)
+    beta = _finite("beta", beta)
+    data_mean = _finite("data_mean", data_mean)
+    data_std = _pos("data_std", data_std)
+    noise_std = _nonneg("noise_std", noise_std)
+    datasets = _int("datasets", datasets, lo=2)
+    if w_star is None:
+        w_star = np.ones(d) / math.sqrt(d)
+    w_star = _arr("w_star", w_star, 1)
+    if w_star.shape != (d,):
+        raise ValueError(f"w_star must have shape ({d},) (got {w_star.shape})")
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    C = data_std**2 * np.eye(d) + data_mean**2 * np.ones((d, d))
+    train = np.empty((datasets, Ts.size))
+    test = np.empty((datasets, Ts.size))
+    for k in range(datasets):
+        X = data_mean + data_std * rng.standard_normal((n, d))
+        y = X @ w_star + noise_std * rng.standard_normal(n)
+        Abar = X.T @ X / n
+        for j, t in enumerate(Ts):
+            m, S = linreg_sgd_stationary(X, y, lam=float(t) * B, B=B, alpha=alpha, beta=beta)
+            r = X @ m - y
+            train[k, j] = 0.5 * np.mean(r**2) + 0.5 * np.sum(Abar * S)
+            dw = m - w_star
+            test[k, j] = 0.5 * (dw @ C @ dw + noise_std**2) + 0.5 * np.sum(C * S)
+    gap = test - train
+    se = lambda a: a.std(axis=0, ddof=1) / math.sqrt(datasets)  # noqa: E731
+    return {
+        "T": Ts, "gap": gap.mean(axis=0), "gap_se": se(gap), "train_loss": train.mean(axis=0),
+        "train_se": se(train), "test_loss": test.mean(axis=0), "test_se": se(test), "datasets": datasets,
+        "gap_per_dataset": gap,
+    }

@@ -1,0 +1,158 @@
+"""Closed forms of the 1-D quadratic model (paper Eqs 15, 17, 18; Section 2.3).
+
+Model: l(theta, x) = (h/2)(theta - x)^2, train points x_1..x_n i.i.d. N(m, s^2).
+With xbar the train mean and S^2 = (1/n) sum (x_j - xbar)^2:
+    U_l(theta) = (h/2) [(theta - xbar)^2 + S^2],   Ubar(theta) = (h/2) [(theta - m)^2 + s^2],
+    D = h^2 S^2 (Eq 17, constant in theta),  xbar ~ N(m, s^2/n) independent of S^2,  n S^2 / s^2 ~ chi^2_{n-1}.
+
+Given a data set, every scheme below has a Gaussian stationary law with
+    mean mu = c xbar,  c = h / (h + alpha),
+    variance V = T (h^2 S^2 + beta^2) / ((h + alpha) * den),  T = lam / B,
+    den = 2                           (a) Langevin SDE of Eq 17,
+    den = 2 - lam (h + alpha)         (b) plain SGD of Eq 15, B draws with replacement (exact:
+                                          theta' = (1 - lam (h + alpha)) theta + lam h xbar_B + sqrt(lam T) beta w,
+                                          Var(xbar_B) = S^2 / B, so V (1 - r^2) = lam T (h^2 S^2 + beta^2)),
+    den = 2 - lam dt (h + alpha)      (c) Euler-Maruyama of Eq 17 with step dt (in update units).
+(b) and (c) need 0 < lam (h + alpha) < 2 (resp. lam dt (h + alpha) < 2).
+
+Then <U_l> = (h/2)[(mu - xbar)^2 + V + S^2] and <Ubar> = (h/2)[(mu - m)^2 + V + s^2], and
+averaging over data sets (E xbar^2 = m^2 + s^2/n, E S^2 = (n-1) s^2 / n):
+    train = (h/2) [(1-c)^2 (m^2 + s^2/n) + E V + (n-1) s^2/n]
+    test  = (h/2) [(1-c)^2 m^2 + c^2 s^2/n + E V + s^2]
+    gap   = h c s^2 / n = h^2 s^2 / (n (h + alpha)),
+    E V   = T (h^2 (n-1) s^2/n + beta^2) / ((h + alpha) den).
+
+Why the gap does not depend on T here: the thermal spread V of theta enters
+the train loss and the test loss through the same curvature h (the Hessian of
+l is h for every data point, so U_l and Ubar have the same Hessian) and
+therefore adds (h/2) V to both; it cancels in the gap data set by data set.
+The gap is the difference of the two losses at the mean mu alone, which does
+not involve T, lam or B (the stationary mean of every scheme is the ridge
+solution c xbar). Test loss rises linearly with T (E V > 0 grows like T), so
+on this model the best T is 0: no finite optimal temperature, and prediction A
+(gap falls with T) fails. The paper's mechanism needs the parameter spread to
+weigh train and test curvature differently (Cov_D(rho, U_l) moving with T).
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import sympy as sp
+
+from ._lyapunov import _finite, _int, _nonneg, _pos
+
+__all__ = ["quadratic1d_steady", "quadratic1d_symbolic", "SCHEMES"]
+
+SCHEMES = ("sde", "sgd", "em")
+
+
+def quadratic1d_steady(n, m, s, *, h=1.0, alpha=0.0, beta=0.0, lam, B=1, scheme="sde", dt=1.0):
+    """Data-averaged steady state of the 1-D quadratic model (exact; formulas in the module docstring).
+
+    Returns a dict with: gap, train_loss, test_loss, var (E_D of the stationary
+    Var(theta | D)), mean (E_D of the stationary mean), mean_var (Var_D of the
+    stationary mean), var_rhobar (variance of rhobar = var + mean_var), T,
+    the per-data-set standard deviations gap_sd, train_sd, test_sd (for
+    standard errors of ensemble averages: sd / sqrt(K)), and `stability`, the
+    condition the scheme needs. scheme: "sde" (Eq 17), "sgd" (Eq 15, B with
+    replacement), "em" (Euler-Maruyama of Eq 17, step dt in update units).
+    Raises ValueError naming lam when the discrete chain is unstable.
+    """
+    n = _int("n", n)
+    m = _finite("m", m)
+    s = _nonneg("s", s)
+    h = _pos("h", h)
+    alpha = _nonneg("alpha", alpha)
+    beta = _finite("beta", beta)
+    lam = _pos("lam", lam)
+    B = _int("B", B)
+    dt = _pos("dt", dt)
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES} (got {scheme!r})")
+    k = h + alpha
+    T = lam / B
+    if scheme == "sde":
+        den, stab = 2.0, "none (the SDE is stable for any lam > 0)"
+    elif scheme == "sgd":
+        den, stab = 2.0 - lam * k, f"0 < lam (h + alpha) < 2, i.e. lam < {2.0 / k:.6g}"
+    else:
+        den, stab = 2.0 - lam * dt * k, f"0 < lam dt (h + alpha) < 2, i.e. lam dt < {2.0 / k:.6g}"
+    if den <= 0:
+        what = "lam" if scheme == "sgd" else "lam * dt"
+        raise ValueError(f"{what} is outside the stability range {stab} (got lam={lam}, dt={dt}, h+alpha={k})")
+    c = h / k
+    s2, sn = s * s, s * s / n
+    ES2 = (n - 1) * s2 / n
+    f = T / (k * den)  # V = f (h^2 S^2 + beta^2)
+    EV = f * (h * h * ES2 + beta**2)
+    train = 0.5 * h * ((1 - c) ** 2 * (m * m + sn) + EV + ES2)
+    test = 0.5 * h * ((1 - c) ** 2 * m * m + c * c * sn + EV + s2)
+    gap = h * c * sn
+    # per-data-set spreads: u = xbar ~ N(m, sn), S^2 with Var = 2 (n-1) s^4 / n^2, independent;
+    # Var(a u^2 + b u) = 2 a^2 sn^2 + (2 a m + b)^2 sn.
+    varS2 = 2.0 * (n - 1) * s2 * s2 / (n * n)
+    q = lambda a, b: 2 * a * a * sn * sn + (2 * a * m + b) ** 2 * sn  # noqa: E731
+    gap_var = 0.25 * h * h * (q(2 * c - 1, -2 * c * m) + varS2)
+    train_var = 0.25 * h * h * (q((1 - c) ** 2, 0.0) + (1 + f * h * h) ** 2 * varS2)
+    test_var = 0.25 * h * h * (q(c * c, -2 * c * m) + (f * h * h) ** 2 * varS2)
+    return {
+        "model": "quadratic1d", "scheme": scheme, "n": n, "m": m, "s": s, "h": h, "alpha": alpha, "beta": beta,
+        "lam": lam, "B": B, "dt": dt, "T": T,
+        "gap": gap, "train_loss": train, "test_loss": test,
+        "var": EV, "mean": c * m, "mean_var": c * c * sn, "var_rhobar": EV + c * c * sn,
+        "gap_sd": math.sqrt(gap_var), "train_sd": math.sqrt(train_var), "test_sd": math.sqrt(test_var),
+        "stability": stab, "stable": True,
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def quadratic1d_symbolic():
+    """Sympy derivation of the closed forms above (cached; ~0.3 s).
+
+    Derives, from the update rules rather than from the formulas above:
+    - var_sgd: the stationary variance V of plain SGD, solving
+      V = (1 - lam k)^2 V + lam^2 h^2 S^2 / B + lam T beta^2 (T = lam/B, k = h + alpha);
+    - var_sde: the Fokker-Planck (Eq 47) stationary variance, from the zero-current
+      Gaussian: -k (theta - mu) rho - (T/2)(h^2 S^2 + beta^2) rho' = 0;
+    - var_em: as var_sgd with lam -> lam dt and noise lam T dt (h^2 S^2 + beta^2);
+    - train, test, gap: data averages, taking E over xbar and S^2 by their moments;
+    - dgap_dT: d gap / d T (simplifies to 0).
+    Returns a dict of sympy expressions in symbols n, m, s, h, alpha, beta, lam, B, dt.
+    """
+    n, s, h, lam, B, dt = sp.symbols("n s h lam B dt", positive=True)
+    m, alpha, beta = sp.symbols("m alpha beta", real=True)
+    V, u, S2, th = sp.symbols("V u S2 theta", real=True)
+    k = h + alpha
+    T = lam / B
+    var_sgd = sp.solve(sp.Eq(V, (1 - lam * k) ** 2 * V + lam**2 * h**2 * S2 / B + lam * T * beta**2), V)[0]
+    mu = h * u / k
+    # zero current of the Gaussian ansatz exp(-(theta - mu)^2 / (2 V)): J / rho is linear in theta
+    J = -k * (th - mu) - sp.Rational(1, 2) * T * (h**2 * S2 + beta**2) * (-(th - mu) / V)
+    var_sde = sp.solve(sp.Eq(sp.diff(J, th), 0), V)[0]
+    var_em = sp.solve(sp.Eq(V, (1 - lam * dt * k) ** 2 * V + lam * T * dt * (h**2 * S2 + beta**2)), V)[0]
+
+    def E(expr):
+        p = sp.Poly(sp.expand(expr), u, S2)
+        mom_u = {0: 1, 1: m, 2: m**2 + s**2 / n}
+        out = 0
+        for (i, j), coef in p.terms():
+            out += coef * mom_u[i] * ((n - 1) * s**2 / n) ** j
+        return sp.cancel(out)
+
+    out = {}
+    for name, Vx in (("sde", var_sde), ("sgd", var_sgd), ("em", var_em)):
+        train = E(h / 2 * ((mu - u) ** 2 + Vx + S2))
+        test = E(h / 2 * ((mu - m) ** 2 + Vx + s**2))
+        out[name] = {
+            "var_given_data": sp.factor(Vx),
+            "var": E(Vx),
+            "train": train,
+            "test": test,
+            "gap": sp.factor(sp.cancel(test - train)),
+            "dgap_dT": sp.cancel(sp.diff(test - train, lam) * B),
+            "dtest_dT": sp.factor(sp.cancel(sp.diff(test, lam) * B)),
+        }
+    out["symbols"] = {"n": n, "m": m, "s": s, "h": h, "alpha": alpha, "beta": beta, "lam": lam, "B": B, "dt": dt,
+                      "S2": S2}
+    return out
