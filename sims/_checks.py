@@ -203,9 +203,12 @@ class CheckContext:
     ) -> CheckResult:
         """PASS iff every |measured_i - theory_i| <= tolerance_i. The row reports
         the element with the largest error relative to its tolerance."""
-        theory = np.atleast_1d(np.asarray(self._theory(np.asarray(theory, float)), float))
-        measured = np.atleast_1d(np.asarray(measured, float))
-        tol = np.broadcast_to(np.asarray(tolerance, float), theory.shape)
+        measured = np.asarray(measured, float)
+        theory = np.asarray(self._theory(np.asarray(theory, float)), float)
+        tol = np.broadcast_to(np.asarray(tolerance, float), theory.shape).ravel()
+        theory, measured = theory.ravel(), measured.ravel()
+        if theory.shape != measured.shape:
+            raise ValueError(f"theory and measured must have the same size (got {theory.size} and {measured.size})")
         err = np.abs(measured - theory)
         ratio = np.where(np.isfinite(err), err / np.maximum(tol, np.finfo(float).tiny), np.inf)
         i = int(np.argmax(ratio))

@@ -43,9 +43,10 @@ def per_dataset_means(train, test, *, diverged=None):
     bad = ~(np.isfinite(train) & np.isfinite(test))
     if diverged is not None:
         dv = np.asarray(diverged, dtype=bool)
-        if dv.shape != train.shape:
-            raise ValueError(f"diverged must have shape {train.shape} (got {dv.shape})")
-        bad |= dv
+        try:
+            bad |= np.broadcast_to(dv, train.shape)
+        except ValueError:
+            raise ValueError(f"diverged must have shape {train.shape} (got {dv.shape})") from None
     ok = ~bad
     cnt = ok.sum(axis=1)
     keep = cnt > 0

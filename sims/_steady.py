@@ -286,6 +286,8 @@ def equilibration(
     start) shows up even when each chain is short. Precision: ESS = total
     records / pooled tau.
 
+    The trace must be finite: leave diverged chains out before calling.
+
     equilibrated = |z_pool| < z_crit and ESS >= min_ess. z_crit = 4: a false
     alarm rate of 6e-5 per call. Also returned: tau (pooled AutocorrTime
     fields), median per-chain tau, the fraction of chains with |z| > 3, and

@@ -87,3 +87,12 @@ def test_run_checks_isolates_a_raising_provider_and_filters_prefixes(monkeypatch
     assert verdicts == {"zz01.boom.m": FAIL, "zz02.fine.a": INFO, "zz03.needs.m": SKIP}
     s = summarize(rows)
     assert s["fail"] == 1 and not s["ok"]
+
+
+def test_compare_max_on_a_2d_grid_reports_the_worst_cell():
+    theory = np.zeros((3, 4))
+    measured = theory.copy()
+    measured[2, 1] = 0.5
+    r = CheckContext().compare_max("a.b.c", equation="", model="", theory=theory, measured=measured,
+                                   tolerance=np.full((3, 4), 0.1), tolerance_source="t")
+    assert r.verdict == FAIL and r.extra["worst_index"] == 2 * 4 + 1 and r.measured == 0.5

@@ -45,7 +45,7 @@ def test_ensemble_summary_known_gap_and_divergence():
     tr, te, keep, bad = per_dataset_means(train, test, diverged=div)
     assert tr.shape == (19995,) and keep.sum() == 19995 and bad.sum() == 15
     with pytest.raises(ValueError, match="diverged must have shape"):
-        per_dataset_means(train, test, diverged=div[:, :1])
+        per_dataset_means(train, test, diverged=div[:3])
 
 
 def test_mean_ci95_basics():

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.linalg import solve_continuous_lyapunov
 
 from gapkit.sims._fokker import boltzmann_density, cell_average, sgd_fokker_planck, solve_fokker_planck
@@ -45,6 +47,21 @@ def test_quadratic1d_matches_boltzmann_second_order():
     order = -np.polyfit(np.log(ns), np.log(errs), 1)[0]
     assert 1.9 < order < 2.1, (order, errs)
     assert errs[-1] < 2e-4 * _boltzmann_quad1d(_quad1d(320)).max()
+
+
+@settings(max_examples=15, deadline=None)
+@given(h=st.floats(0.2, 5.0), T=st.floats(0.01, 3.0), alpha=st.floats(0.0, 1.0), beta=st.floats(0.0, 2.0),
+       D=st.floats(0.05, 4.0), xbar=st.floats(-3.0, 3.0), lam=st.floats(0.01, 2.0))
+def test_quadratic1d_any_parameters_within_richardson_tolerance(h, T, alpha, beta, D, xbar, lam):
+    mu = h * xbar / (h + alpha)
+    var = T * (D + beta**2) / (2 * (h + alpha))
+    s = np.sqrt(var)
+    sols = [sgd_fokker_planck(lambda x: h * (x[:, 0] - xbar), lambda x: np.full(x.shape[0], D), T=T, lam=lam,
+                              alpha=alpha, beta=beta, bounds=[(mu - 7 * s, mu + 7 * s)], n_cells=n) for n in (60, 180)]
+    rich = np.max(np.abs(sols[1].rho[1::3] - sols[0].rho)) / 8
+    x = sols[1].centers[0]
+    exact = boltzmann_density((x - mu) ** 2 / (2 * var), sols[1].cell_volume)
+    assert np.max(np.abs(sols[1].rho - exact)) < 1.5 * rich
 
 
 def test_wrong_temperature_is_detected():
@@ -103,7 +120,7 @@ def _quad2d(n, commuting):
         Dm = R @ np.diag([0.5, 1.5]) @ R.T  # same eigenvectors: (D + beta^2 I)^{-1}(H + alpha I) symmetric
     else:
         H = np.array([[2.0, 0.6], [0.6, 1.0]])
-        Dm = np.array([[0.3, 0.0], [0.0, 1.2]])
+        Dm = np.array([[0.3, 0.25], [0.25, 1.2]])  # off-diagonal: exercises the cross terms
     alpha, beta, T = 0.05, 0.2, 0.4
     xbar = np.array([0.3, -0.2])
     A = H + alpha * np.eye(2)

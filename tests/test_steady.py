@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.linalg import expm, solve_continuous_lyapunov
 from scipy.signal import lfilter
 
@@ -88,6 +90,27 @@ def test_spike_cut_noisy_planted_spike_and_vectorized():
         for m in range(M):
             one = steady_summary(x[k, m])
             assert one["end"] == s["end"][k, m] and one["value"] == s["value"][k, m]
+
+
+def _spike_end_reference(x, short=7, long=25):
+    """Slow reference: walk back one end at a time."""
+    def spike(e):
+        return e >= long and np.mean(x[e - short:e]) > np.mean(x[e - long:e])
+
+    e = len(x)
+    if not spike(e):
+        return e
+    while e > long and spike(e):
+        e -= 1
+    return e
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), S=st.integers(1, 120), ramp=st.floats(0.0, 0.5))
+def test_spike_cut_matches_slow_reference(seed, S, ramp):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(S) + ramp * np.maximum(np.arange(S) - 0.8 * S, 0)
+    assert spike_cut_end(x) == _spike_end_reference(x)
 
 
 def test_steady_summary_short_runs_and_nan():

@@ -113,7 +113,7 @@ def quadratic2d_case(gradient: bool):
         R = np.array([[c, -s], [s, c]])
         H, D = R @ np.diag([2.0, 0.7]) @ R.T, R @ np.diag([0.5, 1.5]) @ R.T
     else:
-        H, D = np.array([[2.0, 0.6], [0.6, 1.0]]), np.array([[0.3, 0.0], [0.0, 1.2]])
+        H, D = np.array([[2.0, 0.6], [0.6, 1.0]]), np.array([[0.3, 0.25], [0.25, 1.2]])
     alpha, beta, T = 0.05, 0.2, 0.4
     xbar = np.array([0.3, -0.2])
     A = H + alpha * np.eye(2)
@@ -142,7 +142,8 @@ def quadratic2d_case(gradient: bool):
 
 
 def _current_scale(sol):
-    """max |f rho| over the grid: the size a current would have if it were O(1)."""
+    """max(rho) x box width: the size of f rho for a drift of O(1) per unit length, the
+    scale against which a current that is pure discretization error is judged."""
     return float(np.max(np.abs(sol.rho))) * float(np.max([np.ptp(c) for c in sol.centers]))
 
 
