@@ -144,7 +144,7 @@ def test_sgd_forms_match_general_forms():
         s = potential_statistics(u, 3, v=v, a=a, T=T, gauge=gauge)
         res = approximations(s, tails=False)
         w = s.weights
-        e13 = eq13_gap(s.Ubar, s.sigma_gu, s.sigma_u, w, rhobar=s.rhobar, gauge=gauge)
+        e13 = eq13_gap(s.Ubar, s.sigma_gu, s.sigma_u, w, rhobar=s.rhobar, gauge=gauge, tails=False)
         assert res["eq22"].details["full"] == pytest.approx(e13.value, rel=1e-12)
         assert res["eq53"].value == pytest.approx(eq52_gap(s.gbar, s.sigma_gu, w, tails=False).value, rel=1e-9)
         # Eq 24 with the cross term is Eq 11's small-sigma_g limit with the exact sigma_g^2
@@ -178,7 +178,7 @@ def test_eq12_eq13_validity_condition():
     su = np.array([0.5, 2.0, 2.5])  # sigma_u^2/Ubar^2 = 0.25, 4, 6.25
     r = eq12_cov(np.full(3, 1 / 3), Ub, np.zeros(3), su)
     assert r.details["valid"].tolist() == [True, True, False]
-    e = eq13_gap(Ub, np.zeros(3), su, np.ones(3), rhobar=np.full(3, 1 / 3))
+    e = eq13_gap(Ub, np.zeros(3), su, np.ones(3), rhobar=np.full(3, 1 / 3), tails=False)
     assert not e.details["valid"] and e.details["violation_mass"] == pytest.approx(1 / 3)
 
 
@@ -203,6 +203,12 @@ def test_non_normalizable_is_undefined_not_a_number():
     assert not narrow.defined and "too narrow" in narrow.reason
     flat = eq52_gap(np.zeros_like(th), np.ones_like(th), w)
     assert not flat.defined
+    # Zbar finite (exponent -theta^2/2) but <<sigma_l exp(sigma_g^2/2)>> diverges (exponent +theta^2)
+    s2 = 3.0 * th**2
+    assert eq10_lognormal_rhobar(2 * th**2, s2, w).defined
+    div = eq14_test_loss_bound(np.ones_like(th), s2, w, 3, gbar=2 * th**2)
+    assert not div.defined and div.value is None and "integral diverges" in div.reason
+    assert not eq11_gap_bound(np.ones_like(th), s2, w, 3, gbar=2 * th**2).defined
     ok, _, _ = normalizable(np.zeros(4), np.ones(4), tails=False)
     assert ok  # a finite theta set: the sum is the integral
 
@@ -218,6 +224,19 @@ def test_quadratic_model_eq10_undefined_in_both_gauges():
             assert not res[key].defined and res[key].value is None, (key, gauge)
         for key in ("eq13", "eq52", "eq53"):
             assert res[key].defined and np.isfinite(res[key].value), (key, gauge)
+
+
+def test_langevin1d_threshold_detected():
+    """D = 0 model: Eq 10 exists iff T > T* = 2 Var(x)/(n beta^2 (1+alpha)) (derived)."""
+    from gapkit.sims.catalogue.approx import LANGEVIN_BETA, langevin1d_threshold, quadratic1d_stats
+
+    for n in (2, 8):
+        t = langevin1d_threshold(n)
+        for gauge in ("logrho", "anchor"):
+            lo = quadratic1d_stats(0.6 * t, n, gauge, beta=LANGEVIN_BETA, noise="none")
+            hi = quadratic1d_stats(1.8 * t, n, gauge, beta=LANGEVIN_BETA, noise="none")
+            assert not approximations(lo)["eq10"].defined
+            assert approximations(hi)["eq10"].defined
 
 
 def test_large_sigma_g2_stays_finite():

@@ -48,6 +48,7 @@ __all__ = [
     "sgd_potential_gap",
     "potential_statistics",
     "gap_by_sequences",
+    "n_multisets",
     "MAX_MULTISETS",
 ]
 
@@ -254,9 +255,8 @@ class Averages:
             raise ValueError("algorithm must return a finite, non-negative density of length m")
         norm = rho @ self.w
         if np.any(np.abs(norm - 1.0) > _NORM_RTOL):
-            raise ValueError(
-                f"algorithm must return a density normalized as sum_i w_i rho_i = 1 (worst sum {norm[np.argmax(np.abs(norm - 1))]!r})"
-            )
+            worst = norm[np.argmax(np.abs(norm - 1))]
+            raise ValueError(f"algorithm must return a density normalized as sum_i w_i rho_i = 1 (worst sum {worst!r})")
         self.rho = rho
         self.algorithm = algorithm
         # U_l(theta, x_l) = (1/n) sum_j c_j l(theta, x_j)

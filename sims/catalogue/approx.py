@@ -10,7 +10,10 @@ where D = S, the empirical variance of the train points (the per-example
 gradients theta - x_j have variance S at every theta), theta_0 = 0.
 The exact engine averages over all training multisets; every approximation
 is evaluated on the engine's exact grid inputs in both gauges of g and
-reported as INFO (never judged). PASS/FAIL rows: the engine's gap against a
+reported as INFO (never judged). The same rows for 'langevin1d' (D = 0:
+gradient descent plus isotropic noise beta = LANGEVIN_BETA, logrho gauge)
+show Eqs 10, 11, 14, 23, 24 where they exist (T above a derived threshold).
+PASS/FAIL rows: the grid rule's normalizability verdict against that threshold, the engine's gap against a
 brute-force k^n enumeration and against the continuous closed form
 Var(x) / (n (1 + alpha)), and Eq 50's Gaussian form against exact Gaussian
 moments of quadratic functions.
@@ -40,6 +43,7 @@ def check_finite_nonzero(name: str, value) -> float:
 X_SUPPORT = np.array([-1.0, 0.0, 1.5])
 X_PROBS = np.array([0.3, 0.5, 0.2])
 ALPHA, BETA = 0.0, 0.5
+LANGEVIN_BETA = 1.0
 WIDTH, M = 10.0, 401
 MODEL = "quadratic1d"
 REP = (0.2, 8)  # (T, n) shown in each row; the full (T, n) table is in extra["grid"]
@@ -55,21 +59,27 @@ def quadratic1d_universe(*, width: float = WIDTH, m: int = M) -> Universe:
     return Universe(loss=loss, r_l=X_PROBS, weights=w, theta=th, x=X_SUPPORT)
 
 
-def quadratic1d_sgd(u: Universe, *, alpha: float = ALPHA, beta: float = BETA):
+def quadratic1d_sgd(u: Universe, *, alpha: float = ALPHA, beta: float = BETA, noise: str = "empirical"):
     """v and a of Eqs 19-20 as functions of the training counts (theta_0 = 0).
 
+    noise='empirical': D = S, the empirical variance of the train points (SGD);
+    noise='none': D = 0 (gradient descent plus isotropic noise beta: the
+    'langevin1d' model, whose Eq 10 is normalizable above a temperature).
     alpha >= 0 (L2 regularization of Eq 15); beta != 0 because D = 0 on a
     training set whose points coincide, and D + beta^2 must be invertible.
     """
     alpha = check_nonneg("alpha", alpha)
     beta = check_finite_nonzero("beta", beta)
+    if noise not in ("empirical", "none"):
+        raise ValueError(f"noise must be 'empirical' or 'none' (got {noise!r})")
     th, x = u.theta, u.x
+    use_S = noise == "empirical"
 
     def v(c):
         n = c.sum()
         xbar = c @ x / n
-        S = c @ (x * x) / n - xbar**2
-        return ((1 + alpha) * th**2 / 2 - xbar * th) / (max(S, 0.0) + beta**2)
+        S = max(c @ (x * x) / n - xbar**2, 0.0) if use_S else 0.0
+        return ((1 + alpha) * th**2 / 2 - xbar * th) / (S + beta**2)
 
     def a(c):
         return np.zeros_like(th)
@@ -78,11 +88,23 @@ def quadratic1d_sgd(u: Universe, *, alpha: float = ALPHA, beta: float = BETA):
 
 
 def quadratic1d_stats(T: float, n: int, gauge: str = "logrho", *, alpha: float = ALPHA, beta: float = BETA,
-                      u: Universe | None = None):
+                      noise: str = "empirical", u: Universe | None = None):
     """Exact grid inputs (PotentialStats) of the approximations on the model."""
     u = quadratic1d_universe() if u is None else u
-    v, a = quadratic1d_sgd(u, alpha=alpha, beta=beta)
+    v, a = quadratic1d_sgd(u, alpha=alpha, beta=beta, noise=noise)
     return potential_statistics(u, n, v=v, a=a, T=T, gauge=gauge)
+
+
+def langevin1d_threshold(n: int, *, alpha: float = ALPHA, beta: float = LANGEVIN_BETA) -> float:
+    """Eq 10 on the langevin1d model is normalizable iff T > 2 Var(x) / (n beta^2 (1 + alpha)).
+
+    Derived: rho(theta | x_l) = N(xbar/(1+alpha), s^2), s^2 = T beta^2 / (2(1+alpha)).
+    logrho gauge: the theta^2 coefficient of -gbar + sigma_g^2/2 is
+    -1/(2 s^2) + Var(m)/(2 s^4), m = xbar/(1+alpha); anchor gauge (theta_0 = 0):
+    -(1+alpha)/(T beta^2) + 2 Var(xbar)/(T^2 beta^4). Both vanish at the same T.
+    """
+    var_x = float(X_PROBS @ X_SUPPORT**2 - (X_PROBS @ X_SUPPORT) ** 2)
+    return 2.0 * var_x / (n * beta**2 * (1.0 + alpha))
 
 
 def _rel(approx, exact):
@@ -91,8 +113,18 @@ def _rel(approx, exact):
     return (approx - exact) / abs(exact)
 
 
+class _Lim:
+    """An Approx-like view of one limit stored in another result's details."""
+
+    def __init__(self, res, key):
+        self.value = res.details.get(key)
+        self.defined = self.value is not None
+        self.reason = res.details.get(key + "_reason") or res.reason
+        self.details = {"rhobar_source": res.details.get("rhobar_source")}
+
+
 def _targets(s, res):
-    """(id what, equation, exact reference, approximation value, Approx) per row."""
+    """(id what, equation, exact reference, approximation value, result, description) per row."""
     gap, test = s.gap, s.test_loss
     # exact Eq 7 bound, the thing Eqs 11 and 24 approximate
     e7 = float(np.dot(s.weights, s.sigma_rho * s.sigma_l)) / math.sqrt(s.n)
@@ -102,34 +134,35 @@ def _targets(s, res):
         return float(np.dot(s.weights, np.abs(arr - s.cov_rho_u))) / cov_l1
 
     r = res
-    rows = [
-        ("lognormal_rhobar", "10", 0.0,
-         float(np.dot(s.weights, np.abs(r["eq10"].details["rhobar"] - s.rhobar))) if r["eq10"].defined else None,
-         r["eq10"], "L1 distance of Eq 10's rhobar from the exact rhobar (exact: 0)"),
+    e10 = float(np.dot(s.weights, np.abs(r["eq10"].details["rhobar"] - s.rhobar))) if r["eq10"].defined else None
+    l11, s11 = _Lim(r["eq11"], "limit_large"), _Lim(r["eq11"], "limit_small")
+    l13, s13, v13 = _Lim(r["eq13"], "limit_large"), _Lim(r["eq13"], "limit_small"), _Lim(r["eq13"], "violation_mass")
+    c23, c24 = _Lim(r["eq23"], "with_cross"), _Lim(r["eq24"], "with_cross")
+    return [
+        ("lognormal_rhobar", "10", 0.0, e10, r["eq10"],
+         "L1 distance of Eq 10's rhobar from the exact rhobar (exact: 0)"),
         ("gap_bound", "11", e7, r["eq11"].value, r["eq11"], "Eq 11 bound vs the exact Eq 7 bound"),
-        ("limit_large", "11", e7, r["eq11"].details.get("limit_large"), r["eq11"], "n^-1/2 <<sigma_l e^(sigma_g^2/2)>>"),
-        ("limit_small", "11", e7, r["eq11"].details.get("limit_small"), r["eq11"], "n^-1/2 <<sigma_l sigma_g>>"),
+        ("limit_large", "11", e7, l11.value, l11, "n^-1/2 <<sigma_l e^(sigma_g^2/2)>> vs the exact Eq 7 bound"),
+        ("limit_small", "11", e7, s11.value, s11, "n^-1/2 <<sigma_l sigma_g>> vs the exact Eq 7 bound"),
         ("cov", "12", 0.0, l1(r["eq12"].details["cov"]) if r["eq12"].defined else None, r["eq12"],
          "relative L1 error of Eq 12's Cov(rho, U_l) (exact: 0), exact rhobar"),
         ("lognormal_gap", "13", gap, r["eq13"].value, r["eq13"], "Eq 13 with the exact rhobar"),
-        ("limit_large", "13", gap, r["eq13"].details.get("limit_large"), r["eq13"], "<<Ubar>>"),
-        ("limit_small", "13", gap, r["eq13"].details.get("limit_small"), r["eq13"],
-         "<<sigma_gu>> + (1/8)<<sigma_u^4/Ubar^3>>"),
-        ("validity", "13", 0.0, r["eq13"].details.get("violation_mass"), r["eq13"],
-         "rhobar mass where sigma_u^2/Ubar^2 > 4 (footnote 1)"),
+        ("limit_large", "13", gap, l13.value, l13, "<<Ubar>>"),
+        ("limit_small", "13", gap, s13.value, s13, "<<sigma_gu>> + (1/8)<<sigma_u^4/Ubar^3>>"),
+        ("validity", "13", 0.0, v13.value, v13, "rhobar mass where sigma_u^2/Ubar^2 > 4 (footnote 1)"),
         ("test_loss_bound", "14", test, r["eq14"].value, r["eq14"], "bound on the TEST loss <<Ubar>> (typo in paper)"),
-        ("sgd_gap", "22", gap, r["eq22"].value, r["eq22"], "(2/T)<<sigma_vu>> + <<sigma_au>> + (1/8)<<sigma_u^4/Ubar^3>>"),
-        ("sgd_test_loss_bound", "23", test, r["eq23"].value, r["eq23"], "paper's sigma_g^2 (no cross term)"),
-        ("sgd_test_loss_bound_cross", "23", test, r["eq23"].details.get("with_cross"), r["eq23"],
-         "with the cross term (4/T) sigma_va"),
+        ("sgd_gap", "22", gap, r["eq22"].value, r["eq22"],
+         "(2/T)<<sigma_vu>> + <<sigma_au>> + (1/8)<<sigma_u^4/Ubar^3>>"),
+        ("sgd_test_loss_bound", "23", test, r["eq23"].value, r["eq23"],
+         "test-loss bound, paper's sigma_g^2 (no cross term)"),
+        ("sgd_test_loss_bound_cross", "23", test, c23.value, c23, "test-loss bound with the cross term (4/T) sigma_va"),
         ("sgd_gap_bound", "24", e7, r["eq24"].value, r["eq24"], "vs the exact Eq 7 bound; paper's form"),
-        ("sgd_gap_bound_cross", "24", e7, r["eq24"].details.get("with_cross"), r["eq24"], "with the cross term"),
+        ("sgd_gap_bound_cross", "24", e7, c24.value, c24, "vs the exact Eq 7 bound, with the cross term"),
         ("cov", "51", 0.0, l1(r["eq51"].details["cov"]) if r["eq51"].defined else None, r["eq51"],
          "relative L1 error of -rho(theta|mu) sigma_gu (exact: 0)"),
         ("delta_gap", "52", gap, r["eq52"].value, r["eq52"], "int rho(theta|mu) sigma_gu"),
         ("sgd_delta_gap", "53", gap, r["eq53"].value, r["eq53"], "(2/T)<sigma_vu> + <sigma_au> under rho(theta|mu)"),
     ]
-    return rows
 
 
 def _grid(quick: bool):
@@ -157,27 +190,15 @@ def approx_quadratic1d(ctx):
     rows = []
     rows += _truth_rows(ctx, u, table, Ts, ns)
     for gauge in GAUGES:
-        suffix = "" if gauge == "logrho" else "_anchor"
-        per_point = {(T, n): _targets(*table[(gauge, T, n)]) for T in Ts for n in ns}
-        for j, (what, eq, _, _, _, desc) in enumerate(per_point[REP]):
-            grid = []
-            for (T, n), tl in per_point.items():
-                _, _, ex, ap, res, _ = tl[j]
-                grid.append({"T": T, "n": n, "exact": ex, "approx": ap, "rel_err": _rel(ap, ex),
-                             "defined": res.defined})
-            _, _, ex, ap, res, _ = per_point[REP][j]
-            rels = [abs(g["rel_err"]) for g in grid if g["rel_err"] is not None]
-            undefined = sum(not g["defined"] for g in grid)
-            note = f"gauge={gauge}; T={REP[0]}, n={REP[1]}; {desc}"
-            if not res.defined:
-                note = f"undefined (Zbar = inf) at T={REP[0]}, n={REP[1]}: {res.reason}; gauge={gauge}"
-            extra = {"gauge": gauge, "grid": grid, "undefined_points": undefined, "n_points": len(grid),
-                     "rhobar_source": res.details.get("rhobar_source")}
-            if rels:
-                extra["median_abs_rel_err"] = float(np.median(rels))
-                extra["max_abs_rel_err"] = float(np.max(rels))
-            rows.append(ctx.info(f"eq{eq}.{what}{suffix}.{MODEL}", equation=eq, model=MODEL, theory=ex,
-                                 measured=ap if res.defined else None, note=note, extra=extra))
+        rows += _info_rows(ctx, table, gauge, Ts, ns, MODEL)
+    # the D = 0 variant, where Eq 10 exists above a temperature (logrho gauge only)
+    lang = {}
+    for T in Ts:
+        for n in ns:
+            s = quadratic1d_stats(T, n, "logrho", u=u, beta=LANGEVIN_BETA, noise="none")
+            lang[("logrho", T, n)] = (s, approximations(s))
+    rows += _info_rows(ctx, lang, "logrho", Ts, ns, "langevin1d")
+    rows.append(_normalizability_row(ctx, u))
     # how much Eq 13 moves between the gauges
     shifts = []
     for T in Ts:
@@ -204,6 +225,54 @@ def approx_quadratic1d(ctx):
     ))
     _figure(ctx, table, Ts, ns)
     return rows
+
+
+def _info_rows(ctx, table, gauge, Ts, ns, model):
+    suffix = "" if gauge == "logrho" else "_anchor"
+    per_point = {(T, n): _targets(*table[(gauge, T, n)]) for T in Ts for n in ns}
+    rows = []
+    for j, (what, eq, _, _, _, desc) in enumerate(per_point[REP]):
+        grid = []
+        for (T, n), tl in per_point.items():
+            _, _, ex, ap, res, _ = tl[j]
+            grid.append({"T": T, "n": n, "exact": ex, "approx": ap, "rel_err": _rel(ap, ex), "defined": res.defined})
+        _, _, ex, ap, res, _ = per_point[REP][j]
+        rels = [abs(g["rel_err"]) for g in grid if g["rel_err"] is not None]
+        undefined = sum(not g["defined"] for g in grid)
+        note = f"gauge={gauge}; T={REP[0]}, n={REP[1]}; {desc}; undefined at {undefined}/{len(grid)} (T, n)"
+        if not res.defined:
+            note = f"{res.reason} (at T={REP[0]}, n={REP[1]}); gauge={gauge}; " \
+                   f"undefined at {undefined}/{len(grid)} (T, n)"
+        extra = {"gauge": gauge, "grid": grid, "undefined_points": undefined, "n_points": len(grid),
+                 "rhobar_source": res.details.get("rhobar_source")}
+        if rels:
+            extra["median_abs_rel_err"] = float(np.median(rels))
+            extra["max_abs_rel_err"] = float(np.max(rels))
+        rows.append(ctx.info(f"eq{eq}.{what}{suffix}.{model}", equation=eq, model=model, theory=ex,
+                             measured=ap if res.defined else None, note=note, extra=extra))
+    return rows
+
+
+def _normalizability_row(ctx, u):
+    """PASS/FAIL: the grid rule's verdict on Eq 10 vs the derived threshold,
+    at T = threshold / 2 (Zbar = inf) and 2 x threshold (finite), both gauges."""
+    theory, measured, where = [], [], []
+    for n in (2, 4, 8):
+        t_star = langevin1d_threshold(n)
+        for factor in (0.5, 2.0):
+            for gauge in GAUGES:
+                s = quadratic1d_stats(factor * t_star, n, gauge, u=u, beta=LANGEVIN_BETA, noise="none")
+                r = approximations(s)["eq10"]
+                theory.append(1.0 if factor > 1 else 0.0)
+                measured.append(1.0 if r.defined else 0.0)
+                where.append({"n": n, "T": factor * t_star, "gauge": gauge, "reason": r.reason})
+    return ctx.compare_max(
+        "eq10.normalizable.langevin1d", equation="10", model="langevin1d", theory=theory, measured=measured,
+        tolerance=0.0,
+        tolerance_source="exact: 1 = defined, 0 = undefined; derived threshold T* = 2 Var(x)/(n beta^2 (1+alpha))",
+        note="the grid rule flags Zbar = inf at T = T*/2 and accepts T = 2 T*, n = 2, 4, 8, both gauges",
+        extra={"points": where},
+    )
 
 
 def _truth_rows(ctx, u, table, Ts, ns):
