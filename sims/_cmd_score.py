@@ -18,8 +18,9 @@ from ._cli import Command, emit_json
 
 # Hyperparameter axes recognised when --axes is not given. The seed is not an
 # axis (granulated tau compares settings, not replicates) and T = lr / batch is
-# derived from two axes, so it is scored as the baseline, not used as an axis.
-HYPER_AXES = ("lr", "batch", "alpha", "beta", "momentum", "mu", "n", "epochs", "steps", "cosine", "dim",
+# derived from two axes, so it is scored as the baseline, not used as an axis;
+# steps / epochs are set from T by the sweep's run-length rule (not design axes).
+HYPER_AXES = ("lr", "batch", "alpha", "beta", "momentum", "mu", "n", "cosine", "dim",
               "width", "depth", "model", "algo", "dataset", "scheme", "data_std", "noise_std", "ghost_batch",
               "weight_decay")
 _NON_INDICATORS = ("ind_status",)
@@ -52,9 +53,11 @@ def load_runs(results: Path, gap: str = "gap"):
 
 
 def _columns(df, gap, axes_arg):
-    inds = [c for c in df.columns if c.startswith("ind_") and c not in _NON_INDICATORS and c != "ind_T"
-            and _numeric(df[c])]
-    bounds = [c for c in df.columns if c.startswith("bound_") and _numeric(df[c])]
+    # A sweep that prefixes every indicator key with "ind_" turns bound_x into
+    # ind_bound_x: still a bound.
+    inds = [c for c in df.columns if c.startswith("ind_") and not c.startswith("ind_bound_")
+            and c not in _NON_INDICATORS and c != "ind_T" and _numeric(df[c])]
+    bounds = [c for c in df.columns if c.startswith(("bound_", "ind_bound_")) and _numeric(df[c])]
     if axes_arg:
         axes = [a.strip() for a in axes_arg.split(",") if a.strip()]
         for a in axes:
@@ -85,8 +88,8 @@ def format_table(res: dict) -> str:
         lines.append("")
         lines.append(f"{'bound':<28} {'tau':>7} {'holds':>7} {'loose':>9}")
         for r in res["bounds"]:
-            lo = "nan" if not math.isfinite(r["looseness"]) else f"{r['looseness']:.3g}"
-            lines.append(f"{r['name']:<28} {_fmt(r['kendall_tau']):>7} {r['holds']:>7.2f} {lo:>9}")
+            lo = f"{r['looseness']:.3g}" if math.isfinite(r["looseness"]) else str(r["looseness"])
+            lines.append(f"{r['name']:<28} {_fmt(r['kendall_tau']):>7} {r['holds']:>7.2f} {lo:>9} ({r['runs']} runs)")
     return "\n".join(lines)
 
 
@@ -105,7 +108,7 @@ def _markdown(rows) -> str:
     cols = ["kind", "name", "kendall_tau", "granulated_tau", "cmi", "runs", "holds", "looseness"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
-        cells = [f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in cols]
+        cells = [("" if math.isnan(r[c]) else f"{r[c]:.3f}") if isinstance(r[c], float) else str(r[c]) for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._args import check_finite_array, check_int, check_nonneg, check_positive
 from ._ind_dims import (
+    eigs_from_slq,
     lanczos,
     lyapunov_exponents,
     mst_total_length,
@@ -23,6 +24,7 @@ from ._ind_dims import (
     sharpness_dimension_from_hessians,
     slq,
 )
+from ._ind_models import problem_callables
 from ._ind_pred import inconsistency, instability, softmax_kl
 from ._ind_sde import (
     gaussian_kl,
@@ -39,11 +41,12 @@ from ._ind_traj import distance_from_init, gamma_trace, gen_first_order, gradien
 __all__ = [
     "toy_indicators",
     "TOY_INDICATOR_KEYS",
+    "paper_bound_columns",
     # re-exported formulas
     "gen_first_order", "gamma_trace", "gradient_diversity", "distance_from_init", "train_longer_preset",
     "minibatch_covariance", "trajectory_terms", "trajectory_bound", "lyapunov_continuous",
     "lyapunov_discrete", "gaussian_kl", "terminal_state_bound", "logdet_lowrank_isotropic",
-    "lyapunov_exponents", "sharpness_dimension", "sharpness_dimension_from_hessians", "lanczos", "slq",
+    "lyapunov_exponents", "sharpness_dimension", "sharpness_dimension_from_hessians", "lanczos", "slq", "eigs_from_slq",
     "mst_total_length", "ph_dimension", "softmax_kl", "inconsistency", "instability",
 ]
 
@@ -98,8 +101,30 @@ def toy_indicators(traj: dict) -> dict[str, float]:
                      Lyapunov covariance of the population problem); default
                      N(0, T I), T = lr / batch (depends on hyperparameters only).
       "seed"         int or Generator for the minibatch and subsample draws.
+      "algo"         "sgd" (default), "momentum" or "langevin": the sharpness
+                     dimension and seed 002's two bounds assume plain SGD's
+                     update map and noise, and are left out for the others.
 
-    Returned keys: a subset of TOY_INDICATOR_KEYS (missing inputs -> key left out).
+    A `simulate` result (a dict with "arrays", as the sweep passes it) is also
+    accepted: see `_from_simulate`.
+
+    Returned keys: a subset of TOY_INDICATOR_KEYS (missing inputs -> key left out):
+      ind_T                      lr / batch (the baseline every indicator must beat)
+      ind_param_norm, ind_dist_init   ||w_S||, ||w_S - w_0|| (classic baselines)
+      ind_grad_diversity         tr D averaged over the window (seed 000)
+      ind_gamma_max / _median    gamma_t of Assumption 3.6 over the record (seed 000)
+      ind_gen_first_order_error  max |summed first-order gen - gen| / max |gen_t - gen_0|
+                                 over the last 160 consecutive records (seed 000)
+      ind_hessian_trace / _top   of the regularised train Hessian at the last state
+      ind_sharpness_dim          seed 001, from 64 sampled minibatch Hessians (with
+                                 replacement, size batch) at window states
+      ind_ph_dim                 PH0 dimension of the window iterates (Euclidean)
+      ind_ph_dim_loss            PH0 dimension of per-example loss vectors (L1)
+      bound_sde_trajectory       seed 002 trajectory bound (inf when some C_t is
+                                 singular, e.g. n <= d with beta = 0)
+      bound_sde_terminal         seed 002 terminal-state bound, Lambda from the
+                                 discrete Lyapunov equation at the last state's H, D
+                                 (left out when the chain has no stationary Gaussian)
     """
     if not isinstance(traj, dict):
         raise ValueError("traj must be a dict of recorded arrays and callables")
@@ -124,6 +149,10 @@ def toy_indicators(traj: dict) -> dict[str, float]:
     seed = traj.get("seed", 0)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     theta0 = traj.get("theta0")
+    algo = traj.get("algo", "sgd")
+    if algo not in ("sgd", "momentum", "langevin"):
+        raise ValueError(f"algo must be 'sgd', 'momentum' or 'langevin' (got {algo!r})")
+    plain_sgd = algo == "sgd"
 
     out: dict[str, float] = {"ind_T": lr / B}
     wfin = W[-1]
@@ -170,7 +199,8 @@ def toy_indicators(traj: dict) -> dict[str, float]:
         ev = np.linalg.eigvalsh(0.5 * (Hreg + Hreg.T))
         out["ind_hessian_trace"] = float(ev.sum())
         out["ind_hessian_top"] = float(ev[-1])
-        out["ind_sharpness_dim"] = _sharpness(traj, W, win_idx, B, lr, alpha, n, d, rng)
+        if plain_sgd:
+            out["ind_sharpness_dim"] = _sharpness(traj, W, win_idx, B, lr, alpha, n, d, rng)
 
     if win_idx.size >= 10 or (S - w0) >= 10:
         pts = W[w0:]
@@ -183,14 +213,14 @@ def toy_indicators(traj: dict) -> dict[str, float]:
     R = traj.get("R")
     if R is None and "per_example_loss" in traj:
         R = float(np.std(np.asarray(traj["per_example_loss"](wfin), dtype=np.float64)))
-    if R is not None and R > 0 and G is not None:
+    if R is not None and R > 0 and G is not None and plain_sgd:
         tt = trajectory_terms(G, B, beta=beta)
         gn2 = np.sum((G.mean(axis=1) + alpha * W[all_idx]) ** 2, axis=1)
         # Sum over all steps ~ (steps per subset record) x sum over the subset.
         scale = every * (S - 1) / max(all_idx.size - 1, 1) if all_idx.size > 1 else every
         tb = trajectory_bound(gn2, tt["trC"], tt["logdetC"], d=d, n=n, R=R)
         out["bound_sde_trajectory"] = math.sqrt(scale) * tb["bound"] if math.isfinite(tb["bound"]) else math.inf
-        if Hfin is not None:
+        if Hfin is not None and plain_sgd:
             Dfin = minibatch_covariance(pex_grads(S - 1) if "per_example_grads" in traj else traj["per_example_grad"](wfin), 1)
             Q = (lr / B) * (Dfin + beta * beta * np.eye(d))
             H = Hfin + alpha * np.eye(d)
@@ -208,11 +238,45 @@ def toy_indicators(traj: dict) -> dict[str, float]:
     return out
 
 
-def _from_simulate(raw: dict, max_runs: int = 8) -> dict[str, float]:
-    """Trajectory-only indicators from a `simulate` result (which records no
-    training data, so no gradients or Hessians): toy_indicators on up to
-    `max_runs` recorded (data set, chain) trajectories arrays["trace_theta"]
-    (K, M, S, d), averaged. Runs without a recorded trajectory give ind_T only."""
+def paper_bound_columns(stats=None, identities=None) -> dict[str, float]:
+    """The paper's own gap bounds as ``bound_<eq>`` columns for runs.csv
+    (`gapkit score` reports every ``bound_*`` column as a bound: how often it
+    holds, how loose it is).
+
+    stats: the grid statistics `gapkit.theory._approx.approximations` takes
+    (a `PotentialStats`); gives bound_eq11 (Eq 11) and, for SGD stats (with T),
+    bound_eq23 (Eq 23 bounds the test loss, hence the gap when U_l >= 0) and
+    bound_eq24 (Eq 24). identities: the dict of `gapkit.theory._universe`
+    identities; gives bound_eq07 (Eq 7's right side). An approximation that is
+    undefined (Zbar = inf) gives inf: it bounds nothing. These are data-averaged
+    quantities of a model, not of one trajectory, so toy_indicators does not
+    compute them; the sweep attaches them per (model, T) where the theory
+    engine applies.
+    """
+    out: dict[str, float] = {}
+    if identities is not None and "eq07" in identities:
+        out["bound_eq07"] = float(identities["eq07"].rhs)
+    if stats is not None:
+        from gapkit.theory._approx import approximations
+
+        ap = approximations(stats)
+        for eq in ("eq11", "eq23", "eq24"):
+            if eq in ap:
+                a = ap[eq]
+                out[f"bound_{eq}"] = float(a.value) if a.defined and a.value is not None else math.inf
+    return out
+
+
+def _from_simulate(raw: dict, max_runs: int = 4) -> dict[str, float]:
+    """toy_indicators on a `simulate` result: up to `max_runs` recorded (data
+    set, chain) trajectories arrays["trace_theta"] (K, M, S, d), averaged.
+
+    When the result carries its model table (``raw["_problem"]``, a
+    `gapkit.sims._toymodels.Problem`), the per-example gradients, losses and
+    Hessians of each data set are rebuilt from it (`_ind_models.problem_callables`);
+    otherwise only the trajectory indicators (norms, distance, PH dimension) are
+    computed. Runs without a recorded trajectory give ind_T only.
+    """
     lr = check_positive("lr", raw.get("lr"))
     B = check_int("batch", raw.get("batch", 1), 1)
     out: dict[str, float] = {"ind_T": lr / B}
@@ -224,15 +288,23 @@ def _from_simulate(raw: dict, max_runs: int = 8) -> dict[str, float]:
     if tt.ndim == 3:  # (K, S, d) without a chain axis
         tt = tt[:, None]
     K, M = tt.shape[:2]
+    prob = raw.get("_problem")
     vals: dict[str, list] = {}
+    rng = np.random.default_rng(np.random.SeedSequence([int(raw.get("seed", 0)) % 2**63, 0x1D]))
     for r in range(min(max_runs, K * M)):
         k, m = r % K, (r // K) % M
         w = tt[k, m]
         if not np.all(np.isfinite(w)):
             continue
-        sub = {"trace_theta": w, "lr": lr, "batch": B, "n": int(raw.get("n", 1)),
-               "seed": np.random.SeedSequence([int(raw.get("seed", 0)), r])}
-        sub["seed"] = np.random.default_rng(sub["seed"])
+        sub = {"trace_theta": w, "lr": lr, "batch": B, "n": int(raw.get("n", 1)), "seed": rng,
+               "alpha": float(raw.get("alpha", 0.0) or 0.0), "beta": float(raw.get("beta", 0.0) or 0.0),
+               "record_every": int(raw.get("record_every", 1) or 1)}
+        sub["algo"] = str(raw.get("algo", "sgd"))
+        if prob is not None:
+            try:
+                sub.update(problem_callables(prob, k, raw))
+            except (AttributeError, KeyError, IndexError, ValueError):
+                pass  # an unknown model table: trajectory indicators only
         for key, v in toy_indicators(sub).items():
             vals.setdefault(key, []).append(v)
     for key, v in vals.items():

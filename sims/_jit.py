@@ -11,7 +11,7 @@ import numba
 
 __all__ = ["jit", "pjit"]
 
-_OPTIONS = dict(nopython=True, cache=True, error_model="numpy", fastmath=False)
+_OPTIONS = dict(cache=True, error_model="numpy", fastmath=False)
 
 
 def jit(fn=None, **overrides):

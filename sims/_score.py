@@ -122,6 +122,11 @@ def cmi_score(ind, gap, hyper: dict, *, order: int | None = None) -> dict:
     w_U the group's share of pairs. The score is the minimum over S; 1 for an
     indicator that orders every pair like the gap, ~0 for an unrelated one.
     Returns {"cmi": score, "per_condition": {"a,b": value}}.
+
+    The plug-in MI is biased upwards in small groups (a group of 2 runs has
+    I = H whatever the indicator), so conditioning sets whose groups hold a
+    few runs each overstate the score; `gapkit score` leaves the seed out of
+    the axes for that reason.
     """
     x = np.asarray(ind, dtype=np.float64)
     y = np.asarray(gap, dtype=np.float64)
@@ -165,8 +170,16 @@ def cmi_score(ind, gap, hyper: dict, *, order: int | None = None) -> dict:
 def bound_tightness(bound, gap) -> dict:
     """A bound reported as a bound: "holds" = fraction of runs with bound >= gap,
     "looseness" = median of bound / gap over runs with gap > 0 (>= 1 when the
-    bound holds), "runs" = number of finite runs."""
-    b, g = _pair(bound, gap)
+    bound holds; inf when the bound is infinite), "runs" = runs with a finite
+    gap and a non-nan bound."""
+    # An infinite bound (e.g. seed 002's with a singular C_t) holds and is
+    # infinitely loose: keep it; drop only nan bounds and non-finite gaps.
+    b = np.asarray(bound, dtype=np.float64)
+    g = np.asarray(gap, dtype=np.float64)
+    if b.ndim != 1 or b.shape != g.shape:
+        raise ValueError(f"bound and gap must be 1-D of the same length (got {b.shape} and {g.shape})")
+    ok = ~np.isnan(b) & np.isfinite(g)
+    b, g = b[ok], g[ok]
     if b.size == 0:
         return {"holds": float("nan"), "looseness": float("nan"), "runs": 0}
     pos = g > 0
@@ -214,9 +227,14 @@ def score_table(df, *, gap: str = "gap", indicators: Sequence[str], bounds: Sequ
         name = col[4:] if col.startswith("ind_") else col
         inds.append(row(col, name))
     inds.sort(key=lambda r: -abs(r["kendall_tau"]) if math.isfinite(r["kendall_tau"]) else math.inf)
+    # An indicator predicts something beyond the temperature only if it ranks
+    # runs better than T itself (seed 001's confound).
+    bt = abs(base["kendall_tau"]) if base is not None and math.isfinite(base["kendall_tau"]) else 0.0
+    for r in inds:
+        r["beats_baseline"] = bool(math.isfinite(r["kendall_tau"]) and abs(r["kendall_tau"]) > bt)
     bds = []
     for col in bounds:
-        r = row(col, col[6:] if col.startswith("bound_") else col)
+        r = row(col, col.split("bound_", 1)[1] if "bound_" in col else col)
         r.update(bound_tightness(df[col].to_numpy(dtype=np.float64), y))
         bds.append(r)
     return {"indicators": inds, "baseline": base, "bounds": bds}

@@ -37,7 +37,7 @@ def _ph_dim(ctx):
     from .._ind_dims import ph_dimension
 
     rows = []
-    clouds = 6 if ctx.quick else 20
+    clouds = 4 if ctx.quick else 20
     for name, truth in (("line", 1.0), ("square", 2.0)):
         rng = ctx.rng(f"indicators.ph_dim.{name}")
         dims = []
@@ -157,7 +157,8 @@ def _incons(ctx):
     return rows
 
 
-@register_check(ids=["indicators.slq.spectrum", "indicators.slq.trace", "indicators.slq.top"], quick=True)
+@register_check(ids=["indicators.slq.spectrum", "indicators.slq.trace", "indicators.slq.top",
+                     "indicators.slq.sharpness_dim"], quick=True)
 def _slq(ctx):
     from .._ind_dims import lanczos, slq
 
@@ -171,7 +172,7 @@ def _slq(ctx):
         "indicators.slq.spectrum", equation=_EQ + " Lanczos (SLQ nodes)", model=f"symmetric d={d}, known spectrum",
         theory=np.sort(ev), measured=np.sort(th), tolerance=1e-8,
         tolerance_source="full Lanczos (m = d, full reorthogonalisation) is exact up to rounding; 1e-8 absolute")]
-    probes = 100 if ctx.quick else 400
+    probes = 60 if ctx.quick else 400
     s = slq(lambda v: A @ v, d, m=40, probes=probes, seed=rng)
     rows.append(ctx.compare(
         "indicators.slq.trace", equation=_EQ + " SLQ trace estimate", model=f"symmetric d={d}",
@@ -182,6 +183,15 @@ def _slq(ctx):
         "indicators.slq.top", equation=_EQ + " SLQ top Ritz value", model=f"symmetric d={d}, top gap 2",
         theory=5.0, measured=s["top"], tolerance=1e-8,
         tolerance_source="40 Lanczos steps with a relative gap 0.4 converge the top Ritz value far below 1e-8"))
+    from .._ind_dims import eigs_from_slq, lyapunov_exponents, sharpness_dimension
+
+    eta = 0.9  # puts the top eigenvalues past the edge of stability (eta h > 2)
+    exact = sharpness_dimension(lyapunov_exponents(ev, eta))
+    approx = sharpness_dimension(lyapunov_exponents(eigs_from_slq(s["nodes"], s["weights"], d), eta))
+    rows.append(ctx.info(
+        "indicators.slq.sharpness_dim", equation=_EQ + " sharpness dimension from an SLQ spectrum",
+        model=f"symmetric d={d}, eta={eta}", theory=exact, measured=approx,
+        note="stated approximation: spectrum = quantiles of the pooled SLQ density"))
     return rows
 
 
