@@ -15,7 +15,8 @@ _PRESETS = ("smoke", "quick", "paper")  # = _sweep.PRESETS
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, choices=_MODELS, help="toy model (torch backend: its model name)")
+    p.add_argument("--model", required=True, metavar="M",
+                   help=f"toy model: {', '.join(_MODELS)} (torch backend: its network, e.g. mlp)")
     p.add_argument("--algo", choices=("sgd", "langevin", "momentum"), default="sgd")
     p.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule (T from the initial lr)")
     g = p.add_mutually_exclusive_group()
@@ -37,6 +38,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time", type=positive_float("--time"), help="rescaled measuring time lr x updates per run")
     p.add_argument("--burn-time", type=nonneg_float("--burn-time"), help="rescaled burn-in time lr x updates")
     p.add_argument("--max-steps", type=int_at_least("--max-steps", 1), help="cap on updates per run (capped runs are marked)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
+                   help="extra model setting passed to the backend (e.g. h=2, input_dim=5, features=cos; "
+                        "torch: dataset=mnist1d, n_train=1000); VALUE is read as JSON when it parses")
     p.add_argument("--indicators", action="store_true", help="also compute the toy indicators (ind_* columns)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask distributed scheduler address (default: local pool)")
     p.add_argument("--workers", type=int_at_least("--workers", 1),
@@ -47,16 +51,50 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
+def _key_value(s: str):
+    import json
+
+    key, sep, val = s.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"--set must be KEY=VALUE (got {s!r})")
+    try:
+        return key.strip(), json.loads(val)
+    except ValueError:
+        return key.strip(), val
+
+
+def _torch_spec(args):
+    """--backend torch: the torch backend's own sweep preset (gapkit.gpu._plugin),
+    the grid and settings given here on top."""
+    from ._cli import UsageError
+
+    try:
+        from gapkit.gpu._plugin import torch_sweep_spec
+    except ImportError:
+        raise UsageError("backend torch needs gapkit.gpu._plugin.torch_sweep_spec, which is not available") from None
+    if args.T_grid is not None:
+        raise UsageError("--T-grid is not available with --backend torch: give --lr-grid (T = lr / B)")
+    spec = torch_sweep_spec("smoke", lr_grid=args.lr_grid, batch_grid=args.batch_grid, seeds=args.seeds,
+                            alpha=args.alpha, momentum=args.momentum, cosine=bool(args.cosine) or None,
+                            root_seed=args.seed)
+    spec.model = args.model
+    spec.model_kwargs.update(dict(args.set))
+    return spec.validate()
+
+
 def _run(args: argparse.Namespace) -> int:
     from ._sweep import make_spec, run_sweep
 
-    spec = make_spec(
-        args.model, preset=args.preset, algo=args.algo, cosine=bool(args.cosine) or None, backend=args.backend,
-        T_grid=args.T_grid, lr_grid=args.lr_grid, batch_grid=args.batch_grid, seeds=args.seeds,
-        datasets=args.datasets, chains=args.chains, n=args.n, dim=args.dim, alpha=args.alpha, beta=args.beta,
-        momentum=args.momentum, time=args.time, burn_time=args.burn_time, max_steps=args.max_steps,
-        indicators=bool(args.indicators) or None, root_seed=args.seed,
-    )
+    if args.backend == "torch":
+        spec = _torch_spec(args)
+    else:
+        spec = make_spec(
+            args.model, preset=args.preset, algo=args.algo, cosine=bool(args.cosine) or None, backend=args.backend,
+            T_grid=args.T_grid, lr_grid=args.lr_grid, batch_grid=args.batch_grid, seeds=args.seeds,
+            datasets=args.datasets, chains=args.chains, n=args.n, dim=args.dim, alpha=args.alpha, beta=args.beta,
+            momentum=args.momentum, time=args.time, burn_time=args.burn_time, max_steps=args.max_steps,
+            indicators=bool(args.indicators) or None, root_seed=args.seed, model_kwargs=dict(args.set) or None,
+        )
     summary = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers,
                         progress=True, figures=not args.no_figures)
     if args.json:
@@ -65,7 +103,8 @@ def _run(args: argparse.Namespace) -> int:
     fit = summary["eq1_fit"]
     w = sys.stdout.write
     w(f"runs: {summary['runs_total']} total, {summary['runs_reused']} reused, {summary['runs_computed']} computed "
-      f"({summary['executor']}, {summary['wall_seconds']:.1f} s); not at steady state: {summary['not_steady']}\n")
+      f"({summary['executor']}, {summary['wall_seconds']:.1f} s); not at steady state: {summary['not_steady']}"
+      f"{' (findings include them: too few steady temperatures)' if summary['includes_not_steady'] else ''}\n")
     if fit["status"] == "ok":
         w(f"Eq 1 fit: a={fit['a']:.4g}±{fit['a_se']:.2g} b={fit['b']:.4g}±{fit['b_se']:.2g} "
           f"c={fit['c']:.4g}±{fit['c_se']:.2g} R^2={fit['r2']:.3f}\n")

@@ -109,7 +109,7 @@ class DaskExecutor:
                     "scheduler needs dask.distributed (pip install 'gapkit[dist]')"
                 ) from None
             try:
-                client = Client(address, timeout="10s")
+                client = Client(address, timeout="5s")
             except (OSError, TimeoutError) as exc:
                 raise ValueError(f"scheduler {address!r} could not be reached ({type(exc).__name__})") from None
             self._own = True

@@ -201,7 +201,7 @@ def slope_test(x, y) -> dict:
     return out
 
 
-def finding_A(T, gap, *, fit: dict | None = None, r2_min: float = 0.5, flat_rel: float = 0.05) -> dict:
+def finding_A(T, gap, *, fit: dict | None = None, r2_min: float = 0.5, flat_rel: float = 0.10) -> dict:
     """Prediction A: the gap falls with T and follows Eq 1.
 
     Trend: OLS slope of the per-run gap on log T (95% interval) and Kendall's
@@ -243,10 +243,10 @@ def finding_B(T, test, test_ci95=None, *, z: float = Z95) -> dict:
     Per-T mean test loss; T_opt_grid is its argmin. holds = True when the
     minimum is interior and both grid edges are higher than it by more than
     z standard errors of the difference; False when the minimum sits at a grid
-    edge and the next temperature in is significantly higher (the best T is
-    then at or beyond the edge: at the low edge the data say "as small as
-    possible", the quadratic and linear models' T = 0); "inconclusive"
-    otherwise. T_opt refines T_opt_grid by the vertex of a parabola in log T
+    edge and the opposite edge is significantly higher (the curve rises away
+    from that edge: the best T is at or beyond it; at the low edge the data
+    say "as small as possible", the quadratic and linear models' T = 0);
+    "inconclusive" otherwise. T_opt refines T_opt_grid by the vertex of a parabola in log T
     through the minimum and its neighbours (interior minima only).
     """
     pm = per_T_means(T, test, test_ci95)
@@ -280,11 +280,11 @@ def finding_B(T, test, test_ci95=None, *, z: float = Z95) -> dict:
         edge = "low" if i == 0 else "high"
         out["at_grid_edge"] = edge
         out["T_opt"] = float(Ts[i])
-        nxt = 1 if i == 0 else Ts.size - 2
-        if higher(nxt):
-            out.update(holds=False, reason=f"the test loss is lowest at the {edge} edge of the grid")
+        far = Ts.size - 1 if i == 0 else 0
+        if higher(far):
+            out.update(holds=False, reason=f"the test loss is lowest at the {edge} edge of the grid and rises away from it")
         else:
-            out.update(holds="inconclusive", reason=f"minimum at the {edge} edge, not significantly below the next T")
+            out.update(holds="inconclusive", reason=f"minimum at the {edge} edge, not significantly below the other edge")
     return out
 
 

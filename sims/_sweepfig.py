@@ -44,6 +44,7 @@ def draw_panels(data: dict, summary: dict, path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     from ._fit import eq1, per_T_means
 
@@ -70,6 +71,7 @@ def draw_panels(data: dict, summary: dict, path: Path) -> Path:
         if pm["T"].size:
             ax.plot(pm["T"], pm["mean"], "k-", lw=1, alpha=0.7, label="mean per T")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # minor labels overlap on short ranges
         ax.set_xlabel("T = lr / B")
         ax.set_ylabel(label)
     fit = summary.get("eq1_fit") or {}
