@@ -63,3 +63,22 @@ from ._score import cmi_score as cmi_score
 from ._score import granulated_tau as granulated_tau
 from ._score import kendall_tau as kendall_tau
 from ._score import score_table as score_table
+
+# Temperature sweeps, results store, executors, Eq 1 fit (issue 4)
+from ._executor import DaskExecutor as DaskExecutor
+from ._executor import ProcessExecutor as ProcessExecutor
+from ._executor import SerialExecutor as SerialExecutor
+from ._executor import make_executor as make_executor
+from ._fit import eq1 as eq1
+from ._fit import finding_A as finding_A
+from ._fit import finding_B as finding_B
+from ._fit import finding_C as finding_C
+from ._fit import findings as findings
+from ._fit import fit_eq1 as fit_eq1
+from ._store import ResultsStore as ResultsStore
+from ._store import config_key as config_key
+from ._sweep import PRESETS as SWEEP_PRESETS
+from ._sweep import SweepSpec as SweepSpec
+from ._sweep import build_runs as build_runs
+from ._sweep import make_spec as make_spec
+from ._sweep import run_sweep as run_sweep

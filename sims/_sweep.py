@@ -381,7 +381,8 @@ def _indicators(raw: dict, config: dict) -> dict:
     kw = {k: v for k, v in (("result", raw), ("config", config), ("arrays", raw.get("arrays")),
                              ("seed", config.get("seed"))) if k in params}
     got = fn(**kw) if kw else fn(raw)
-    out = {k if k.startswith("ind_") else f"ind_{k}": v for k, v in dict(got).items()
+    # indicator columns are ind_*, bound columns bound_* (gapkit score reads both)
+    out = {k if k.startswith(("ind_", "bound_")) else f"ind_{k}": v for k, v in dict(got).items()
            if np.ndim(v) == 0}
     out["ind_status"] = "ok"
     return out

@@ -124,17 +124,7 @@ def test_findings_leave_out_unsteady_runs_and_group_rounded_T():
 
 # ------------------------------------------------------------------ catalogue
 def test_catalogue_rows_pass_and_fail_under_wrong_theory():
-    import warnings
-
     from gapkit.sims._checks import FAIL, PASS, CheckContext, run_checks, select_checks
-
-    with warnings.catch_warnings():
-        # numba >= 0.59 warns about nopython=True passed to njit (sims/_jit.py, not this module's code)
-        warnings.filterwarnings("ignore", message="nopython is set for njit", category=RuntimeWarning)
-        try:
-            import gapkit.sims._simulate  # noqa: F401  (compiles the kernels the eq27 row uses)
-        except ImportError:
-            pass
 
     prefixes = ["eq01.fit_recovery", "eq27.train_rises.quadratic1d"]
     specs = select_checks(prefixes)
