@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from gapkit.theory._validate import check_array
+
 __all__ = [
     "check_positive",
     "check_nonneg",
@@ -30,75 +32,18 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- library checks
-def check_positive(name: str, value, *, allow_inf: bool = False) -> float:
-    v = _as_float(name, value)
-    if not (v > 0) or (math.isinf(v) and not allow_inf):
-        raise ValueError(f"{name} must be > 0{'' if allow_inf else ' and finite'} (got {value!r})")
-    return v
-
-
-def check_nonneg(name: str, value) -> float:
-    v = _as_float(name, value)
-    if not (v >= 0) or math.isinf(v):
-        raise ValueError(f"{name} must be >= 0 and finite (got {value!r})")
-    return v
-
-
-def check_int(name: str, value, lo: int | None = None, hi: int | None = None) -> int:
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be an integer (got {value!r})")
-    if isinstance(value, (float, np.floating)):
-        if not float(value).is_integer():
-            raise ValueError(f"{name} must be an integer (got {value!r})")
-        value = int(value)
-    if not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer (got {value!r})")
-    v = int(value)
-    if lo is not None and v < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}{_hi(hi)} (got {v})")
-    if hi is not None and v > hi:
-        raise ValueError(f"{name} must be an integer in [{lo if lo is not None else '-inf'}, {hi}] (got {v})")
-    return v
-
-
-def _hi(hi):
-    return "" if hi is None else f" and <= {hi}"
-
-
-def check_prob(name: str, p, *, atol: float = 1e-12) -> np.ndarray:
-    """A probability vector: finite, >= 0, sums to 1 within atol (scaled by its length)."""
-    p = np.asarray(p, dtype=np.float64)
-    if p.ndim != 1 or p.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of probabilities (got shape {p.shape})")
-    if not np.all(np.isfinite(p)) or np.any(p < 0):
-        raise ValueError(f"{name} must have finite entries >= 0")
-    s = float(p.sum())
-    if abs(s - 1.0) > atol * max(1, p.size):
-        raise ValueError(f"{name} must sum to 1 (got sum {s!r})")
-    return p
+# One implementation for the whole toolkit: theory/ owns it (theory must not
+# import sims), sims re-uses it.
+from gapkit.theory._validate import _as_float
+from gapkit.theory._validate import check_int as check_int
+from gapkit.theory._validate import check_nonneg as check_nonneg
+from gapkit.theory._validate import check_positive as check_positive
+from gapkit.theory._validate import check_prob as check_prob
 
 
 def check_finite_array(name: str, a, *, ndim: int | None = None, shape: tuple | None = None) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if ndim is not None and a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D (got shape {a.shape})")
-    if shape is not None:
-        want = tuple(shape)
-        if len(want) != a.ndim or any(w is not None and w != s for w, s in zip(want, a.shape)):
-            raise ValueError(f"{name} must have shape {want} (got {a.shape})")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (found nan or inf)")
-    return a
-
-
-def _as_float(name, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number (got {value!r})") from None
-    if math.isnan(v):
-        raise ValueError(f"{name} must be a number (got nan)")
-    return v
+    """A finite float64 array, optionally of a given rank or shape."""
+    return check_array(name, a, ndim=ndim, shape=shape)
 
 
 # ---------------------------------------------------------------- argparse types

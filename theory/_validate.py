@@ -58,10 +58,14 @@ def check_int(name: str, value, lo: int | None = None, hi: int | None = None) ->
     if not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be an integer (got {value!r})")
     v = int(value)
-    lo_s = "-inf" if lo is None else str(lo)
-    hi_s = "inf" if hi is None else str(hi)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise ValueError(f"{name} must be an integer in [{lo_s}, {hi_s}] (got {v})")
+        if hi is None:
+            rng = f">= {lo}"
+        elif lo is None:
+            rng = f"<= {hi}"
+        else:
+            rng = f"in [{lo}, {hi}]"
+        raise ValueError(f"{name} must be an integer {rng} (got {v})")
     return v
 
 
