@@ -20,33 +20,15 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from ._checks import FAIL, INFO, PASS, SKIP, CheckResult
+from ._store import _atomic_write as atomic_write_text  # tmp + fsync + rename, one implementation
 
 __all__ = ["write_report", "atomic_write_text", "format_table", "fmt"]
 
 _COLUMNS = ("id", "equation", "model", "theory", "measured", "ci95", "tolerance", "tolerance_source", "verdict", "note")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def fmt(x, digits: int = 4) -> str:
