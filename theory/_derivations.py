@@ -50,6 +50,7 @@ __all__ = [
     "ito_generator",
     "sgd_moment_equations_quadratic1d",
     "sgd_moment_residuals",
+    "sgd_generator_terms",
     "zero_current_1d",
 ]
 
@@ -252,14 +253,17 @@ def sgd_moment_residuals(theta, grad_l, hess_l, D, *, T, alpha=0.0, beta=0.0, gr
 
 
 # ---------------------------------------------------------------- zero current (Appendix B)
-def zero_current_1d(U, D, theta, *, v=None, a=None):
+def zero_current_1d(U, D, theta, *, v=None, a=None, simplify=True):
     """Eqs 47-49 in 1-D: J of Eq 47 for rho = exp(-(2/T) v - a), divided by rho (sympy).
 
-    Eq 47 (1-D, per unit lam): J = -[rho (U' + alpha theta) + (T/2) rho D' + (T/2)(D + beta^2) rho'].
+    Eq 47 (1-D, per unit lam): J = -[rho (U' + alpha theta) + (T/2) rho D' + (T/2)(D + beta^2) rho'],
+    and for the Boltzmann form rho' = -rho ((2/T) v' + a') (Eq 48), so
+        J / rho = -[(U' + alpha theta) - (D + beta^2) v' + (T/2)(D' - (D + beta^2) a')].
     v, a default to the Eq 19-20 integrals from 0 (computed with sympy.integrate);
-    pass closed forms to check them. Returns (J / rho simplified, v, a); the
-    first is 0 exactly when v, a satisfy Eq 49. Symbols alpha, beta, T are taken
-    from the expressions (created here if absent).
+    pass closed forms to check them. Returns (J / rho, v, a); J / rho is 0
+    exactly when v, a satisfy Eq 49 (simplify=False skips sympy.simplify, for
+    expressions to evaluate numerically). Symbols alpha, beta (real) and T
+    (positive) are the ones named so in the expressions.
     """
     alpha, beta = sp.Symbol("alpha", real=True), sp.Symbol("beta", real=True)
     T = sp.Symbol("T", positive=True)
@@ -269,6 +273,46 @@ def zero_current_1d(U, D, theta, *, v=None, a=None):
         v = sp.integrate(((sp.diff(U, theta) + alpha * theta) / Dt).subs(theta, s), (s, 0, theta))
     if a is None:
         a = sp.integrate((sp.diff(D, theta) / Dt).subs(theta, s), (s, 0, theta))
-    rho = sp.exp(-(2 / T) * v - a)
-    J = -(rho * (sp.diff(U, theta) + alpha * theta) + T / 2 * rho * sp.diff(D, theta) + T / 2 * Dt * sp.diff(rho, theta))
-    return sp.simplify(sp.expand(J / rho)), v, a
+    log_rho = -(2 / T) * v - a
+    J_over_rho = -((sp.diff(U, theta) + alpha * theta) + T / 2 * sp.diff(D, theta) + T / 2 * Dt * sp.diff(log_rho, theta))
+    return (sp.simplify(J_over_rho) if simplify else J_over_rho), v, a
+
+
+def sgd_generator_terms(model, n):
+    """Integrands of Eqs 34, 36, 37 for a model of `gapkit.theory._models` with n symbolic train points.
+
+    Per unit lam (t' = lam t), for the Langevin SDE of Eq 17 with drift f = -(dU_l + alpha theta)
+    and diffusion T (D + beta^2 I):
+        Eq 34:  L theta = -(dU_l + alpha theta)
+        Eq 36:  L U_l   = -(|dU_l|^2 + alpha theta' dU_l) + (T/2) Tr(d^2 U_l (D + beta^2 I))
+        Eq 37:  L U_e   = -(dU_e' dU_l + alpha theta' dU_e) + (T/2) Tr(d^2 U_e (D + beta^2 I))
+    (U_e on a second symbolic set of n test points, symbols xe{j}_{i}, ye{j}). Returns a dict of
+    sympy expressions: "eq34", "eq36", "eq37" as the paper writes them, and "gen36", "gen37", the
+    Ito generator of Eq 32 applied to U_l and U_e directly (equal to eq36, eq37).
+    """
+    sym = model.symbolic(n)
+    U, gU, hU, D = (sym[k][0] for k in ("U", "grad_U", "hess_U", "D"))
+    d = model.dim
+    th = [sp.Symbol(f"theta{i}", real=True) for i in range(d)]
+    rename = {}
+    for j in range(n):
+        for i in range(d):
+            rename[sp.Symbol(f"x{j}_{i}", real=True)] = sp.Symbol(f"xe{j}_{i}", real=True)
+        rename[sp.Symbol(f"y{j}", real=True)] = sp.Symbol(f"ye{j}", real=True)
+    Ue = sp.sympify(U).xreplace(rename)
+    gUe = sp.Matrix(gU).xreplace(rename)
+    hUe = sp.Matrix(hU).xreplace(rename)
+    alpha, beta = sp.Symbol("alpha", real=True), sp.Symbol("beta", real=True)
+    T = sp.Symbol("T", positive=True)
+    thv = sp.Matrix(th)
+    gU = sp.Matrix(gU)
+    Dt = sp.Matrix(D) + beta**2 * sp.eye(d)
+    drift = -(gU + alpha * thv)
+    eq34 = drift
+    eq36 = -((gU.T * gU)[0, 0] + alpha * (thv.T * gU)[0, 0]) + T / 2 * (sp.Matrix(hU) * Dt).trace()
+    eq37 = -((gUe.T * gU)[0, 0] + alpha * (thv.T * gUe)[0, 0]) + T / 2 * (hUe * Dt).trace()
+    return {
+        "eq34": eq34, "eq36": eq36, "eq37": eq37,
+        "gen36": ito_generator(U, th, drift, T * Dt),
+        "gen37": ito_generator(Ue, th, drift, T * Dt),
+    }

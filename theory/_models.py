@@ -78,6 +78,32 @@ class _Model:
         K = self.D(theta, X, y) + beta**2 * np.eye(self.dim)
         return np.linalg.solve(K, self.div_D(theta, X, y))
 
+    def v(self, theta, X, y=None, *, alpha=0.0, beta=0.0):
+        """Eq 19 from theta_0 = 0 (the gauge shared by all data sets). Generic 1-D version:
+        scipy.integrate.quad of the integrand (models override with closed forms)."""
+        if self.dim != 1:
+            raise ValueError(f"v has no generic closed form for d = {self.dim} (path dependence): use a 1-D model")
+        import scipy.integrate
+
+        t = float(np.asarray(theta, dtype=np.float64).reshape(-1)[0])
+        f = lambda s: float(self.integrand_v([s], X, y, alpha=alpha, beta=beta)[0])  # noqa: E731
+        return float(scipy.integrate.quad(f, 0.0, t, epsabs=1e-13, epsrel=1e-12, limit=200)[0])
+
+    def a(self, theta, X, y=None, *, alpha=0.0, beta=0.0):
+        """Eq 20 in 1-D: a = log(D + beta^2) - log(D(0) + beta^2) (exact: the integrand is (log(D + beta^2))')."""
+        if self.dim != 1:
+            raise ValueError(f"a has no generic closed form for d = {self.dim}: use a 1-D model")
+        d1 = self.D(theta, X, y)[0, 0] + beta**2
+        d0 = self.D([0.0], X, y)[0, 0] + beta**2
+        if d1 <= 0 or d0 <= 0:
+            raise ValueError("beta must be != 0 where D = 0 (Eq 20 diverges)")
+        return float(np.log(d1) - np.log(d0))
+
+    def g(self, theta, X, y=None, *, T, alpha=0.0, beta=0.0):
+        """Eq 18: effective potential g = (2/T) v + a (gauge: v = a = 0 at theta_0 = 0, Z not included)."""
+        T = _pos("T", T)
+        return (2.0 / T) * self.v(theta, X, y, alpha=alpha, beta=beta) + self.a(theta, X, y, alpha=alpha, beta=beta)
+
 
 def curl_asymmetry(model, theta, X, y=None, *, alpha=0.0, beta=0.0, which="v", step=1e-5):
     """Relative curl of the Eq 19 (which="v") or Eq 20 ("a") integrand at theta.
@@ -163,7 +189,8 @@ class QuadraticModel(_Model):
         d = self.dim
         th = sp.Matrix(sp.symbols(f"theta0:{d}", real=True))
         xs = [sp.Matrix(sp.symbols(f"x{j}_0:{d}", real=True)) for j in range(n)]
-        H = sp.Matrix(self.H.tolist())
+        # exact rationals of the float entries: keeps the sympy algebra free of rounding residue
+        H = sp.Matrix(self.H.tolist()).applyfunc(lambda v: sp.Rational(repr(float(v))))
         losses = [sp.Rational(1, 2) * ((th - x).T * H * (th - x))[0, 0] for x in xs]
         return _derive(th, xs, losses, None)
 
@@ -207,6 +234,13 @@ class LinRegModel(_Model):
         A = X.T @ X / n
         g = X.T @ r / n
         return (2.0 / n) * X.T @ (r * np.einsum("ni,ni->n", X, X)) - A @ g - g * np.trace(A)
+
+    def v(self, theta, X, y=None, *, alpha=0.0, beta=0.0):
+        """Eq 19 in closed form for d = 1 (`linreg1d_v`); ValueError for d > 1 (path-dependent in general)."""
+        if self.dim != 1:
+            raise ValueError(f"v is path-dependent for linear regression with d = {self.dim} > 1 (see curl_asymmetry)")
+        theta, X, y = self._inputs(theta, X, y)
+        return float(linreg1d_v(theta[0], X[:, 0], y, alpha=alpha, beta=beta))
 
     @functools.lru_cache(maxsize=8)  # noqa: B019
     def symbolic(self, n):
