@@ -98,7 +98,7 @@ td.num{font-family:ui-monospace,monospace;text-align:right;white-space:nowrap}
 .PASS{background:#e3f6e3;font-weight:600}.FAIL{background:#fbdada;font-weight:700}
 .INFO{background:#e6eefb}.SKIP{background:#eee}
 .note{color:#555;font-size:12px}
-figure{display:inline-block;margin:8px;max-width:640px}figure img{max-width:100%}
+figure{display:inline-block;margin:8px;vertical-align:top;max-width:100%}figure img{max-width:100%;max-height:720px;height:auto}
 figcaption{font-size:12px;color:#444}
 """
 
