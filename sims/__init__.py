@@ -82,3 +82,9 @@ from ._sweep import SweepSpec as SweepSpec
 from ._sweep import build_runs as build_runs
 from ._sweep import make_spec as make_spec
 from ._sweep import run_sweep as run_sweep
+
+# Numba simulators and benchmark (issue 3)
+from ._bench import run_bench as run_bench
+from ._simulate import default_burnin as default_burnin
+from ._simulate import exact_stationary as exact_stationary
+from ._simulate import simulate as simulate

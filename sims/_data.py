@@ -26,7 +26,7 @@ import numpy as np
 from numba import prange
 
 from . import _rng
-from ._jit import jit, pjit
+from ._jit import pjit
 
 __all__ = ["SCHEMES", "teacher", "gaussian_inputs", "pool_indices", "labels"]
 

@@ -74,12 +74,30 @@ def quad1d(x, xbar, trs, sdl, tcen, tconst, tidx, h, algo, lams, B, alpha, beta,
         atr = 0.0
         ate = 0.0
         bad = False
-        for t in range(steps):
+        k_ = h + alpha
+        if algo == 0 and nrec == 0:
+            # the hot path of Langevin ensembles (bench W1): no branches but divergence
+            a0 = dt * h * xb
+            for t in range(steps):
+                lt = lams[t]
+                z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
+                th = th * (1.0 - lt * dt * k_) + lt * (a0 + sd * z)
+                if _bad(th):
+                    bad = True
+                    break
+                if t >= burnin:
+                    e = th - xb
+                    f = th - tc
+                    atr += e * e
+                    ate += f * f
+        for t in range(steps if not (algo == 0 and nrec == 0) else 0):
             lt = lams[t]
+            # written as th * a + b so the loop-carried dependency is one multiply-add
+            # (no fastmath: the compiler may not reassociate, and latency bounds the speed)
             if algo == 0:
                 z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
                 # sqrt(lam_t T_t dt) = lam_t sqrt(dt / B)
-                th = th - lt * dt * (h * (th - xb) + alpha * th) + lt * sd * z
+                th = th * (1.0 - lt * dt * k_) + lt * (dt * h * xb + sd * z)
             else:
                 xs = 0.0
                 for b in range(0, B - 1, 2):
@@ -88,14 +106,14 @@ def quad1d(x, xbar, trs, sdl, tcen, tconst, tidx, h, algo, lams, B, alpha, beta,
                 if B % 2 == 1:
                     i, j, s0, s1, s2, s3 = _rng.index_pair(n, s0, s1, s2, s3)
                     xs += x[k, i]
-                g = h * (th - xs * invB)
+                bn = 0.0
                 if beta != 0.0:
                     z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
-                    g += bnoise * z
+                    bn = bnoise * z
                 if algo == 1:
-                    th = th - lt * (g + alpha * th)
+                    th = th * (1.0 - lt * k_) + lt * (h * xs * invB - bn)
                 else:
-                    v = mu * v + g + alpha * th
+                    v = mu * v + (h * (th - xs * invB) + bn) + alpha * th
                     th = th - lt * v
             if _bad(th):
                 bad = True

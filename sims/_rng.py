@@ -13,9 +13,9 @@ so a parallel iteration (one data set, one chain) computes its own state from
 its indices: same seed => same numbers whatever NUMBA_NUM_THREADS is.
 
 Normals come from a 256-layer Ziggurat (Marsaglia & Tsang 2000) driven by one
-64-bit draw per normal on the fast path (~99%): bits 0-7 pick the layer, bit 8
-the sign, bits 11-63 the magnitude, so the layer index and the value use
-disjoint bits (the correlation Doornik 2005 found in the 32-bit version cannot
+64-bit draw per normal on the fast path (~99%): bits 0-7 pick the layer, bits
+11-63 read as a signed integer give sign and magnitude, so the layer index and
+the value use disjoint bits (the correlation Doornik 2005 found in the 32-bit version cannot
 arise). Minibatch indices use the two 32-bit halves of one draw, multiply-shift
 (``(u32 * n) >> 32``, bias < n / 2^32 per index; callers keep n < 2^20).
 
@@ -66,6 +66,7 @@ _S32 = np.uint64(32)
 _S45 = np.uint64(45)
 _S19 = np.uint64(19)
 _S8 = np.uint64(8)
+_I11 = np.int64(11)
 _MASK8 = np.uint64(0xFF)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _ONE = np.uint64(1)
@@ -88,10 +89,10 @@ def _ziggurat_tables(nlayers: int = 256):
     x[nlayers] = 0.0
     fx = np.exp(-0.5 * x * x)
     ratio = x[1:] / x[:-1]
-    # fast-path thresholds on the 53-bit integer: accept iff (u >> 11) < k_i
-    kint = np.floor(ratio * 2.0**53).astype(np.uint64)
-    # pre-scaled widths: x = (u >> 11) * w_i with w_i = x_i 2^-53
-    w = x[:-1] * 2.0**-53
+    # the top 53 bits as a signed integer j in [-2^52, 2^52) (sign included: no
+    # unpredictable branch); fast path iff |j| < k_i, then x = j w_i, w_i = x_i 2^-52
+    kint = np.floor(ratio * 2.0**52).astype(np.int64)
+    w = x[:-1] * 2.0**-52
     return x, fx, ratio, kint, w, r
 
 
@@ -155,17 +156,29 @@ def index_pair(n, s0, s1, s2, s3):
 
 @jit
 def std_normal(s0, s1, s2, s3):
-    """A standard normal by the 256-layer Ziggurat (see module docstring)."""
+    """A standard normal by the 256-layer Ziggurat (see module docstring).
+
+    Only the fast path (~99% of draws) is here, so the compiler inlines it into
+    the kernels' loops; rejections go to `_normal_slow`."""
+    u, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+    i = u & _MASK8
+    j = np.int64(u) >> _I11  # arithmetic shift: signed 53-bit integer
+    if abs(j) < _ZK[i]:
+        return float(j) * _ZW[i], s0, s1, s2, s3
+    return _normal_slow(u, s0, s1, s2, s3)
+
+
+@jit
+def _normal_slow(u, s0, s1, s2, s3):
+    """Wedges and tail of the Ziggurat for the draw u that missed the fast path;
+    on rejection, whole new draws until one is accepted."""
     while True:
-        u, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
         i = u & _MASK8
-        j = u >> _S11
+        j = np.int64(u) >> _I11
         x = float(j) * _ZW[i]
-        if (u >> _S8) & _ONE:
-            x = -x
-        if j < _ZK[i]:
+        if abs(j) < _ZK[i]:
             return x, s0, s1, s2, s3
-        sign = 1.0 if x >= 0 else -1.0
+        sign = 1.0 if j >= 0 else -1.0
         if i == np.uint64(0):
             # tail beyond r (Marsaglia 1964): x = -log(U1)/r, accept if -2 log(U2) > x^2
             while True:
@@ -179,6 +192,7 @@ def std_normal(s0, s1, s2, s3):
         w, s0, s1, s2, s3 = uniform01(s0, s1, s2, s3)
         if _ZF[i + 1] + w * (_ZF[i] - _ZF[i + 1]) < math.exp(-0.5 * x * x):
             return x, s0, s1, s2, s3
+        u, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
 
 
 # ------------------------------------------------------------------ bulk helpers (tests, data)

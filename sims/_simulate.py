@@ -21,7 +21,11 @@ exact data-averaged steady state of the run's own discrete chain
 SDE's limit dt -> 0 (scheme "sde"); for momentum the exact variance
 (`gapkit.theory._momentum.momentum_var_1d`); for linreg and the quadratic
 model the exact stationary law conditional on the first data sets
-(`exact_stationary`).
+(`exact_stationary`; in `theory.conditional` for linreg with d <= 8, next to
+the simulation's values on the same data sets).
+
+The returned dict also carries ``_problem`` (the `_toymodels.Problem`: data
+sets and kernel inputs), which is not JSON; the CLI and the sweep store drop it.
 """
 from __future__ import annotations
 
@@ -140,6 +144,9 @@ def simulate(*, model: str, algo: str, n: int, lr: float, batch: int = 1,
         if cosine and steps is not None:
             burnin = steps - max(1, steps // 20)
             rule = "cosine schedule: average over the last 5% of the run"
+        elif steps is not None and burnin >= steps // 2:
+            burnin = steps // 2
+            rule += f"; capped at steps / 2 = {burnin} (steps given)"
     if steps is None:
         steps = burnin + max(2 * burnin, 200)
         if cosine:
@@ -194,10 +201,15 @@ def simulate(*, model: str, algo: str, n: int, lr: float, batch: int = 1,
         "alpha": alpha, "beta": beta, "momentum": momentum, "dt": dt, "data_mean": data_mean,
         "data_std": data_std, "noise_std": noise_std, "pool": pool, "scheme": scheme if pool else None,
         "model_kwargs": dict(model_kwargs), "datasets": K, "chains": M, "steps": steps, "burnin": burnin,
-        "burnin_rule": rule, "loss_stride": stride, "seed": seed, "test_loss_source": prob.test_source,
+        "burnin_rule": rule, "loss_stride": stride, "record_every": record_every, "seed": seed, "test_loss_source": prob.test_source,
         **summ,
     }
     out["theory"] = _theory(prob, out)
+    cond = out["theory"].get("conditional")
+    if cond is not None:
+        k = cond["datasets"]
+        sub = ensemble_summary(train[:k], test[:k], diverged=div[:k])
+        cond["sim_same_datasets"] = {key: sub[key] for key in ("gap", "gap_ci95", "train_loss", "test_loss")}
     out["wall_seconds"] = time.perf_counter() - t0
     arrays = {"train": train, "test": test, "diverged": div, "theta_final": theta}
     if record_every:
@@ -238,7 +250,38 @@ def _theory(prob, r) -> dict:
                                 "E_D Var(theta) from gapkit.theory._momentum.momentum_var_1d")
         except ValueError as exc:
             th["note"] = f"no stationary law: {exc}"
+    elif prob.model == "linreg" and r["algo"] != "langevin" and prob.d <= _COND_MAX_D:
+        try:
+            th["conditional"] = _linreg_conditional(prob, r)
+        except ValueError as exc:
+            th["note"] = f"no stationary law: {exc}"
     return th
+
+
+_COND_MAX_D = 8
+_COND_DATASETS = 16
+
+
+def _linreg_conditional(prob, r) -> dict:
+    """Exact steady-state train/test loss of the discrete chain given each of the
+    first data sets (mean m, covariance Sigma from `linreg_sgd_stationary`):
+    <U_l> = U_l(m) + (1/2) Tr(A Sigma), <U_e> = U_e(m) + (1/2) Tr(A_e Sigma)."""
+    k = min(_COND_DATASETS, prob.X.shape[0])
+    mu, cov = exact_stationary({**r, "_problem": prob}, k)
+    a = prob.arrays
+    tr, te = [], []
+    for i in range(k):
+        m, S = mu[i], cov[i]
+        A, c, q = a["A"][i], a["c"][i], a["q"][i]
+        j = prob.tidx[i]
+        At, ct, qt = a["At"][j], a["ct"][j], a["qt"][j]
+        tr.append(0.5 * (m @ A @ m - 2 * c @ m + q) + 0.5 * np.sum(A * S))
+        te.append(0.5 * (m @ At @ m - 2 * ct @ m + qt) + 0.5 * np.sum(At * S))
+    tr, te = np.array(tr), np.array(te)
+    return {"datasets": k, "train_loss": float(tr.mean()), "test_loss": float(te.mean()),
+            "gap": float((te - tr).mean()),
+            "source": f"exact law of the discrete chain given each of the first {k} data sets "
+                      "(gapkit.theory._lyapunov.linreg_sgd_stationary); compare with sim_same_datasets"}
 
 
 def exact_stationary(result: dict, datasets: int | None = None) -> tuple[np.ndarray, np.ndarray]:

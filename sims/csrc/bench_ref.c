@@ -8,10 +8,13 @@
  * W1: 1-D Langevin (Euler-Maruyama of Eq 17) on the quadratic model
  *     theta += -lam (h (theta - xbar_k) + alpha theta) dt + sd_k z
  *     time-averaged train/test loss after burn-in.
- * W2: plain SGD (Eq 15) on linear regression, minibatch with replacement.
+ * W2: plain SGD (Eq 15) on linear regression, minibatch with replacement; its
+ *     normals (d per step) come from the same Ziggurat as the Numba kernels
+ *     (tables passed in by zig_init), so both sides draw the same way.
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LANES 32
@@ -111,28 +114,70 @@ void w1_langevin(int64_t K, int64_t M, const double *xbar, const double *trs, do
     }
 }
 
+/* Ziggurat normals for W2 (the same 256-layer tables as sims/_rng.py, passed in
+   once by zig_init): one 64-bit draw per normal on the fast path. */
+static int64_t ZK[256];
+static double ZW[256], ZF[257], ZTAIL;
+
+void zig_init(const int64_t *k, const double *w, const double *f, double tail) {
+    memcpy(ZK, k, sizeof ZK); memcpy(ZW, w, sizeof ZW); memcpy(ZF, f, sizeof ZF); ZTAIL = tail;
+}
+
+static inline uint64_t xo(uint64_t *s) {
+    uint64_t out = s[0] + s[3], t = s[1] << 17;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 45);
+    return out;
+}
+
+static inline double u01(uint64_t *s) { return (double)(xo(s) >> 11) * (1.0 / 9007199254740992.0); }
+
+static double zig_slow(uint64_t u, uint64_t *s) {
+    for (;;) {
+        int i = (int)(u & 255);
+        int64_t j = (int64_t)u >> 11;
+        double x = (double)j * ZW[i];
+        if (llabs(j) < ZK[i]) return x;
+        double sign = j >= 0 ? 1.0 : -1.0;
+        if (i == 0) {
+            for (;;) {
+                double xt = -log1p(-u01(s)) / ZTAIL, yt = -log1p(-u01(s));
+                if (2.0 * yt > xt * xt) return sign * (ZTAIL + xt);
+            }
+        }
+        if (ZF[i + 1] + u01(s) * (ZF[i] - ZF[i + 1]) < exp(-0.5 * x * x)) return x;
+        u = xo(s);
+    }
+}
+
+static inline double zig(uint64_t *s) {
+    uint64_t u = xo(s);
+    int i = (int)(u & 255);
+    int64_t j = (int64_t)u >> 11;
+    if (llabs(j) < ZK[i]) return (double)j * ZW[i];
+    return zig_slow(u, s);
+}
+
 /* W2. X: (K, n, d), y: (K, n). Plain SGD, minibatch of B with replacement
-   (two indices per 64-bit draw, multiply-shift), Gaussian beta noise (d normals per
-   step by Box-Muller).  Output: final parameters (K*M, d). */
+   (two indices per 64-bit draw, multiply-shift), Gaussian beta noise (d Ziggurat
+   normals per step).  Output: final parameters (K*M, d). */
 void w2_sgd(int64_t K, int64_t M, int64_t n, int64_t d, const double *X, const double *y,
             double lam, int64_t B, double alpha, double beta, int64_t steps, uint64_t seed,
             int nthreads, double *theta_out) {
     int64_t nc = K * M;
-    double T = lam / (double)B, sn = sqrt(lam * T) * beta;
+    double bn = beta / sqrt((double)B);
 #pragma omp parallel for schedule(static) num_threads(nthreads)
     for (int64_t c = 0; c < nc; c++) {
         int64_t k = c / M, m = c % M;
-        uint64_t st[4];
-        seed_stream(seed, (uint64_t)k, (uint64_t)m, st);
-        uint64_t s0 = st[0], s1 = st[1], s2 = st[2], s3 = st[3];
+        uint64_t s[4];
+        seed_stream(seed, (uint64_t)k, (uint64_t)m, s);
         double th[256], g[256];
         const double *Xk = X + k * n * d, *yk = y + k * n;
         for (int j = 0; j < d; j++) th[j] = 0.0;
+        const double sc = 1.0 / (double)B;
         for (int64_t t = 0; t < steps; t++) {
             for (int j = 0; j < d; j++) g[j] = 0.0;
             for (int64_t b = 0; b < B; b += 2) {
-                uint64_t u = s0 + s3, tt = s1 << 17;
-                s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= tt; s3 = rotl(s3, 45);
+                uint64_t u = xo(s);
                 int64_t idx[2] = {(int64_t)(((u >> 32) * (uint64_t)n) >> 32),
                                   (int64_t)(((u & 0xFFFFFFFFULL) * (uint64_t)n) >> 32)};
                 for (int q = 0; q < 2 && b + q < B; q++) {
@@ -142,20 +187,10 @@ void w2_sgd(int64_t K, int64_t M, int64_t n, int64_t d, const double *X, const d
                     for (int j = 0; j < d; j++) g[j] += r * xi[j];
                 }
             }
-            double sc = lam / (double)B, dec = 1.0 - lam * alpha;
-            if (beta != 0.0) {
-                for (int j = 0; j < d; j += 2) {
-                    uint64_t ua, ub;
-                    ua = s0 + s3; { uint64_t tt = s1 << 17; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= tt; s3 = rotl(s3, 45); }
-                    ub = s0 + s3; { uint64_t tt = s1 << 17; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= tt; s3 = rotl(s3, 45); }
-                    double u1 = ((double)(ua >> 11) + 1.0) / 9007199254740992.0;
-                    double u2 = (double)(ub >> 11) / 9007199254740992.0;
-                    double r = sqrt(-2.0 * log(u1));
-                    th[j] = dec * th[j] - sc * g[j] + sn * r * cos(6.283185307179586 * u2);
-                    if (j + 1 < d) th[j + 1] = dec * th[j + 1] - sc * g[j + 1] + sn * r * sin(6.283185307179586 * u2);
-                }
-            } else {
-                for (int j = 0; j < d; j++) th[j] = dec * th[j] - sc * g[j];
+            for (int j = 0; j < d; j++) {
+                double gi = g[j] * sc;
+                if (beta != 0.0) gi += bn * zig(s);
+                th[j] -= lam * (gi + alpha * th[j]);
             }
         }
         for (int j = 0; j < d; j++) theta_out[c * d + j] = th[j];

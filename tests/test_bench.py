@@ -1,0 +1,60 @@
+"""`gapkit bench --quick`: JSON shape and ratios present (no timing assertions)."""
+import json
+
+import numpy as np
+import pytest
+
+from gapkit.sims import _bench
+from gapkit.sims._cli import main
+
+
+
+def test_bench_quick_json(capsys):
+    rc = main(["bench", "--quick", "--repeats", "1", "--json"])
+    out, err = capsys.readouterr()
+    assert rc == 0
+    d = json.loads(out)
+    names = [w["name"] for w in d["workloads"]]
+    assert names == ["W1", "W2"]
+    for w in d["workloads"]:
+        assert w["throughput"] > 0 and w["ratio_vs_numpy"] > 0
+        assert w["chain_steps"] == w["config"]["K"] * w["config"]["M"] * w["config"]["steps"]
+        if d["c_reference"].startswith("C reference skipped"):
+            assert w["ratio_vs_c"] is None
+        else:
+            assert w["ratio_vs_c"] > 0
+    assert d["quick"] is True and d["threads"] >= 1
+
+
+def test_implementations_agree_on_w1():
+    # the three implementations run the same chain law: their time-averaged train losses agree in mean
+    w = {**_bench.WORKLOADS["W1"], **_bench.QUICK["W1"]}
+    data = _bench._w1_data(w, 0)
+    a = np.asarray(_bench._w1_numba(w, data, 0, 2)()).ravel()
+    b = np.asarray(_bench._w1_numpy(w, data, 0, 2)()).ravel()
+    se = np.hypot(a.std(), b.std()) / np.sqrt(a.size)
+    assert abs(a.mean() - b.mean()) < 4 * se
+
+
+def test_torch_backend_missing_or_present(capsys, monkeypatch):
+    import sys
+    import types
+
+    fake = types.ModuleType("gapkit.gpu._plugin")  # a plugin without `bench`
+    monkeypatch.setitem(sys.modules, "gapkit.gpu._plugin", fake)
+    rc = main(["bench", "--backend", "torch"])
+    _, err = capsys.readouterr()
+    assert rc == 2 and "torch" in err and len(err.strip().splitlines()) == 1
+
+
+def test_c_reference_matches_numba_on_w2(tmp_path):
+    # W2's C reference uses the same keyed xoshiro256+ streams, index draws and Ziggurat
+    # as the Numba kernel, so the two give the same parameters (up to -ffast-math rounding)
+    lib, msg = _bench.compile_reference(str(tmp_path))
+    if lib is None:
+        pytest.skip(msg)
+    w = {**_bench.WORKLOADS["W2"], **_bench.QUICK["W2"]}
+    data = _bench._w2_data(w, 0)
+    a = np.asarray(_bench._w2_numba(w, data, 0, 2)()).ravel()
+    c = np.asarray(_bench._w2_c(w, data, 0, 2, lib)()).ravel()
+    np.testing.assert_allclose(a, c, rtol=1e-9, atol=1e-12)

@@ -1,0 +1,262 @@
+"""The Numba simulators (sims/_simulate.py, _kernels.py, _data.py, _toymodels.py).
+
+Statistical checks: fixed seeds, tolerance 4 standard errors computed from the
+run itself (false-failure rate ~6e-5 per compared value), and each kind of
+check is shown once to FAIL on a wrong answer.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gapkit.sims import _data
+from gapkit.sims._checks import CheckContext, run_checks, select_checks
+from gapkit.sims._simulate import exact_stationary, simulate
+from gapkit.sims.catalogue import simulators as S
+
+
+Q = dict(model="quadratic1d", n=20, data_mean=1.0, data_std=1.0, alpha=0.1, beta=0.3, datasets=3, seed=3)
+
+
+def _z(res):
+    mu, cov = exact_stationary(res)
+    m, v, sm, sv = S.chain_moments(res)
+    return np.abs(m - mu[:, 0]) / sm, np.abs(v - cov[:, 0, 0]) / sv
+
+
+@pytest.mark.parametrize("algo,kw", [("sgd", dict(lr=0.3, batch=3)),
+                                     ("langevin", dict(lr=0.4, batch=2, dt=0.5)),
+                                     ("momentum", dict(lr=0.05, batch=2, momentum=0.5))])
+def test_chain_matches_its_exact_law(algo, kw):
+    res = simulate(algo=algo, chains=8000, **Q, **kw)
+    zm, zv = _z(res)
+    assert res["diverged"] == 0
+    assert zm.max() < 4 and zv.max() < 4, (zm, zv)
+
+
+@pytest.mark.parametrize("algo,kw", [("langevin", dict(dt=1.0)), ("sgd", {}), ("momentum", dict(momentum=0.3))])
+def test_quadratic_ddim_matches_its_exact_law(algo, kw):
+    # d = 2: Langevin noise uses the Cholesky factor of h^2 Sx + beta^2 I (full Sx); SGD's
+    # minibatch shares indices across coordinates (correlated noise, exact law from Lyapunov)
+    res = simulate(algo=algo, dim=2, chains=8000, lr=0.3, batch=2, h=1.5, **{**Q, "model": "quadratic"}, **kw)
+    mu, cov = exact_stationary(res)
+    th = res["arrays"]["theta_final"]
+    M = th.shape[1]
+    for k in range(th.shape[0]):
+        c = np.cov(th[k].T)
+        se = np.sqrt((c**2 + np.outer(np.diag(c), np.diag(c))) / M)  # Gaussian SE of each covariance entry
+        assert np.all(np.abs(c - cov[k]) < 4 * se)
+        assert np.all(np.abs(th[k].mean(0) - mu[k]) < 4 * np.sqrt(np.diag(c) / M))
+
+
+def test_linreg_conditional_theory():
+    r = simulate(model="linreg", algo="sgd", n=30, dim=3, lr=0.1, batch=4, alpha=0.01, beta=0.1, datasets=32,
+                 chains=50, seed=0)
+    c = r["theory"]["conditional"]
+    sim = c["sim_same_datasets"]
+    assert c["datasets"] == 16
+    for k in ("train_loss", "test_loss", "gap"):  # exact given the data: agreement far inside the data spread
+        assert abs(sim[k] - c[k]) < 0.25 * sim["gap_ci95"]
+
+
+def test_wrong_noise_scale_is_detected():
+    # a simulator whose minibatch noise is sqrt(3/2) too large (B = 2 draws where the law assumes
+    # B = 3) is caught by the same check
+    bad = simulate(algo="sgd", chains=8000, lr=0.3, batch=2, **Q)
+    bad["batch"] = 3
+    zm, zv = _z(bad)
+    assert zv.max() > 4
+
+
+def test_gap_matches_closed_form():
+    from gapkit.theory._quadratic import quadratic1d_steady
+
+    r = simulate(model="quadratic1d", algo="sgd", n=20, data_mean=0.5, lr=0.2, batch=4, alpha=0.1, beta=0.3,
+                 datasets=20000, chains=1, seed=1)
+    th = quadratic1d_steady(20, 0.5, 1.0, alpha=0.1, beta=0.3, lam=0.2, B=4, scheme="sgd")
+    se = r["gap_ci95"] / 1.96
+    assert abs(r["gap"] - th["gap"]) < 4 * se
+    assert abs(r["gap"] - 1.2 * th["gap"]) > 4 * se  # a 20% wrong value is detected
+    assert r["theory"]["gap"] == pytest.approx(th["gap"], rel=1e-12)
+    for k in ("train_loss", "test_loss"):
+        assert abs(r[k] - th[k]) < 4 * r[k + "_ci95"] / 1.96
+
+
+def test_em_first_order():
+    ctx = CheckContext(seed=0, quick=True)
+    dts = (0.4, 0.2, 0.1)
+    ser = S.em_variance_series(ctx, dts, chains=8000)
+    err = [v - sde for v, _, sde, _, _ in ser]
+    slope, se = S.fit_slope(dts, np.abs(err), [s for _, s, _, _, _ in ser])
+    assert all(e > 0 for e in err)
+    assert abs(slope - 1.0) < 0.1 + 4 * se  # order 1 (exact law's slope on this grid: ~1.07)
+    assert abs(slope - 2.0) > 4 * se  # not second order
+
+
+@pytest.mark.parametrize("prefix", ["sim.", "collapse.", "momentum."])
+def test_catalogue_rows_pass_and_fail_on_wrong_theory(prefix):
+    ok = run_checks(select_checks([prefix]), CheckContext(seed=0, quick=True), prefixes=[prefix])
+    assert ok and all(r.verdict in ("PASS", "INFO") for r in ok), [(r.id, r.verdict, r.note) for r in ok]
+    bad = run_checks(select_checks([prefix]), CheckContext(seed=0, quick=True, wrong_theory=0.2), prefixes=[prefix])
+    judged = [r for r in bad if r.verdict != "INFO"]
+    assert judged and all(r.verdict == "FAIL" for r in judged)
+
+
+@pytest.mark.parametrize("model", ["quadratic", "linreg", "logreg", "rfridge"])
+@pytest.mark.parametrize("algo", ["sgd", "langevin", "momentum"])
+def test_every_model_and_algo_runs(model, algo):
+    r = simulate(model=model, algo=algo, n=12, dim=3, lr=0.05, batch=3, alpha=0.1, beta=0.1, datasets=6, chains=2,
+                 steps=300, seed=0, record_every=100, momentum=0.5 if algo == "momentum" else 0.0)
+    a = r["arrays"]
+    assert a["train"].shape == (6, 2) and a["theta_final"].shape == (6, 2, 3)
+    assert a["trace_theta"].shape == (6, 2, 3, 3) and np.all(np.isfinite(a["trace_train"]))
+    assert r["diverged"] == 0 and np.isfinite(r["gap"]) and r["T"] == pytest.approx(0.05 / 3)
+
+
+def test_linreg_population_loss_closed_form():
+    # at w = 0 the population loss is (1/2)(w*' Sigma w* + noise^2): check the kernel's test loss
+    r = simulate(model="linreg", algo="sgd", n=20, dim=4, data_mean=0.3, lr=1e-12, batch=2, datasets=2, chains=1,
+                 steps=2, burnin=1, seed=4)
+    w = _data.teacher(4, 4)
+    Sig = np.eye(4) + 0.09 * np.ones((4, 4))
+    assert r["arrays"]["test"][0, 0] == pytest.approx(0.5 * (w @ Sig @ w + 0.25), rel=1e-9)
+
+
+def test_cosine_schedule_and_pool():
+    r = simulate(model="quadratic1d", algo="sgd", cosine=True, n=10, lr=0.2, datasets=50, chains=2, seed=0)
+    assert "cosine" in r["burnin_rule"] and r["steps"] - r["burnin"] == max(1, r["steps"] // 20)
+    for scheme in ("split", "iid"):
+        r = simulate(model="linreg", algo="sgd", n=10, dim=2, lr=0.05, datasets=4, chains=1, pool=30,
+                     scheme=scheme, steps=200, seed=0)
+        assert "pool of 30" in r["test_loss_source"] and np.isfinite(r["gap"])
+
+
+def test_pool_schemes():
+    tr, te = _data.pool_indices(0, 200, 30, 10, "split")
+    assert tr.shape == (200, 10) and te.shape == (200, 20)
+    for a, b in zip(tr, te):
+        assert sorted(np.r_[a, b]) == list(range(30))  # split: a partition of the pool
+    tr, te = _data.pool_indices(0, 200, 30, 10, "iid")
+    assert all(len(set(a)) == 10 and len(set(b)) == 20 for a, b in zip(tr, te))
+    overlap = np.mean([len(set(a) & set(b)) for a, b in zip(tr, te)])
+    assert abs(overlap - 10 * 20 / 30) < 1.0  # independent draws overlap ~ n n_e / N
+
+
+def test_divergence_is_counted_not_raised():
+    r = simulate(model="quadratic1d", algo="sgd", n=10, lr=2.5, datasets=5, chains=3, steps=400, seed=0)
+    assert r["diverged"] == 15 and r["arrays"]["diverged"].all()
+    assert "no stationary law" in r["theory"]["note"]
+    r = simulate(model="quadratic1d", algo="sgd", n=10, lr=0.1, datasets=5, chains=3, seed=0)
+    assert r["diverged"] == 0
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(batch=0), "batch"), (dict(lr=0.0), "lr"), (dict(lr=float("inf")), "lr"), (dict(n=0), "n"),
+    (dict(dim=2), "dim"), (dict(data_mean=float("nan")), "data_mean"), (dict(data_std=-1.0), "data_std"),
+    (dict(model="nope"), "model"), (dict(algo="adam"), "algo"), (dict(momentum=1.0, algo="momentum"), "momentum"),
+    (dict(momentum=0.5), "momentum"), (dict(dt=0.5), "dt"), (dict(steps=10, burnin=10), "burnin"),
+    (dict(pool=5, n=10), "pool"), (dict(scheme="x"), "scheme"), (dict(h=-1.0), "h"), (dict(foo=1), "foo"),
+    (dict(datasets=0), "datasets"), (dict(chains=0), "chains"),
+])
+def test_bad_arguments(kw, match):
+    base = dict(model="quadratic1d", algo="sgd", n=10, lr=0.1, datasets=2, chains=1)
+    with pytest.raises(ValueError, match=match):
+        simulate(**{**base, **kw})
+
+
+_THREADS_SCRIPT = """
+import sys, hashlib
+from gapkit.sims._simulate import simulate
+h = hashlib.sha256()
+for model, algo in [("quadratic1d", "sgd"), ("quadratic1d", "langevin"), ("quadratic", "momentum"),
+                    ("linreg", "langevin"), ("logreg", "sgd")]:
+    r = simulate(model=model, algo=algo, n=16, dim=2 if model != "quadratic1d" else 1, lr=0.05, batch=3,
+                 alpha=0.1, beta=0.2, datasets=37, chains=3, steps=150, seed=11,
+                 momentum=0.5 if algo == "momentum" else 0.0)
+    for k in ("train", "test", "theta_final"):
+        h.update(r["arrays"][k].tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_thread_count_independence():
+    out = []
+    for nt in ("1", "2"):
+        env = {**os.environ, "NUMBA_NUM_THREADS": nt}
+        p = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT], env=env, capture_output=True, text=True,
+                           timeout=300)
+        assert p.returncode == 0, p.stderr[-2000:]
+        out.append(p.stdout.strip())
+    assert len(out[0]) == 64 and out[0] == out[1]
+
+
+# ---------------------------------------------------------------- kernel == slow reference
+def _ref_quad1d(res, algo):
+    """Eq 15 / 16 / 17 written out in plain Python on the same keyed streams (no Numba loops)."""
+    from gapkit.sims import _rng
+
+    prob = res["_problem"]
+    X = prob.X[:, :, 0]
+    a = prob.arrays
+    K, n = X.shape
+    M, B, lam, al, be, mu, dt = res["chains"], res["batch"], res["lr"], res["alpha"], res["beta"], res["momentum"], res["dt"]
+    h = prob.h
+    seed = np.uint64(_rng.seed64(res["seed"]))
+    out = np.empty((K, M))
+    for k in range(K):
+        for m in range(M):
+            s = _rng.stream(seed, np.uint64(_rng.TAG_CHAIN), k, m)
+            th = v = 0.0
+            for _ in range(res["steps"]):
+                if algo == "langevin":
+                    z, *s = _rng.std_normal(*map(np.uint64, s))
+                    sd = np.sqrt(h * h * a["trs"][k] + be * be) * np.sqrt(dt / B)
+                    th = th * (1.0 - lam * dt * (h + al)) + lam * (dt * h * a["xbar"][k, 0] + sd * z)
+                    continue
+                xs = 0.0
+                for _b in range(0, B - 1, 2):
+                    i, j, *s = _rng.index_pair(n, *map(np.uint64, s))
+                    xs += X[k, i] + X[k, j]
+                if B % 2 == 1:
+                    i, j, *s = _rng.index_pair(n, *map(np.uint64, s))
+                    xs += X[k, i]
+                z, *s = _rng.std_normal(*map(np.uint64, s))
+                bn = be / np.sqrt(B) * z
+                if algo == "sgd":
+                    th = th * (1.0 - lam * (h + al)) + lam * (h * xs * (1.0 / B) - bn)
+                else:
+                    v = mu * v + (h * (th - xs * (1.0 / B)) + bn) + al * th
+                    th = th - lam * v
+            out[k, m] = th
+    return out
+
+
+@pytest.mark.parametrize("algo,kw", [("sgd", dict(batch=3)), ("momentum", dict(batch=2, momentum=0.7)),
+                                     ("langevin", dict(batch=2, dt=0.5))])
+def test_kernel_equals_python_reference(algo, kw):
+    res = simulate(model="quadratic1d", algo=algo, n=7, lr=0.1, alpha=0.2, beta=0.4, datasets=2, chains=2, steps=25,
+                   burnin=5, seed=8, **kw)
+    ref = _ref_quad1d(res, algo)
+    # same streams, same update: equal up to rounding (LLVM may fuse multiply-adds)
+    np.testing.assert_allclose(res["arrays"]["theta_final"][:, :, 0], ref, rtol=1e-12, atol=1e-14)
+    # and a wrong reference (noise scale 10% off) is not equal
+    res["beta"] *= 1.1
+    assert not np.allclose(_ref_quad1d(res, algo), ref, rtol=1e-6, atol=0)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(N=st.integers(2, 40), frac=st.floats(0.01, 0.99), K=st.integers(1, 5), seed=st.integers(0, 2**40))
+def test_pool_draws_property(N, frac, K, seed):
+    n = min(N - 1, max(1, int(frac * N)))
+    tr, te = _data.pool_indices(seed, K, N, n, "split")
+    for a, b in zip(tr, te):
+        assert sorted(np.r_[a, b]) == list(range(N))
+    tr, te = _data.pool_indices(seed, K, N, n, "iid")
+    for a, b in zip(tr, te):
+        assert len(set(a)) == n and len(set(b)) == N - n and a.min() >= 0 and b.max() < N
