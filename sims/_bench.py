@@ -40,7 +40,12 @@ WORKLOADS = {
 }
 QUICK = {"W1": dict(K=10_000, steps=200, burnin=50), "W2": dict(K=32, M=4, steps=200)}
 
-CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp", "-shared", "-fPIC"]
+CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC"]
+# Link WITHOUT -ffast-math: with it gcc links crtfastmath.o, whose constructor
+# turns on flush-to-zero / denormals-are-zero for the whole process that loads
+# the library -- silently changing the float semantics of numpy and Numba in
+# `gapkit bench` (and in any test process). Compile-time fast math is kept.
+LDFLAGS = ["-shared", "-fopenmp"]
 
 
 def compile_reference(outdir: str) -> tuple[ctypes.CDLL | None, str]:
@@ -50,12 +55,13 @@ def compile_reference(outdir: str) -> tuple[ctypes.CDLL | None, str]:
         return None, "C reference skipped: no C compiler (gcc/cc) on PATH"
     src = resources.files("gapkit.sims").joinpath("csrc/bench_ref.c")
     so = os.path.join(outdir, "bench_ref.so")
+    obj = os.path.join(outdir, "bench_ref.o")
     with resources.as_file(src) as path:
-        cmd = [cc, *CFLAGS, "-o", so, str(path), "-lmvec", "-lm"]
-        p = subprocess.run(cmd, capture_output=True, text=True)
-        if p.returncode != 0:  # no libmvec (non-glibc): scalar math, still a valid reference
-            cmd = [cc, *CFLAGS, "-o", so, str(path), "-lm"]
-            p = subprocess.run(cmd, capture_output=True, text=True)
+        p = subprocess.run([cc, *CFLAGS, "-c", "-o", obj, str(path)], capture_output=True, text=True)
+        if p.returncode == 0:
+            p = subprocess.run([cc, *LDFLAGS, "-o", so, obj, "-lmvec", "-lm"], capture_output=True, text=True)
+            if p.returncode != 0:  # no libmvec (non-glibc): scalar math, still a valid reference
+                p = subprocess.run([cc, *LDFLAGS, "-o", so, obj, "-lm"], capture_output=True, text=True)
         if p.returncode != 0:
             return None, f"C reference skipped: compile failed ({p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode})"
     lib = ctypes.CDLL(so)
@@ -72,7 +78,7 @@ def compile_reference(outdir: str) -> tuple[ctypes.CDLL | None, str]:
     zf = np.ascontiguousarray(_rng._ZF)
     lib.zig_init.argtypes = [ctypes.POINTER(ctypes.c_int64), P, P, f64]
     lib.zig_init(zk.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), _ptr(zw), _ptr(zf), float(_rng._ZTAIL))
-    return lib, " ".join(["gcc", *CFLAGS])
+    return lib, " ".join(["gcc", *CFLAGS, "(link:", *LDFLAGS, ")"])
 
 
 def _ptr(a):

@@ -58,3 +58,17 @@ def test_c_reference_matches_numba_on_w2(tmp_path):
     a = np.asarray(_bench._w2_numba(w, data, 0, 2)()).ravel()
     c = np.asarray(_bench._w2_c(w, data, 0, 2, lib)()).ravel()
     np.testing.assert_allclose(a, c, rtol=1e-9, atol=1e-12)
+
+
+def test_loading_the_c_reference_keeps_ieee_subnormals(tmp_path):
+    """The C reference is compiled with -ffast-math; linking with it would pull
+    in crtfastmath.o and switch the whole process to flush-to-zero. The
+    reference must not change this process's float semantics."""
+    import numpy as np
+
+    tiny = np.finfo(np.float64).smallest_subnormal
+    lib, msg = _bench.compile_reference(str(tmp_path))
+    if lib is None:
+        pytest.skip(msg)
+    assert np.float64(tiny) * np.float64(1.0) > 0.0
+    assert np.float64(2.0**-1070) / np.float64(2.0) > 0.0
