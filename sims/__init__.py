@@ -74,6 +74,7 @@ from ._fit import finding_A as finding_A
 from ._fit import finding_B as finding_B
 from ._fit import finding_C as finding_C
 from ._fit import findings as findings
+from ._fit import per_T_means as per_T_means
 from ._fit import fit_eq1 as fit_eq1
 from ._store import ResultsStore as ResultsStore
 from ._store import config_key as config_key
