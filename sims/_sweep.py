@@ -235,6 +235,10 @@ def build_runs(spec: SweepSpec) -> list[dict]:
                        noise_std=float(spec.noise_std), indicators=bool(spec.indicators))
             if spec.model_kwargs:
                 cfg["model_kwargs"] = dict(sorted(spec.model_kwargs.items()))
+            if spec.backend != "torch":
+                # one data distribution (teacher, pool, test set) for the whole sweep;
+                # the data sets themselves come from each run's own seed
+                cfg["problem_seed"] = int(spec.root_seed)
             cfg["seed"] = run_seed(spec.root_seed, cfg)
             runs.append(cfg)
     return runs
@@ -336,6 +340,8 @@ def execute_run(config: dict) -> dict:
     else:
         kw = {k: config[k] for k in _SIM_KEYS if k in config}
         kw.update(config.get("model_kwargs", {}))
+        if "problem_seed" in config:
+            kw["problem_seed"] = config["problem_seed"]
         raw = fn(**kw)
     wall = _time.perf_counter() - t0
     arrays = raw.get("arrays") or {}

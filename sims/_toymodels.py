@@ -33,11 +33,11 @@ __all__ = ["MODELS", "Problem", "build_problem"]
 MODELS = ("quadratic1d", "quadratic", "linreg", "logreg", "rfridge")
 KIND = {"quadratic1d": "quad", "quadratic": "quad", "linreg": "lsq", "logreg": "logit", "rfridge": "lsq"}
 MODEL_KWARGS = {
-    "quadratic1d": ("h",),
-    "quadratic": ("h",),
-    "linreg": (),
-    "logreg": ("test_size",),
-    "rfridge": ("input_dim", "features", "test_size"),
+    "quadratic1d": ("h", "problem_seed"),
+    "quadratic": ("h", "problem_seed"),
+    "linreg": ("problem_seed",),
+    "logreg": ("test_size", "problem_seed"),
+    "rfridge": ("input_dim", "features", "test_size", "problem_seed"),
 }
 
 
@@ -69,13 +69,24 @@ def _suff(F, y):
 
 def build_problem(model, *, n, dim, data_mean, data_std, noise_std, datasets, seed, pool, scheme, beta=0.0,
                   **kw) -> Problem:
-    """Draw the K data sets of `model` and compute what its kernel needs."""
+    """Draw the K data sets of `model` and compute what its kernel needs.
+
+    Two seeds: ``seed`` draws the data sets (training inputs, labels' noise,
+    pool indices); ``problem_seed`` (default: ``seed``) fixes the data
+    *distribution*: the teacher w*, the finite pool, the shared test set and
+    the random features. A temperature sweep passes one problem_seed to every
+    grid point, so all points average over data sets from the same
+    distribution (otherwise each point would see its own teacher and the
+    teacher-to-teacher spread would sit outside every interval).
+    """
     K = datasets
     d = dim
     s64 = _rng.seed64(seed)
+    ps = kw.get("problem_seed")
+    p64 = s64 if ps is None else _rng.seed64(int(ps))
     kind = KIND[model]
     if pool is not None:
-        P = _data.gaussian_inputs(s64, 1, pool, d if model != "rfridge" else int(kw.get("input_dim", 5)),
+        P = _data.gaussian_inputs(p64, 1, pool, d if model != "rfridge" else int(kw.get("input_dim", 5)),
                                   data_mean, data_std, tag=_rng.TAG_POOL)
         tri, tei = _data.pool_indices(s64, K, pool, n, scheme)
         src_test = f"test set of each data set ({pool - n} points from a pool of {pool}, scheme '{scheme}')"
@@ -115,19 +126,19 @@ def build_problem(model, *, n, dim, data_mean, data_std, noise_std, datasets, se
 
     # ---- linreg, logreg, rfridge: inputs, teacher, labels
     din = d if model != "rfridge" else int(kw.get("input_dim", 5))
-    w_star = _data.teacher(s64, din)
+    w_star = _data.teacher(p64, din)
     logistic = kind == "logit"
     if pool is None:
         Xin = _data.gaussian_inputs(s64, K, n, din, data_mean, data_std)
         yin = _data.labels(s64, Xin, w_star, noise_std=noise_std, logistic=logistic)
     else:
-        yp = _data.labels(s64, P, w_star, noise_std=noise_std, logistic=logistic, tag=_rng.TAG_POOL)[0]
+        yp = _data.labels(p64, P, w_star, noise_std=noise_std, logistic=logistic, tag=_rng.TAG_POOL)[0]
         Xin, yin = P[0][tri], yp[tri]
     test_size = int(kw.get("test_size", 4096))
     if pool is None and kind != "lsq" or (pool is None and model == "rfridge"):
         # one large independent test set, shared by all data sets (stream key K: never a train key)
-        Xt = _data.gaussian_inputs(s64, 1, test_size, din, data_mean, data_std, tag=_rng.TAG_INIT)
-        yt = _data.labels(s64, Xt, w_star, noise_std=noise_std, logistic=logistic, tag=_rng.TAG_INIT)
+        Xt = _data.gaussian_inputs(p64, 1, test_size, din, data_mean, data_std, tag=_rng.TAG_INIT)
+        yt = _data.labels(p64, Xt, w_star, noise_std=noise_std, logistic=logistic, tag=_rng.TAG_INIT)
         tidx = np.zeros(K, dtype=np.int64)
         src = f"independent test set of {test_size} points shared by all data sets (population loss estimate)"
     elif pool is not None:
@@ -142,7 +153,7 @@ def build_problem(model, *, n, dim, data_mean, data_std, noise_std, datasets, se
     if model == "rfridge":
         from gapkit.theory._rfridge import random_features
 
-        ss = np.random.SeedSequence(entropy=int(s64), spawn_key=(0xFEA7,))
+        ss = np.random.SeedSequence(entropy=int(p64), spawn_key=(0xFEA7,))
         _, featurize = random_features(Xin[0], d, kind=str(kw.get("features", "relu")), seed=np.random.default_rng(ss))
         X = featurize(Xin.reshape(-1, din)).reshape(K, n, d)
         Xt = featurize(Xt.reshape(-1, din)).reshape(Xt.shape[0], Xt.shape[1], d)
