@@ -29,12 +29,23 @@ T0 = 0.05
 PAIRS = ((0.05, 1), (0.4, 8))  # (lam, B) at equal T = 0.05
 
 
+# Rescaled time (lam x updates, Appendix B) of plain SGD's runs: burn-in of 10
+# relaxation times 1/(h + alpha), then 20 more to average over. Every (lam, B)
+# pair gets the same rescaled times, so "equal rescaled time" holds exactly
+# (up to rounding the update counts up).
+BURN_TIME, MEASURE_TIME = 10.0 / (H + ALPHA), 20.0 / (H + ALPHA)
+
+
 def _run(ctx, lam, B, *, mu=0.0, K, M, key):
     from .._simulate import simulate
 
     algo = "momentum" if mu > 0 else "sgd"
+    steps = {}
+    if mu == 0.0:
+        burnin = math.ceil(BURN_TIME / lam)
+        steps = dict(burnin=burnin, steps=burnin + math.ceil(MEASURE_TIME / lam))
     return simulate(model="quadratic1d", algo=algo, n=N, data_mean=0.5, data_std=1.0, lr=lam, batch=B, alpha=ALPHA,
-                    beta=BETA, momentum=mu, datasets=K, chains=M, seed=ctx.seed_for(key), h=H)
+                    beta=BETA, momentum=mu, datasets=K, chains=M, seed=ctx.seed_for(key), h=H, **steps)
 
 
 def var_per_dataset(res):
