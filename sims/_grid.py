@@ -36,7 +36,7 @@ __all__ = [
     "grid_effective_stats",
 ]
 
-GAUGES = ("normalized", "anchor", "as_given")
+GAUGES = ("logrho", "anchor", "given")  # the names theory/_approx.py uses
 
 
 def _edges(edges, d):
@@ -194,7 +194,7 @@ def grid_effective_stats(
     *,
     g: Callable[[np.ndarray, np.ndarray], np.ndarray],
     loss: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    gauge: str = "normalized",
+    gauge: str = "logrho",
     volume=None,
     anchor=None,
 ) -> dict:
@@ -214,13 +214,13 @@ def grid_effective_stats(
 
     Gauge (PAPER.md "Gauge of g": sigma_g^2 and sigma_gu change with it, Eqs 9
     and 21 do not). The result is always labelled with the gauge used:
-      "normalized" (default): g_k <- g_k + log Z_k, Z_k = sum exp(-g_k) V over the
+      "logrho" (default, g = -log rho, Z = 1): g_k <- g_k + log Z_k, Z_k = sum exp(-g_k) V over the
           grid (log-sum-exp), i.e. g = -log rho, Z = 1, the convention that makes
           the paper's "ignore the stochasticity in Z" exact; needs `volume` (the
           cell volume(s)) and a grid that holds the mass;
       "anchor": g_k <- g_k - g_k(anchor), the line integrals of Eqs 19-20 from a
           fixed theta_0 = anchor (g(theta_0) = 0 for every data set);
-      "as_given": the callable's own constant.
+      "given": the callable's own constant.
     Returns each map with a `_ci95` (delta-method, spread over data sets),
     gauge, K.
     """
@@ -232,7 +232,7 @@ def grid_effective_stats(
     P = pts.shape[0]
     K = len(datasets)
     check_int("number of datasets", K, 2)
-    if gauge == "normalized":
+    if gauge == "logrho":
         if volume is None:
             raise ValueError("volume (cell volume, scalar or (P,)) is required for gauge='normalized'")
         vol = np.broadcast_to(np.asarray(volume, dtype=np.float64), (P,))
@@ -250,7 +250,7 @@ def grid_effective_stats(
         gk = np.asarray(g(pts, x), dtype=np.float64).reshape(-1)
         if gk.shape != (P,) or not np.all(np.isfinite(gk)):
             raise ValueError(f"g must return {P} finite values (data set {k})")
-        if gauge == "normalized":
+        if gauge == "logrho":
             gmin = gk.min()
             gk = gk - gmin + np.log(np.sum(np.exp(-(gk - gmin)) * vol))
         elif gauge == "anchor":

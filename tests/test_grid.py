@@ -110,8 +110,8 @@ def test_effective_stats_both_gauges():
         return 0.5 * (P[:, None] - xx[None, :]) ** 2
 
     sg2 = (2 * TAU2**2 + 4 * (c - M_) ** 2 * TAU2) / (4 * V**2)
-    r = grid_effective_stats(c, x, g=g_as_given, loss=loss, gauge="normalized", volume=h)
-    assert r["gauge"] == "normalized" and r["K"] == K
+    r = grid_effective_stats(c, x, g=g_as_given, loss=loss, gauge="logrho", volume=h)
+    assert r["gauge"] == "logrho" and r["K"] == K
     assert np.all(np.abs(r["sigma_g2"] - sg2) < K4 * r["sigma_g2_ci95"])
     assert np.all(np.abs(r["sigma_gu"] - V * sg2) < K4 * r["sigma_gu_ci95"])
     sl2 = (2 * S**4 + 4 * (c - M_) ** 2 * S**2) / 4

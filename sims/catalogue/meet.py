@@ -265,7 +265,7 @@ def grid_from_simulation(st: Setup, sim: dict) -> dict:
     rbar = rk.mean(axis=0)
     phi = (rk - rbar) ** 2 * (K / (K - 1)) - noise
     int_phi = phi @ w
-    eff = grid_effective_stats(centers, x, g=_g_logrho(st), loss=_loss(st), gauge="as_given")
+    eff = grid_effective_stats(centers, x, g=_g_logrho(st), loss=_loss(st), gauge="given")
     eff_a = grid_effective_stats(centers, x, g=_g_logrho(st), loss=_loss(st), gauge="anchor", anchor=ANCHOR)
     return dict(
         centers=centers, edges=edges, weights=w,
@@ -606,7 +606,7 @@ def quadratic2d_rows(ctx, st: Setup | None = None, *, sizes: dict | None = None,
     ca = 0.5 * (ea[1:] + ea[:-1])
     A1, A2 = np.meshgrid(ca, ca, indexing="ij")
     pts = np.stack([A1.ravel(), A2.ravel()], axis=1)
-    eff = grid_effective_stats(pts, X, g=g, loss=loss, gauge="as_given")
+    eff = grid_effective_stats(pts, X, g=g, loss=loss, gauge="given")
     w = np.full(pts.shape[0], (2 * st.cell) ** 2)
     rbar = histogram_per_dataset(draws.reshape(K, M * S, 2), [ea, ea])["rho"].mean(axis=0).ravel()
     su = np.sqrt(np.maximum(eff["sigma_u2"], 0.0))
