@@ -12,12 +12,15 @@ import importlib.util
 
 # public name -> private module holding it
 _EXPORTS = {
-    # hooks (no torch at import)
+    # hooks and sweep presets (no torch at import)
     "sweep_point": "_plugin",
     "bench": "_plugin",
+    "torch_sweep_spec": "_plugin",
+    "SWEEP_PRESETS": "_plugin",
     # device / dtype policy
     "resolve_device": "_device",
     "resolve_dtype": "_device",
+    "torch_threads": "_device",
     "torch_generator": "_device",
     # data
     "load_mnist1d": "_data",
@@ -35,6 +38,7 @@ _EXPORTS = {
     "count_params": "_models",
     "model_catalog": "_models",
     "PAPER_RESNET_PARAMS": "_models",
+    "resnet_param_count_note": "_models",
     # training
     "SGDConfig": "_train",
     "train_ensemble": "_train",

@@ -12,6 +12,9 @@ Data-set draws (`draw_split`) follow the paper's two schemes:
 ``split`` (reshuffle the pool, first n_train for training, the next n_test for
 testing: disjoint) and ``sample`` (train and test drawn independently without
 replacement from the pool: they may overlap). Every draw is seeded.
+Augmentation (Appendix E: random crops and flips, applied to train AND test so
+both sample the same distribution) is drawn per member inside the trainer:
+`gapkit.gpu._train` (SGDConfig.augment).
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 import torch
-from torch.func import functional_call, grad, jvp, vmap
+from torch.func import functional_call, grad, vjp, vmap
 
 from ._train import per_example_loss
 
@@ -110,10 +110,12 @@ def _loss_fn(model, params, x, y, loss):
 
 
 def _hvp(f, theta):
-    g = grad(f)
+    # reverse-over-reverse: H v = vjp of grad f (H is symmetric). Forward-mode
+    # (jvp) would load torch.jit-scripted decompositions, deprecated in torch 2.13.
+    _, pullback = vjp(grad(f), theta)
 
     def hv(v):
-        return jvp(g, (theta,), (v,))[1]
+        return pullback(v)[0]
 
     return hv
 

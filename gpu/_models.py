@@ -44,6 +44,7 @@ __all__ = [
     "model_catalog",
     "MODEL_NAMES",
     "PAPER_RESNET_PARAMS",
+    "resnet_param_count_note",
 ]
 
 PAPER_RESNET_PARAMS = 2_796_202
@@ -156,6 +157,14 @@ def build_model(name: str, input_shape, num_classes: int = 10, **kwargs) -> nn.M
     """A model by name ('linear', 'mlp', 'cnn', 'resnet18') for inputs of shape
     `input_shape` (without the batch axis)."""
     input_shape = tuple(int(s) for s in input_shape)
+    # torch's layer constructors draw a throw-away initialization from the global
+    # stream; fork it so building a model leaves the caller's stream untouched
+    # (the parameters actually used come from `init_params` and a Generator).
+    with torch.random.fork_rng(devices=[]):
+        return _build(name, input_shape, num_classes, **kwargs)
+
+
+def _build(name, input_shape, num_classes, **kwargs):
     if name == "linear":
         return LinearModel(input_shape, **kwargs)
     if name == "mlp":

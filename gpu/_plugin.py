@@ -1,16 +1,20 @@
 """Registration hooks of the torch backend (imports no torch at module level).
 
 `gapkit.sims` finds this module through the ``gapkit.plugins`` entry point and
-calls `register_commands` / `register_checks`. The sweep runner calls
-`sweep_point` for ``gapkit sweep --backend torch``; ``gapkit bench --backend
-torch`` calls `bench`. Everything that needs torch imports it when it runs
-and, without torch, fails with a one-line error saying how to install it.
+calls `register_commands` (adds ``gapkit models`` and ``gapkit torch-sweep``)
+and `register_checks` (adds ``xbackend.linreg.torch`` and, in the full
+catalogue, the ``realnet.*`` INFO findings on MNIST-1D). The sweep runner
+(`gapkit.sims._sweep`) calls `sweep_point` for every run of a torch sweep;
+``gapkit bench --backend torch`` calls `bench`. Everything that needs torch
+imports it when it runs and, without torch, fails with a one-line error saying
+how to install it.
 """
 from __future__ import annotations
 
 import importlib.util
 
-__all__ = ["register", "register_commands", "register_checks", "sweep_point", "bench", "require_torch", "TORCH_MISSING"]
+__all__ = ["register", "register_commands", "register_checks", "sweep_point", "bench", "require_torch",
+           "torch_sweep_spec", "TORCH_MISSING", "SWEEP_PRESETS"]
 
 TORCH_MISSING = "the torch backend needs torch: pip install 'gapkit[gpu]'"
 
@@ -48,8 +52,93 @@ def _models_run(args) -> int:
     return 0
 
 
+# Sweep presets of the torch backend: the point settings (model, data, sizes)
+# live in gapkit.gpu._run.PRESETS; the grid and replicates here (torch-free, so
+# the CLI can list them without importing torch).
+SWEEP_PRESETS = {
+    "smoke": dict(lr_grid=[0.05, 0.1, 0.2, 0.4], batch_grid=[20], seeds=1, ref_epochs=4, T_ref=0.01),
+    "mnist1d-cpu": dict(lr_grid=[0.05, 0.1, 0.2, 0.4], batch_grid=[8, 16, 32, 64], seeds=3,
+                        ref_epochs=80, T_ref=0.01, alpha=1e-2),
+}
+SWEEP_MODEL = {"smoke": "mlp", "mnist1d-cpu": "mlp"}
+
+
+def _sweep_args(p) -> None:
+    from gapkit.sims._args import float_list, int_at_least, int_list, nonneg_float, unit_interval
+
+    p.add_argument("--preset", choices=tuple(SWEEP_PRESETS), default="smoke",
+                   help="smoke: seconds (tiny MLP on MNIST-1D); mnist1d-cpu: 48 runs, MLP on MNIST-1D, "
+                   "about 15 minutes on 2 CPU cores")
+    p.add_argument("--out", required=True, metavar="DIR", help="results store (resumed if it exists)")
+    p.add_argument("--lr-grid", type=float_list("--lr-grid"), metavar="L1,L2,...", help="learning rates (overrides the preset)")
+    p.add_argument("--batch-grid", type=int_list("--batch-grid", 1), metavar="B1,B2,...", help="batch sizes (overrides the preset)")
+    p.add_argument("--seeds", type=int_at_least("--seeds", 1), help="runs per grid point")
+    p.add_argument("--alpha", type=nonneg_float("--alpha"), help="weight decay alpha")
+    p.add_argument("--momentum", type=unit_interval("--momentum"), help="momentum mu (PyTorch form, Eq 16)")
+    p.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule (T from the initial lr)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu", help="torch device (cuda: error if absent)")
+    p.add_argument("--dtype", choices=("float32", "float64", "tf32", "bf16"), default="float32",
+                   help="float32 (default); tf32/bf16 are speed options on CUDA")
+    p.add_argument("--workers", type=int_at_least("--workers", 1), help="local worker processes (1: in this process)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask distributed scheduler address")
+    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="root seed")
+    p.add_argument("--no-figures", action="store_true", help="skip the figure panels")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def torch_sweep_spec(preset: str = "smoke", **overrides):
+    """The `gapkit.sims._sweep.SweepSpec` of a torch sweep preset; the point
+    settings travel in model_kwargs (lifted out again by `sweep_point`)."""
+    from gapkit.sims._sweep import make_spec
+
+    if preset not in SWEEP_PRESETS:
+        raise ValueError(f"preset must be one of {tuple(SWEEP_PRESETS)} (got {preset!r})")
+    point = {"preset": preset}
+    for k in ("device", "dtype"):
+        if overrides.get(k) is not None:
+            point[k] = overrides.pop(k)
+    base = dict(SWEEP_PRESETS[preset])
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    algo = "momentum" if base.get("momentum") else "sgd"
+    return make_spec(SWEEP_MODEL[preset], preset=None, backend="torch", algo=algo, model_kwargs=point, **base)
+
+
+def _sweep_run(args) -> int:
+    require_torch()
+    from gapkit.gpu._device import resolve_device  # fail fast on --device cuda without CUDA
+    from gapkit.sims._sweep import run_sweep
+
+    resolve_device(args.device)
+    spec = torch_sweep_spec(args.preset, lr_grid=args.lr_grid, batch_grid=args.batch_grid, seeds=args.seeds,
+                            alpha=args.alpha, momentum=args.momentum, cosine=bool(args.cosine) or None,
+                            device=args.device, dtype=args.dtype, root_seed=args.seed)
+    summary = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers, progress=not args.json,
+                        figures=not args.no_figures)
+    if args.json:
+        from gapkit.sims._cli import emit_json
+
+        emit_json(summary)
+        return 0
+    print(f"runs: {summary['runs_total']} total, {summary['runs_reused']} reused, {summary['runs_computed']} computed "
+          f"({summary.get('wall_seconds', float('nan')):.1f} s); not at steady state: {summary.get('not_steady')}")
+    for k in ("A", "B", "C"):
+        f = summary.get(k) or {}
+        print(f"{f.get('prediction', k)}: {f.get('holds')} ({f.get('reason')})")
+    print(f"table: {summary.get('table')}")
+    return 0
+
+
 def register_commands(add_command) -> None:
     from gapkit.sims._cli import Command
+
+    add_command(Command(
+        name="torch-sweep",
+        help="temperature sweep of a network with the torch backend (presets smoke, mnist1d-cpu; needs torch)",
+        add_arguments=_sweep_args,
+        run=_sweep_run,
+        description="Temperature sweep on a real network (MNIST-1D MLP presets) through the same results "
+        "store, executors, Eq 1 fit and A/B/C report as `gapkit sweep`.",
+    ))
 
     add_command(Command(
         name="models",
@@ -68,10 +157,18 @@ def _xbackend_linreg(ctx):
     return xbackend_linreg(ctx)
 
 
+def _realnet(ctx):
+    from ._realnet import realnet_findings
+
+    return realnet_findings(ctx)
+
+
 def register_checks() -> None:
     from gapkit.sims._checks import register_check
 
     register_check(ids=["xbackend.linreg.torch"], quick=True, requires=("torch",))(_xbackend_linreg)
+    # the paper's real-network findings on MNIST-1D: INFO rows, minutes, --full only
+    register_check(ids=["realnet."], quick=False, requires=("torch", "mnist1d"))(_realnet)
 
 
 # ------------------------------------------------------------------ sweep / bench

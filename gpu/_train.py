@@ -25,8 +25,10 @@ Yaida's FDR1 (Yaida 2018), derived here for the PyTorch form with weight decay
 and isotropic noise: at stationarity
     <theta . (g + alpha theta)> = (lam/2)(1 + mu) <|v|^2> + (1 - mu) T beta^2 d / 2,
 with v the velocity after the update (v = g + alpha theta when mu = 0) and d the
-number of parameters. (Yaida's (1+mu)/(1-mu) belongs to his velocity scaling;
-the stationarity of E|theta|^2 and E theta.v gives the form above.) The
+number of parameters (from the stationarity of E|theta|^2 and E theta.v; with
+beta = 0 it is the form of `gapkit.sims._steady.fdr1`). With the cosine
+schedule lam and T are the per-step lam_t, T_t, and the relation is not a
+stationarity statement any more (the ratio is still recorded). The
 recorded ``fdr1`` is the ratio of the two sides summed over an epoch; it tends
 to 1 at steady state with a constant learning rate.
 """
@@ -175,8 +177,8 @@ def train_ensemble(
     """
     device = resolve_device(cfg.device)
     pdtype = resolve_dtype(cfg.dtype)
-    train_idx = torch.as_tensor(np.asarray(train_idx), dtype=torch.long)
-    test_idx = torch.as_tensor(np.asarray(test_idx), dtype=torch.long)
+    train_idx = torch.as_tensor(np.array(train_idx, dtype=np.int64))
+    test_idx = torch.as_tensor(np.array(test_idx, dtype=np.int64))
     if train_idx.ndim != 2 or test_idx.ndim != 2 or train_idx.shape[0] != test_idx.shape[0]:
         raise ValueError("train_idx and test_idx must be 2-D with one row per member")
     seeds = [int(s) for s in seeds]

@@ -1,0 +1,174 @@
+"""Estimators on networks (gapkit.gpu._estimators, _summary) against slow
+autograd references on a tiny net, float64."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch.func import functional_call  # noqa: E402
+
+from gapkit.gpu._device import torch_generator, torch_threads  # noqa: E402
+from gapkit.gpu._estimators import (  # noqa: E402
+    flat_params,
+    grad_noise_stats,
+    hessian_top_eigs,
+    hessian_trace,
+    member_params,
+    per_example_grads,
+    per_example_losses,
+)
+from gapkit.gpu._models import build_model, init_params  # noqa: E402
+from gapkit.gpu._summary import paper_epochs, steady_value, summarize_ensemble  # noqa: E402
+from gapkit.gpu._train import per_example_loss  # noqa: E402
+from gapkit.sims._estimators import ensemble_summary  # noqa: E402
+
+pytestmark = pytest.mark.torch
+EXACT = 1e-10  # float64, same quantity by two routes
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    model = build_model("mlp", (1, 5), 3, hidden=[4]).double()
+    params = init_params(model, torch_generator(0), dtype=torch.float64)
+    g = torch_generator(1)
+    x = torch.randn(12, 1, 5, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (12,), generator=g)
+    theta, unflat = flat_params(params)
+
+    def U(th):
+        return per_example_loss(functional_call(model, unflat(th), (x,)), y, "ce").mean()
+
+    H = torch.autograd.functional.hessian(U, theta)
+    rows = []
+    for i in range(len(y)):
+        t = theta.clone().requires_grad_(True)
+        li = per_example_loss(functional_call(model, unflat(t), (x[i:i + 1],)), y[i:i + 1], "ce")[0]
+        rows.append(torch.autograd.grad(li, t)[0])
+    return dict(model=model, params=params, x=x, y=y, H=H, G=torch.stack(rows))
+
+
+def test_per_example_losses_mean_std_accuracy(tiny):
+    r = per_example_losses(tiny["model"], tiny["params"], tiny["x"], tiny["y"])
+    out = tiny["model"].double()
+    with torch.no_grad():
+        logits = functional_call(out, tiny["params"], (tiny["x"],))
+    ref = torch.stack([-torch.log_softmax(logits[i], -1)[tiny["y"][i]] for i in range(len(tiny["y"]))])
+    assert r["mean"] == pytest.approx(float(ref.mean()), rel=EXACT)
+    assert r["std"] == pytest.approx(float(ref.std(correction=0)), rel=EXACT)
+    assert r["accuracy"] == pytest.approx(float((logits.argmax(-1) == tiny["y"]).double().mean()))
+
+
+def test_per_example_grads_match_autograd_loop(tiny):
+    G = per_example_grads(tiny["model"], tiny["params"], tiny["x"], tiny["y"])
+    torch.testing.assert_close(G, tiny["G"], rtol=EXACT, atol=1e-13)
+
+
+def test_grad_noise_stats_against_explicit_D(tiny):
+    G = tiny["G"]
+    n = G.shape[0]
+    gbar = G.mean(0)
+    D = G.T @ G / n - torch.outer(gbar, gbar)  # Eq 17's D, built as a P x P matrix
+    s = grad_noise_stats(G, k=3)
+    assert s["tr_D"] == pytest.approx(float(torch.trace(D)), rel=EXACT)
+    np.testing.assert_allclose(s["top_eigs"], torch.linalg.eigvalsh(D).flip(0)[:3].numpy(), rtol=1e-9, atol=1e-13)
+    assert s["diversity"] == pytest.approx(float((G**2).sum() / (G.sum(0) ** 2).sum()), rel=EXACT)
+    assert s["top_eigs"][0] != pytest.approx(float(torch.linalg.eigvalsh(G.T @ G / n)[-1]), rel=1e-3)  # uncentred differs
+
+
+def test_hutchinson_trace_within_its_error(tiny):
+    exact = float(torch.trace(tiny["H"]))
+    r = hessian_trace(tiny["model"], tiny["params"], tiny["x"], tiny["y"], samples=400, generator=torch_generator(3))
+    # 4 standard errors of the estimator's own spread: false-FAIL rate ~6e-5
+    assert abs(r["trace"] - exact) <= 4 * r["se"]
+    assert abs(r["trace"] - 1.5 * exact) > 4 * r["se"]  # a wrong trace is detected
+
+
+def test_lanczos_top_eigs_exact_when_iters_reach_P(tiny):
+    ev = torch.linalg.eigvalsh(tiny["H"]).flip(0)[:3].numpy()
+    got = hessian_top_eigs(tiny["model"], tiny["params"], tiny["x"], tiny["y"], k=3, iters=200, generator=torch_generator(4))
+    np.testing.assert_allclose(got, ev, rtol=1e-8, atol=1e-10)
+    few = hessian_top_eigs(tiny["model"], tiny["params"], tiny["x"], tiny["y"], k=1, iters=15, generator=torch_generator(4))
+    assert few[0] == pytest.approx(ev[0], rel=1e-4)  # the top one converges first
+
+
+def test_estimator_argument_checks(tiny):
+    with pytest.raises(ValueError, match="samples"):
+        hessian_trace(tiny["model"], tiny["params"], tiny["x"], tiny["y"], samples=1, generator=torch_generator(0))
+    with pytest.raises(ValueError, match="k must"):
+        hessian_top_eigs(tiny["model"], tiny["params"], tiny["x"], tiny["y"], k=0, generator=torch_generator(0))
+
+
+def test_member_params_slices():
+    P = {"w": torch.arange(6.0).reshape(3, 2)}
+    assert torch.equal(member_params(P, 1)["w"], torch.tensor([2.0, 3.0]))
+
+
+# ---------------------------------------------------------------- summaries
+def test_paper_epochs():
+    assert paper_epochs(2e-4) == 300
+    assert paper_epochs(1e-4) == 375          # 300 (1 + (2 - 1)/4)
+    assert paper_epochs(1e-9) == 1200         # capped at 4x
+    assert paper_epochs(1.0) == 300           # at least the reference
+    assert paper_epochs(1e-4, n_ref=40) == 50
+    with pytest.raises(ValueError, match="T"):
+        paper_epochs(0.0)
+
+
+def test_steady_value_median_and_spike_cut():
+    flat = np.r_[np.linspace(3, 1, 30), np.full(60, 1.0) + 0.01 * np.sin(np.arange(60))]
+    assert steady_value(flat, window=50) == pytest.approx(np.median(flat[-50:]))
+    spiked = np.r_[flat, np.full(5, 9.0)]
+    assert steady_value(spiked, window=50) < 1.1                   # the late spike is cut
+    assert steady_value(spiked, window=50, cut_spikes=False) == pytest.approx(np.median(spiked[-50:]))
+    assert np.isnan(steady_value(np.r_[flat, np.nan], window=50))  # a diverged run
+
+
+def _fake_rec(K, M, S, seed=0):
+    rng = np.random.default_rng(seed)
+    E = K * M
+    base = rng.uniform(0.5, 1.0, (E, 1))
+    rec = {
+        "train_loss": base + 0.01 * rng.standard_normal((E, S + 1)),
+        "test_loss": base + 0.3 + 0.01 * rng.standard_normal((E, S + 1)),
+        "train_acc": np.full((E, S + 1), 0.9), "test_acc": np.full((E, S + 1), 0.7),
+        "test_loss_std": np.full((E, S + 1), 0.2), "dist_init": np.ones((E, S + 1)),
+        "fdr1_lhs": np.ones((E, S)), "fdr1_rhs": np.ones((E, S)), "diverged": np.zeros(E, bool),
+    }
+    return rec
+
+
+def test_summarize_ensemble_uses_steady_values_and_ensemble_summary():
+    K, M, S = 4, 2, 60
+    rec = _fake_rec(K, M, S)
+    res = summarize_ensemble(rec, K, M, window=50, cut_spikes=False)
+    tr = np.median(rec["train_loss"][:, -50:], axis=1).reshape(K, M)
+    te = np.median(rec["test_loss"][:, -50:], axis=1).reshape(K, M)
+    ref = ensemble_summary(tr, te)
+    for k in ("gap", "gap_ci95", "train_loss", "test_loss", "datasets_used"):
+        assert res[k] == pytest.approx(ref[k], rel=1e-12)
+    assert res["acc_gap"] == pytest.approx(0.2) and res["test_acc"] == pytest.approx(0.7)
+    assert res["sigma_l"] == pytest.approx(0.2) and res["fdr1"] == pytest.approx(1.0)
+    rec["diverged"][0] = True
+    assert summarize_ensemble(rec, K, M, window=50)["diverged"] == 1
+
+
+def test_spike_cut_truncates_every_metric_alike():
+    """A late train-loss spike ends the run for all metrics; a rising accuracy
+    alone cuts nothing."""
+    K, M, S = 1, 2, 80
+    rec = _fake_rec(K, M, S, seed=1)
+    rec["train_acc"] = np.tile(np.linspace(0.1, 0.9, S + 1), (2, 1))  # still rising at the end
+    rec["train_loss"][1, -6:] += 5.0                                    # member 1: a late spike
+    res = summarize_ensemble(rec, K, M, window=20)
+    acc = res["per_run"]["train_acc"][0]
+    assert acc[0] == pytest.approx(np.median(rec["train_acc"][0, -20:]))   # no cut from the accuracy
+    assert acc[1] < acc[0]                                                  # member 1 cut before its spike
+    assert res["per_run"]["train"][0, 1] < 1.5
