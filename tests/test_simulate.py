@@ -274,3 +274,19 @@ def test_problem_seed_fixes_the_distribution_and_seed_the_data_sets():
     assert not np.array_equal(b.teacher, c.teacher)
     # without problem_seed, the run seed decides both (unchanged default)
     assert np.array_equal(c.teacher, simulate(seed=2, problem_seed=2, **kw)["_problem"].teacher)
+
+
+def test_control_variate_gap_is_unbiased_and_tighter():
+    """The headline gap of the quadratic models uses control variates with
+    known means (tr S, |xbar - m|^2). It must agree with the exact
+    data-averaged gap within 4 of its own standard errors, and be tighter than
+    the plain mean over data sets (which is kept as gap_plain)."""
+    r = simulate(model="quadratic1d", algo="sgd", n=20, data_mean=0.3, data_std=1.2, alpha=0.1, beta=0.2,
+                 lr=0.1, batch=4, datasets=4000, chains=2, seed=5)
+    assert r["gap_estimator"].startswith("control variates")
+    se = r["gap_ci95"] / 1.96
+    assert abs(r["gap"] - r["theory"]["gap"]) <= 4 * se
+    assert r["gap_ci95"] < 0.5 * r["gap_plain_ci95"]
+    assert abs(r["gap_plain"] - r["theory"]["gap"]) <= 4 * r["gap_plain_ci95"] / 1.96
+    # a wrong theory value 20% off is far outside the control-variate interval
+    assert abs(r["gap"] - 1.2 * r["theory"]["gap"]) > 4 * se
