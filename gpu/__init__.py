@@ -57,6 +57,12 @@ _EXPORTS = {
     "run_point": "_run",
     "PRESETS": "_run",
     "linreg_sgd_moments": "_xcheck",
+    # indicators of the related papers on networks (issue 6)
+    "hessian_slq": "_indicators",
+    "sharpness_dimension_slq": "_indicators",
+    "gradient_noise_stats": "_indicators",
+    "inconsistency_logits": "_indicators",
+    "instability_logits": "_indicators",
 }
 
 __all__ = sorted(_EXPORTS)

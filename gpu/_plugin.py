@@ -98,6 +98,8 @@ def torch_sweep_spec(preset: str = "smoke", **overrides):
         if overrides.get(k) is not None:
             point[k] = overrides.pop(k)
     base = dict(SWEEP_PRESETS[preset])
+    if overrides.get("T_grid") is not None:  # a T grid replaces the preset's lr grid (lr = T B)
+        base.pop("lr_grid", None)
     base.update({k: v for k, v in overrides.items() if v is not None})
     algo = "momentum" if base.get("momentum") else "sgd"
     return make_spec(SWEEP_MODEL[preset], preset=None, backend="torch", algo=algo, model_kwargs=point, **base)

@@ -22,32 +22,15 @@ Z_TOL = 4.0  # standard errors: two-sided false-FAIL rate ~6e-5 per row under no
 
 
 def linreg_sgd_moments(X, y, *, lam: float, B: int, alpha: float = 0.0, beta: float = 0.0):
-    """Exact stationary mean m and second moment R = E[w w'] of Eq 15 on l = (1/2)(w'x - y)^2.
+    """Exact stationary mean m and second moment R = E[w w'] of Eq 15 on
+    l = (1/2)(w'x - y)^2, minibatches with replacement: the discrete chain's
+    law from gapkit.theory.linreg_sgd_stationary (one implementation for both
+    backends), returned as (m, R = Cov + m m')."""
+    from gapkit.theory import linreg_sgd_stationary
 
-    w_{t+1} = M_t w_t + c_t + xi_t with M_t = (1 - lam alpha) I - lam Abar_B,
-    c_t = lam bbar_B (A_i = x_i x_i', b_i = x_i y_i, minibatch means over B
-    indices drawn uniformly with replacement), xi_t ~ N(0, lam T beta^2 I), T = lam/B.
-    Then (Abar + alpha I) m = bbar and R = E[M R M'] + E[M m c'] + E[c m' M'] + E[c c'] + lam T beta^2 I,
-    with E[Abar_B Y Abar_B] = (1/B) mean_i A_i Y A_i + (1 - 1/B) Abar Y Abar (and likewise
-    for the cross terms), solved as a linear system in vec(R).
-    """
-    X = np.asarray(X, np.float64)
-    y = np.asarray(y, np.float64)
-    n, d = X.shape
-    A = np.einsum("ni,nj->nij", X, X)
-    b = X * y[:, None]
-    Ab, bb = A.mean(0), b.mean(0)
-    a = 1.0 - lam * alpha
-    I = np.eye(d)
-    m = np.linalg.solve(Ab + alpha * I, bb)
-    pB = 1.0 / B
-    kron_ii = np.einsum("nij,nkl->ikjl", A, A).reshape(d * d, d * d) / n  # mean_i A_i (x) A_i
-    L = a * a * np.eye(d * d) - a * lam * (np.kron(I, Ab) + np.kron(Ab, I)) + lam**2 * (pB * kron_ii + (1 - pB) * np.kron(Ab, Ab))
-    EAmb = pB * np.einsum("nij,j,nk->ik", A, m, b) / n + (1 - pB) * np.outer(Ab @ m, bb)
-    Mmc = a * lam * np.outer(m, bb) - lam**2 * EAmb
-    Ecc = lam**2 * (pB * (b.T @ b) / n + (1 - pB) * np.outer(bb, bb))
-    rhs = Mmc + Mmc.T + Ecc + lam * (lam / B) * beta**2 * I
-    R = np.linalg.solve(np.eye(d * d) - L, rhs.reshape(-1)).reshape(d, d)
+    m, cov = linreg_sgd_stationary(np.asarray(X, np.float64), np.asarray(y, np.float64), lam=lam, B=B,
+                                   alpha=alpha, beta=beta)
+    R = cov + np.outer(m, m)
     return m, 0.5 * (R + R.T)
 
 

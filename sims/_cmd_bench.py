@@ -49,7 +49,27 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {w['name']}: {w['desc']}: {w['throughput'] / 1e6:.1f} M chain-steps/s "
                   f"(min {w['throughput_min'] / 1e6:.1f}, max {w['throughput_max'] / 1e6:.1f}); "
                   f"x NumPy {f(w['ratio_vs_numpy'])}, x C {f(w['ratio_vs_c'])}")
+    else:
+        _print_torch(res)
     return 0
+
+
+def _print_torch(res: dict) -> None:
+    """Human-readable torch bench (the same numbers --json prints)."""
+    print(f"torch {res.get('torch')} on {res.get('device')} ({res.get('threads')} threads)")
+    ens = res.get("ensemble") or {}
+    if ens:
+        c = ens.get("config", {})
+        print(f"  ensemble: {c.get('members')} x {c.get('model')} on {c.get('dataset')} ({c.get('dtype')}): "
+              f"vmap {ens['vmap']['samples_per_s']:.0f} samples/s vs loop {ens['loop']['samples_per_s']:.0f} "
+              f"samples/s -> {ens['speedup']:.2f}x")
+    for dtype, r in (res.get("resnet") or {}).items():
+        if isinstance(r, dict) and "seconds_per_step" in r:
+            c = r.get("config", {})
+            peak = r.get("fraction_of_peak")
+            print(f"  resnet18 k={c.get('k')} ({c.get('params')} params), batch {c.get('batch')}, {dtype}: "
+                  f"{r['seconds_per_step']:.3f} s/step, {r['samples_per_s']:.0f} samples/s"
+                  + ("" if peak is None else f", {100 * peak:.1f}% of {r.get('peak_kind')} peak"))
 
 
 COMMAND = Command(

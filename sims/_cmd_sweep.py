@@ -8,10 +8,11 @@ import argparse
 import sys
 
 from ._args import float_list, int_at_least, int_list, nonneg_float, positive_float, unit_interval
-from ._cli import Command, emit_json
+from ._cli import Command, UsageError, emit_json
 
 _MODELS = ("quadratic1d", "quadratic", "linreg", "logreg", "rfridge")  # = _sweep.MODELS (kept light)
 _PRESETS = ("smoke", "quick", "paper")  # = _sweep.PRESETS
+_TORCH_PRESETS = ("smoke", "mnist1d-cpu")  # = gapkit.gpu._plugin.SWEEP_PRESETS (kept light)
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,9 +25,12 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--T-grid", type=float_list("--T-grid"), metavar="T1,T2,...", help="temperatures (lr = T B)")
     p.add_argument("--batch-grid", type=int_list("--batch-grid", 1), metavar="B1,B2,...",
                    help="batch sizes, integers >= 1")
-    p.add_argument("--preset", choices=_PRESETS, default="smoke",
-                   help="grid, replicates and run length (explicit flags override it); smoke: under a minute")
+    p.add_argument("--preset", choices=tuple(dict.fromkeys(_PRESETS + _TORCH_PRESETS)), default="smoke",
+                   help="grid, replicates and run length (explicit flags override it); smoke: under a minute. "
+                   f"numba: {', '.join(_PRESETS)}; torch: {', '.join(_TORCH_PRESETS)}")
     p.add_argument("--backend", choices=("numba", "torch"), default="numba")
+    p.add_argument("--dataset", choices=("mnist1d", "digits", "cifar10"), default=None,
+                   help="torch backend: the data set (default: the preset's, mnist1d)")
     p.add_argument("--seeds", type=int_at_least("--seeds", 1), help="independent runs per grid point")
     p.add_argument("--datasets", type=int_at_least("--datasets", 2), help="data sets per run (K)")
     p.add_argument("--chains", type=int_at_least("--chains", 1), help="chains per data set (M)")
@@ -72,13 +76,15 @@ def _torch_spec(args):
         from gapkit.gpu._plugin import torch_sweep_spec
     except ImportError:
         raise UsageError("backend torch needs gapkit.gpu._plugin.torch_sweep_spec, which is not available") from None
-    if args.T_grid is not None:
-        raise UsageError("--T-grid is not available with --backend torch: give --lr-grid (T = lr / B)")
-    spec = torch_sweep_spec("smoke", lr_grid=args.lr_grid, batch_grid=args.batch_grid, seeds=args.seeds,
-                            alpha=args.alpha, momentum=args.momentum, cosine=bool(args.cosine) or None,
-                            root_seed=args.seed)
+    if args.preset not in _TORCH_PRESETS:
+        raise UsageError(f"--preset must be one of {', '.join(_TORCH_PRESETS)} with --backend torch (got {args.preset})")
+    spec = torch_sweep_spec(args.preset, lr_grid=args.lr_grid, T_grid=args.T_grid, batch_grid=args.batch_grid,
+                            seeds=args.seeds, alpha=args.alpha, momentum=args.momentum,
+                            cosine=bool(args.cosine) or None, root_seed=args.seed)
     spec.model = args.model
     spec.model_kwargs.update(dict(args.set))
+    if args.dataset is not None:
+        spec.model_kwargs["dataset"] = args.dataset
     return spec.validate()
 
 
@@ -87,6 +93,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.backend == "torch":
         spec = _torch_spec(args)
+    elif args.preset not in _PRESETS:
+        raise UsageError(f"--preset must be one of {', '.join(_PRESETS)} with --backend numba (got {args.preset})")
+    elif args.dataset is not None:
+        raise UsageError("--dataset is for --backend torch (the toy models draw their own data)")
     else:
         spec = make_spec(
             args.model, preset=args.preset, algo=args.algo, cosine=bool(args.cosine) or None, backend=args.backend,

@@ -115,9 +115,6 @@ def test_torch_sweep_spec_carries_point_settings():
         _plugin.torch_sweep_spec("imagenet")
 
 
-# sims/_jit.py passes nopython=True to numba.njit, which numba 0.68 warns about at
-# kernel definition (reported to the lead); not a torch-backend matter.
-@pytest.mark.filterwarnings("ignore:nopython is set for njit:RuntimeWarning")
 def test_xbackend_check_passes_and_fails_with_wrong_theory():
     specs = select_checks(["xbackend"])
     assert any("xbackend.linreg.torch" in s.ids for s in specs)
@@ -150,3 +147,11 @@ def test_bench_runs_small_on_cpu():
 def test_bench_reports_peak_fraction_on_cuda():
     r = _plugin.bench({"device": "cuda", "members": 8, "steps": 5, "resnet_steps": 2, "repeats": 1})
     assert r["resnet"]["bf16"]["achieved_tflops"] > 0
+
+
+def test_bench_torch_prints_a_readable_summary(capsys):
+    from gapkit.sims._cli import main
+
+    assert main(["bench", "--backend", "torch", "--quick", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "samples/s" in out and "resnet18" in out

@@ -212,3 +212,15 @@ def test_numba_backend_sweep_matches_closed_form(tmp_path, capsys):
     # a wrong theory (20% off) is detected
     z = (df["train_loss"] - 1.2 * df["theory.train_loss"]) / (df["train_loss_ci95"] / 1.96)
     assert (z.abs() >= 4).any()
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["sweep", "--model", "linreg", "--preset", "mnist1d-cpu", "--out", "X"], "--preset"),
+    (["sweep", "--model", "mlp", "--backend", "torch", "--preset", "paper", "--out", "X"], "--preset"),
+    (["sweep", "--model", "linreg", "--dataset", "mnist1d", "--out", "X"], "--dataset"),
+])
+def test_preset_and_backend_must_match(argv, needle, capsys, tmp_path):
+    argv = [a if a != "X" else str(tmp_path / "o") for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0]
