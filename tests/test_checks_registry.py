@@ -96,3 +96,17 @@ def test_compare_max_on_a_2d_grid_reports_the_worst_cell():
     r = CheckContext().compare_max("a.b.c", equation="", model="", theory=theory, measured=measured,
                                    tolerance=np.full((3, 4), 0.1), tolerance_source="t")
     assert r.verdict == FAIL and r.extra["worst_index"] == 2 * 4 + 1 and r.measured == 0.5
+
+
+def test_warmups_run_only_for_the_modules_they_serve(monkeypatch):
+    monkeypatch.setattr(_checks, "_WARMUPS", {})
+    calls = []
+
+    @_checks.register_warmup(modules=["mod.a", "mod.b"])
+    def warm():
+        calls.append(1)
+
+    _checks.run_warmups(["mod.c"])
+    assert calls == []
+    _checks.run_warmups(["mod.b"])
+    assert calls == [1]

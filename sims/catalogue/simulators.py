@@ -18,7 +18,21 @@ import math
 
 import numpy as np
 
-from .._checks import register_check
+from .._checks import register_check, register_warmup
+
+_USERS = tuple(f"gapkit.sims.catalogue.{m}" for m in ("simulators", "collapse", "meet", "temperature")) + (
+    "gapkit.gpu._plugin",)
+
+
+@register_warmup(modules=_USERS)
+def _compile_kernels():
+    """Compile (or load from Numba's cache) every simulator kernel on a tiny run."""
+    from .._simulate import simulate
+
+    for model, dim in (("quadratic1d", 1), ("quadratic", 2), ("linreg", 2)):
+        for algo in ("sgd", "langevin", "momentum"):
+            simulate(model=model, algo=algo, n=4, dim=dim, lr=0.1, batch=2, momentum=0.5 if algo == "momentum" else 0.0,
+                     datasets=2, chains=1, steps=4, burnin=1, record_every=2, seed=0)
 
 K_SE = 4.0
 _SRC = "4 x standard error from the run ({what}); false-FAIL rate ~6e-5 per compared value"
