@@ -1,8 +1,8 @@
 """The Numba simulators (sims/_simulate.py, _kernels.py, _data.py, _toymodels.py).
 
-Statistical checks: fixed seeds, tolerance 4 standard errors computed from the
-run itself (false-failure rate ~6e-5 per compared value), and each kind of
-check is shown once to FAIL on a wrong answer.
+Statistical checks: fixed seeds, agreement within K_AGREE = 3 standard errors
+computed from the run itself (issue 3's criterion), and each kind of check is
+shown once to FAIL on a wrong answer (by more than 4 standard errors).
 """
 import os
 import subprocess
@@ -16,6 +16,12 @@ from gapkit.sims._checks import CheckContext, run_checks, select_checks
 from gapkit.sims._simulate import exact_stationary, simulate
 from gapkit.sims.catalogue import simulators as S
 
+
+# Issue 3's acceptance criterion: simulation within 3 standard errors of the
+# exact law / closed form (fixed seeds, so deterministic; a fresh seed would
+# fail a single comparison with probability 0.27%). Detection of a wrong
+# answer is asserted at more than 4 standard errors.
+K_AGREE = 3.0
 
 Q = dict(model="quadratic1d", n=20, data_mean=1.0, data_std=1.0, alpha=0.1, beta=0.3, datasets=3, seed=3)
 
@@ -33,7 +39,7 @@ def test_chain_matches_its_exact_law(algo, kw):
     res = simulate(algo=algo, chains=8000, **Q, **kw)
     zm, zv = _z(res)
     assert res["diverged"] == 0
-    assert zm.max() < 4 and zv.max() < 4, (zm, zv)
+    assert zm.max() < K_AGREE and zv.max() < K_AGREE, (zm, zv)
 
 
 @pytest.mark.parametrize("algo,kw", [("langevin", dict(dt=1.0)), ("sgd", {}), ("momentum", dict(momentum=0.3))])
@@ -47,8 +53,8 @@ def test_quadratic_ddim_matches_its_exact_law(algo, kw):
     for k in range(th.shape[0]):
         c = np.cov(th[k].T)
         se = np.sqrt((c**2 + np.outer(np.diag(c), np.diag(c))) / M)  # Gaussian SE of each covariance entry
-        assert np.all(np.abs(c - cov[k]) < 4 * se)
-        assert np.all(np.abs(th[k].mean(0) - mu[k]) < 4 * np.sqrt(np.diag(c) / M))
+        assert np.all(np.abs(c - cov[k]) < K_AGREE * se)
+        assert np.all(np.abs(th[k].mean(0) - mu[k]) < K_AGREE * np.sqrt(np.diag(c) / M))
 
 
 def test_linreg_conditional_theory():
@@ -77,11 +83,11 @@ def test_gap_matches_closed_form():
                  datasets=20000, chains=1, seed=1)
     th = quadratic1d_steady(20, 0.5, 1.0, alpha=0.1, beta=0.3, lam=0.2, B=4, scheme="sgd")
     se = r["gap_ci95"] / 1.96
-    assert abs(r["gap"] - th["gap"]) < 4 * se
+    assert abs(r["gap"] - th["gap"]) < K_AGREE * se
     assert abs(r["gap"] - 1.2 * th["gap"]) > 4 * se  # a 20% wrong value is detected
     assert r["theory"]["gap"] == pytest.approx(th["gap"], rel=1e-12)
     for k in ("train_loss", "test_loss"):
-        assert abs(r[k] - th[k]) < 4 * r[k + "_ci95"] / 1.96
+        assert abs(r[k] - th[k]) < K_AGREE * r[k + "_ci95"] / 1.96
 
 
 def test_em_first_order():
@@ -285,8 +291,8 @@ def test_control_variate_gap_is_unbiased_and_tighter():
                  lr=0.1, batch=4, datasets=4000, chains=2, seed=5)
     assert r["gap_estimator"].startswith("control variates")
     se = r["gap_ci95"] / 1.96
-    assert abs(r["gap"] - r["theory"]["gap"]) <= 4 * se
+    assert abs(r["gap"] - r["theory"]["gap"]) <= K_AGREE * se
     assert r["gap_ci95"] < 0.5 * r["gap_plain_ci95"]
-    assert abs(r["gap_plain"] - r["theory"]["gap"]) <= 4 * r["gap_plain_ci95"] / 1.96
+    assert abs(r["gap_plain"] - r["theory"]["gap"]) <= K_AGREE * r["gap_plain_ci95"] / 1.96
     # a wrong theory value 20% off is far outside the control-variate interval
     assert abs(r["gap"] - 1.2 * r["theory"]["gap"]) > 4 * se
