@@ -121,6 +121,16 @@ def write_report(out: Path, payload: dict, rows: Sequence[CheckResult], *, confi
     return {k: str(out / k) for k in ("report.html", "report.md", "checks.csv", "checks.json", "config.json")}
 
 
+# INFO rows whose notes are findings a reader wants first (the paper's
+# predictions and where its approximations miss), listed above the table.
+_FINDING_PREFIXES = ("predA", "predB", "predC", "eq26.t_opt.", "momentum.noncollapse", "eq13.gauge_shift",
+                     "eq01.fit.", "realnet.")
+
+
+def _findings(rows) -> list[CheckResult]:
+    return [r for r in rows if r.verdict == INFO and r.id.startswith(_FINDING_PREFIXES) and r.note]
+
+
 def _summary_line(s: dict) -> str:
     return f"{s['total']} checks: {s['pass']} PASS, {s['fail']} FAIL, {s['info']} INFO, {s['skip']} SKIP"
 
@@ -138,6 +148,9 @@ def _markdown(payload, rows, cfg, figs, out) -> str:
         "| verdict | id | equation | model | theory | measured | ci95 | tolerance | tolerance source | note |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    found = _findings(rows)
+    if found:
+        lines[6:6] = ["## Findings (INFO)", ""] + [f"- `{r.id}`: {r.note}" for r in found] + ["", "## Checks", ""]
     for r in rows:
         cells = [r.verdict, f"`{r.id}`", r.equation, r.model, fmt(r.theory), fmt(r.measured), fmt(r.ci95),
                  fmt(r.tolerance), r.tolerance_source, r.note]
@@ -167,11 +180,15 @@ def _html(payload, rows, cfg, figs, out) -> str:
         for f in figs
     )
     mode = "quick" if cfg.get("quick", True) else "full"
+    found = _findings(rows)
+    findings_html = ("<h2>Findings (INFO)</h2><ul>" + "".join(
+        f"<li><code>{e(r.id)}</code>: {e(r.note)}</li>" for r in found) + "</ul>") if found else ""
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>gapkit verify</title><style>{_CSS}</style></head>
 <body><h1>gapkit verify</h1>
 <p><b>{e(_summary_line(s))}</b> &mdash; mode <code>{mode}</code>, seed <code>{e(str(cfg.get('seed')))}</code>.
  PASS/FAIL where the truth is known (exact identities, closed forms, a simulator against its own exact law);
  INFO where an approximation or an empirical prediction is measured (never fails the run).</p>
+{findings_html}
 {'<h2>Figures</h2>' + figure_html if figs else ''}
 <h2>Checks</h2>
 <table><thead><tr><th>verdict</th><th>id</th><th>equation</th><th>model</th><th>theory</th><th>measured</th>
