@@ -390,8 +390,26 @@ def _indicators(raw: dict, config: dict) -> dict:
     # indicator columns are ind_*, bound columns bound_* (gapkit score reads both)
     out = {k if k.startswith(("ind_", "bound_")) else f"ind_{k}": v for k, v in dict(got).items()
            if np.ndim(v) == 0}
+    out.update(_paper_bounds(config))
     out["ind_status"] = "ok"
     return out
+
+
+def _paper_bounds(config: dict) -> dict:
+    """The paper's own gap bound where gapkit can evaluate it exactly for the
+    run's configuration: Eq 7 on the 1-D quadratic model with Langevin
+    (Euler-Maruyama, Gaussian stationary law; theory._quadratic.quadratic1d_eq07_bound).
+    Eqs 11, 23, 24 are undefined on that model (Zbar = inf, see the eq11 checks)
+    and have no grid on the d-dim models, so they are not attached."""
+    if config.get("model") != "quadratic1d" or config.get("algo") != "langevin" or config.get("cosine"):
+        return {}
+    from gapkit.theory._quadratic import quadratic1d_eq07_bound
+
+    kw = config.get("model_kwargs", {})
+    r = quadratic1d_eq07_bound(config["n"], config.get("data_mean", 0.0), config.get("data_std", 1.0),
+                               h=float(kw.get("h", 1.0)), alpha=config.get("alpha", 0.0), beta=config.get("beta", 0.0),
+                               lam=config["lr"], B=config["batch"], scheme="em", dt=float(config.get("dt", 1.0)))
+    return {"bound_eq07": r["bound"]}
 
 
 # ---------------------------------------------------------------- the sweep

@@ -115,3 +115,31 @@ def test_closedform_catalogue_passes_and_fails_under_wrong_theory():
         judged = [r for r in rows if r.verdict != "INFO"]
         assert len(judged) >= 12
         assert all(r.verdict == want for r in judged), [(r.id, r.verdict, r.note) for r in judged if r.verdict != want]
+
+
+def test_eq07_bound_exact_on_the_quadratic_model():
+    """Eq 7's right side from the Gaussian chain law holds (>= the exact gap),
+    matches an independent Monte Carlo over data sets, and refuses SGD (whose
+    law is not Gaussian)."""
+    import numpy as np
+
+    from gapkit.theory._quadratic import quadratic1d_eq07_bound
+
+    kw = dict(h=1.0, alpha=0.1, beta=0.5, lam=0.2, B=1, scheme="em")
+    r = quadratic1d_eq07_bound(8, 0.5, 1.0, **kw)
+    assert r["bound"] >= r["gap"] > 0 and r["quad_err"] < 1e-6
+    # Monte Carlo: sigma_rho(theta) from 200k simulated data sets, same theta grid
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.5, 1.0, size=(200_000, 8))
+    xb, S2 = x.mean(1), x.var(1)
+    k = 1.1
+    V = (0.2 / (k * (2 - 0.2 * k))) * (S2 + 0.25)
+    theta = np.linspace(-3, 4, 141)
+    rho = np.exp(-0.5 * (theta[:, None] - xb / k) ** 2 / V) / np.sqrt(2 * np.pi * V)
+    sd = rho.std(axis=1)
+    sig_l = 0.5 * np.sqrt(2 + 4 * (theta - 0.5) ** 2)
+    mc = np.trapezoid(sd * sig_l, theta) / np.sqrt(8)
+    assert abs(mc - r["bound"]) < 0.01 * r["bound"]  # MC error ~0.2% at 200k; grid/trapezoid ~0.1%
+    assert abs(mc - 1.2 * r["bound"]) > 0.05 * r["bound"]
+    with pytest.raises(ValueError, match="scheme"):
+        quadratic1d_eq07_bound(8, 0.5, 1.0, **{**kw, "scheme": "sgd"})

@@ -60,7 +60,7 @@ import numpy as np
 from scipy import special
 
 from gapkit.theory._approx import eq13_gap, eq52_gap
-from gapkit.theory._quadratic import quadratic1d_steady
+from gapkit.theory._quadratic import quadratic1d_data_nodes, quadratic1d_steady
 
 from .._checks import register_check
 from .._estimators import Z95
@@ -110,18 +110,7 @@ class Setup:
 # ------------------------------------------------------------------ exact column
 def _nodes(st: Setup, q: int):
     """Tensor nodes/weights for E over xbar ~ N(m, s^2/n) and S^2 ~ (s^2/n) chi^2_{n-1}."""
-    z, wz = special.roots_hermitenorm(q)
-    wz = wz / wz.sum()
-    xb = st.m + st.s / math.sqrt(st.n) * z
-    if st.n >= 2:
-        y, wy = special.roots_genlaguerre(q, 0.5 * (st.n - 1) - 1.0)
-        wy = wy / wy.sum()
-        S2 = (st.s**2 / st.n) * 2.0 * y  # chi^2_{n-1} = 2 Gamma((n-1)/2)
-    else:
-        S2, wy = np.zeros(1), np.ones(1)
-    XB, SS = np.meshgrid(xb, S2, indexing="ij")
-    W = np.outer(wz, wy)
-    return XB.ravel(), SS.ravel(), W.ravel()
+    return quadratic1d_data_nodes(st.n, st.m, st.s, q)
 
 
 def _exact_once(st: Setup, theta, edges, q: int) -> dict:
