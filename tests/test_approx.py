@@ -252,17 +252,8 @@ def test_large_sigma_g2_stays_finite():
 
 
 # ------------------------------------------------------------ Eq 50
-def _gauss_cov_quadratic(S, a, A, b, B, npts=6):
-    """Exact Cov(a'x + x'Ax/2, b'x + x'Bx/2), x ~ N(0, S), by Gauss-Hermite (exact for degree <= 11)."""
-    z, wz = np.polynomial.hermite_e.hermegauss(npts)
-    wz = wz / wz.sum()
-    L = np.linalg.cholesky(S)
-    Z = np.array(np.meshgrid(z, z, indexing="ij")).reshape(2, -1).T
-    W = np.outer(wz, wz).ravel()
-    X = Z @ L.T
-    f = X @ a + 0.5 * np.einsum("ni,ij,nj->n", X, A, X)
-    h = X @ b + 0.5 * np.einsum("ni,ij,nj->n", X, B, X)
-    return float(W @ (f * h) - (W @ f) * (W @ h))
+# exact Cov of two quadratic forms of a Gaussian (Gauss-Hermite, exact for degree <= 11)
+from gapkit.sims.catalogue.approx import _gauss_cov_quadratic  # noqa: E402
 
 
 def test_eq50_gaussian_form_exact_paper_form_not():
