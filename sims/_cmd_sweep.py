@@ -80,7 +80,8 @@ def _torch_spec(args):
         raise UsageError(f"--preset must be one of {', '.join(_TORCH_PRESETS)} with --backend torch (got {args.preset})")
     spec = torch_sweep_spec(args.preset, lr_grid=args.lr_grid, T_grid=args.T_grid, batch_grid=args.batch_grid,
                             seeds=args.seeds, alpha=args.alpha, momentum=args.momentum,
-                            cosine=bool(args.cosine) or None, root_seed=args.seed)
+                            cosine=bool(args.cosine) or None, root_seed=args.seed,
+                            indicators=bool(args.indicators) or None)
     spec.model = args.model
     spec.model_kwargs.update(dict(args.set))
     if args.dataset is not None:
