@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["config_key", "canonical_json", "jsonable", "ResultsStore", "flatten_scalars"]
+__all__ = ["config_key", "canonical_json", "jsonable", "ResultsStore", "flatten_scalars", "record_column"]
 
 _TMP_PREFIX = ".tmp-"
 
@@ -261,3 +261,16 @@ def _cell(v):
     if isinstance(v, float):
         return repr(v)
     return v
+
+
+def record_column(records, name: str) -> np.ndarray:
+    """float64 column `name` over stored records: the result's value, else the
+    config's; nan where missing or not a number."""
+    vals = []
+    for r in records:
+        v = r["result"].get(name, r["config"].get(name))
+        try:
+            vals.append(float(v))
+        except (TypeError, ValueError):
+            vals.append(math.nan)
+    return np.array(vals, dtype=np.float64)

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._store import ResultsStore, config_key, jsonable
+from ._store import ResultsStore, config_key, jsonable, record_column
 
 __all__ = ["MODELS", "ALGOS", "BACKENDS", "PRESETS", "MODEL_DEFAULTS", "SweepSpec", "make_spec", "build_runs",
            "run_seed", "relax_time", "execute_run", "run_sweep", "sweep_findings", "steps_for", "epochs_for"]
@@ -490,15 +490,7 @@ def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = No
     return summary
 
 
-def _col(recs, name):
-    vals = []
-    for r in recs:
-        v = r["result"].get(name, r["config"].get(name))
-        try:
-            vals.append(float(v))
-        except (TypeError, ValueError):
-            vals.append(math.nan)
-    return np.array(vals, dtype=np.float64)
+_col = record_column
 
 
 def sweep_findings(store: ResultsStore, keys) -> dict:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._store import record_column
+
 __all__ = ["sweep_figure", "draw_panels"]
 
 
@@ -19,14 +21,7 @@ def _records_arrays(store, keys):
     recs = list(store.records(keys))
 
     def col(name):
-        out = []
-        for r in recs:
-            v = r["result"].get(name, r["config"].get(name))
-            try:
-                out.append(float(v))
-            except (TypeError, ValueError):
-                out.append(math.nan)
-        return np.array(out, dtype=np.float64)
+        return record_column(recs, name)
 
     steady = np.array([r["result"].get("steady") is not False for r in recs], dtype=bool)
     capped = np.array([bool(r["config"].get("capped", False)) for r in recs], dtype=bool)
