@@ -16,6 +16,7 @@ import pytest
 from scipy import special
 
 import gapkit.sims.catalogue.meet as meet
+import gapkit.sims.catalogue.meet2d as meet2d
 from gapkit.sims._checks import FAIL, INFO, PASS, CheckContext, run_checks, select_checks
 from gapkit.theory._quadratic import quadratic1d_steady
 
@@ -103,14 +104,14 @@ def test_rows_fail_with_wrong_theory():
 
 
 def test_quadratic2d_rows():
-    rows = _by_id(meet.meet_quadratic2d(CheckContext(seed=0, quick=True)))
+    rows = _by_id(meet2d.meet_quadratic2d(CheckContext(seed=0, quick=True)))
     judged = [r for r in rows.values() if r.verdict != INFO]
     assert {r.id for r in judged} == {f"meet.{w}.quadratic2d" for w in ("eq06_grid", "gap_direct", "rhobar")}
     assert all(r.verdict == PASS for r in judged), [(r.id, r.note) for r in judged if r.verdict != PASS]
     for eq in ("eq13", "eq52"):
         assert math.isfinite(rows[f"meet.approx_{eq}.quadratic2d"].measured)
     # a wrong temperature in the simulation: the marginal rhobar sees it
-    bad = _by_id(meet.quadratic2d_rows(CheckContext(seed=0, quick=True), wrong={"lam": 0.3}))
+    bad = _by_id(meet2d.quadratic2d_rows(CheckContext(seed=0, quick=True), wrong={"lam": 0.3}))
     assert bad["meet.rhobar.quadratic2d"].verdict == FAIL
 
 

@@ -20,6 +20,7 @@ _MODULES = (
     "collapse",     # T collapse of plain SGD; momentum's departure
     "approx",       # eq10..eq14, eq22..eq24, eq50..eq53 against exact gap
     "meet",         # closed form vs simulation-on-a-grid vs approximations, one table
+    "meet2d",       # the same table in 2-D
     "temperature",  # eq01 fit, eq26 T_opt, eq27, predictions A/B/C
     "indicators",   # related papers' indicators on known cases
 )

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._checks import register_check, register_warmup
 
-_USERS = tuple(f"gapkit.sims.catalogue.{m}" for m in ("simulators", "collapse", "meet", "temperature")) + (
+_USERS = tuple(f"gapkit.sims.catalogue.{m}" for m in ("simulators", "collapse", "meet", "meet2d", "temperature")) + (
     "gapkit.gpu._plugin",)
 
 
