@@ -216,8 +216,12 @@ def _figure_current(sol, path):
     X, Y = np.meshgrid(*sol.centers, indexing="ij")
     fig, ax = plt.subplots(figsize=(5, 4.5))
     ax.contour(X, Y, sol.rho, levels=8, colors="0.5", linewidths=0.8)
-    k = max(1, sol.rho.shape[0] // 18)
-    ax.quiver(X[::k, ::k], Y[::k, ::k], sol.J[0][::k, ::k], sol.J[1][::k, ::k], color="C3")
+    # streamlines of J (streamplot wants [y, x] arrays; the solver's are [x, y]); line width
+    # ~ |J|, so the circulation shows where the probability actually flows
+    speed = np.hypot(sol.J[0], sol.J[1])
+    lw = 0.4 + 2.5 * speed.T / max(float(speed.max()), 1e-300)
+    ax.streamplot(sol.centers[0], sol.centers[1], sol.J[0].T, sol.J[1].T, color="C3", linewidth=lw,
+                  density=1.1, arrowsize=0.9)
     ax.set_xlabel("theta_1")
     ax.set_ylabel("theta_2")
     ax.set_title("Stationary density and circulating current J (Eq 48)")
