@@ -33,6 +33,8 @@ import warnings
 import numpy as np
 import scipy.linalg
 
+from ._validate import check_int, check_nonneg, check_positive
+
 __all__ = [
     "quadratic_sgd_stationary",
     "quadratic_em_stationary",
@@ -49,25 +51,13 @@ MAX_STATE_DIM = 48
 
 
 # ---------------------------------------------------------------- argument checks
-# theory/ must not import sims/, so these small checks live here.
+# The toolkit's one implementation lives in theory/_validate.py.
 def _pos(name, x):
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number > 0 (got {x!r})") from None
-    if not (v > 0) or not math.isfinite(v):
-        raise ValueError(f"{name} must be > 0 and finite (got {x!r})")
-    return v
+    return check_positive(name, x)
 
 
 def _nonneg(name, x):
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number >= 0 (got {x!r})") from None
-    if not (v >= 0) or not math.isfinite(v):
-        raise ValueError(f"{name} must be >= 0 and finite (got {x!r})")
-    return v
+    return check_nonneg(name, x)
 
 
 def _finite(name, x):
@@ -81,14 +71,7 @@ def _finite(name, x):
 
 
 def _int(name, x, lo=1):
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
-        if isinstance(x, (float, np.floating)) and float(x).is_integer():
-            x = int(x)
-        else:
-            raise ValueError(f"{name} must be an integer >= {lo} (got {x!r})")
-    if int(x) < lo:
-        raise ValueError(f"{name} must be an integer >= {lo} (got {x!r})")
-    return int(x)
+    return check_int(name, x, lo)
 
 
 def _mom(mu):
