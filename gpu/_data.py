@@ -54,7 +54,7 @@ def load_mnist1d(num_samples: int = 4000, *, seed: int = 0) -> tuple[np.ndarray,
     Returns X (num_samples, 1, 40) and y (num_samples,), the package's own
     train/test split merged into one pool.
     """
-    from gapkit.sims._args import check_int
+    from gapkit.theory._validate import check_int
 
     num_samples = check_int("num_samples", num_samples, 10)
     seed = check_int("seed", seed, 0)
@@ -138,7 +138,7 @@ def draw_split(n_pool: int, n_train: int, n_test: int, *, scheme: str = "split",
     replacement from the whole pool, independently (they may overlap).
     seed: int or numpy Generator.
     """
-    from gapkit.sims._args import check_int
+    from gapkit.theory._validate import check_int
 
     n_pool = check_int("n_pool", n_pool, 2)
     n_train = check_int("n_train", n_train, 1, n_pool)

@@ -86,7 +86,7 @@ def torch_threads(n: int | None):
     if n is None:
         yield
         return
-    from gapkit.sims._args import check_int
+    from gapkit.theory._validate import check_int
 
     n = check_int("threads", n, 1)
     old = torch.get_num_threads()

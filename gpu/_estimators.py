@@ -122,7 +122,7 @@ def _hvp(f, theta):
 
 def hessian_trace(model, params, x, y, loss: str = "ce", *, samples: int = 100, generator: torch.Generator) -> dict:
     """Hutchinson: tr H = E_v[v' H v], v Rademacher; returns trace and its standard error."""
-    from gapkit.sims._args import check_int
+    from gapkit.theory._validate import check_int
 
     samples = check_int("samples", samples, 2)
     f, theta = _loss_fn(model, params, x, y, loss)
@@ -138,7 +138,7 @@ def hessian_trace(model, params, x, y, loss: str = "ce", *, samples: int = 100, 
 def hessian_top_eigs(model, params, x, y, loss: str = "ce", *, k: int = 1, iters: int = 50, generator: torch.Generator) -> np.ndarray:
     """The k largest (algebraic) Hessian eigenvalues by Lanczos with full
     reorthogonalization (exact when iters >= number of parameters)."""
-    from gapkit.sims._args import check_int
+    from gapkit.theory._validate import check_int
 
     k = check_int("k", k, 1)
     iters = check_int("iters", iters, 1)

@@ -1,17 +1,17 @@
 """Torch versions of the seed-000/001/002 indicators for networks.
 
-The formulas and their tags are in gapkit.sims._ind_traj / _ind_sde / _ind_dims /
+The formulas and their tags are in gapkit.sims.indicators._trajectory / _ind_sde / _ind_dims /
 _ind_pred; this module only supplies what a network needs on top:
 
 - `hessian_slq`: stochastic Lanczos quadrature on the Hessian of a loss through
   Hessian-vector products (double backprop), reusing the numpy Lanczos of
-  `gapkit.sims._ind_dims` (vectors in float64 on the host; the HVP runs in the
+  `gapkit.sims.indicators._dimensions` (vectors in float64 on the host; the HVP runs in the
   parameters' dtype and device);
 - `gradient_noise_stats`: from per-example gradients G (n, P) of one state, the
   seed-002 trajectory-bound ingredients with the STATED approximation of
   log det C: top-k eigenvalues exact (from the n x n Gram matrix, which has the
   same nonzero spectrum as C), the remaining trace spread isotropically over the
-  other P - k directions (`gapkit.sims._ind_sde.logdet_lowrank_isotropic`);
+  other P - k directions (`gapkit.sims.indicators._sde_bounds.logdet_lowrank_isotropic`);
 - `inconsistency_logits` / `instability_logits`: the Johnson & Zhang quantities
   from logits tensors, computed with log_softmax on the device;
 - `network_indicators`: the per-run ``ind_*`` columns of a torch sweep point
@@ -27,9 +27,9 @@ import math
 import numpy as np
 import torch
 
-from gapkit.sims._args import check_int
-from gapkit.sims._ind_dims import eigs_from_slq, lyapunov_exponents, sharpness_dimension, slq
-from gapkit.sims._ind_sde import logdet_lowrank_isotropic
+from gapkit.theory._validate import check_int
+from gapkit.sims.indicators._dimensions import eigs_from_slq, lyapunov_exponents, sharpness_dimension, slq
+from gapkit.sims.indicators._sde_bounds import logdet_lowrank_isotropic
 
 __all__ = ["hessian_slq", "sharpness_dimension_slq", "gradient_noise_stats", "inconsistency_logits",
            "instability_logits", "network_indicators", "NETWORK_INDICATOR_KEYS",
@@ -48,7 +48,7 @@ NETWORK_INDICATOR_EXTRAS = ("hessian_trace_se", "indicator_members")
 
 def hessian_slq(loss_fn, params, *, m: int = 30, probes: int = 4, seed: int = 0) -> dict:
     """SLQ of the Hessian of ``loss_fn()`` (a scalar tensor) w.r.t. `params`
-    (a list of tensors requiring grad). Returns `gapkit.sims._ind_dims.slq`'s
+    (a list of tensors requiring grad). Returns `gapkit.sims.indicators._dimensions.slq`'s
     dict: "trace" (Hessian trace estimate), "top" (largest Ritz value), nodes,
     weights, density."""
     params = [p for p in params if p.requires_grad]

@@ -4,7 +4,7 @@
 calls `register_commands` (adds ``gapkit models`` and ``gapkit torch-sweep``)
 and `register_checks` (adds ``xbackend.linreg.torch`` and, in the full
 catalogue, the ``realnet.*`` INFO findings on MNIST-1D). The sweep runner
-(`gapkit.sims._sweep`) calls `sweep_point` for every run of a torch sweep;
+(`gapkit.sims.sweep._runner`) calls `sweep_point` for every run of a torch sweep;
 ``gapkit bench --backend torch`` calls `bench`. Everything that needs torch
 imports it when it runs and, without torch, fails with a one-line error saying
 how to install it.
@@ -41,7 +41,7 @@ def _models_run(args) -> int:
 
     rows = model_catalog()
     if args.json:
-        from gapkit.sims._cli import emit_json
+        from gapkit.sims.cli._main import emit_json
 
         emit_json({"models": rows, "note": resnet_param_count_note(32)})
         return 0
@@ -67,7 +67,7 @@ SWEEP_MODEL = {"smoke": "mlp", "mnist1d-cpu": "mlp"}
 
 
 def _sweep_args(p) -> None:
-    from gapkit.sims._args import float_list, int_at_least, int_list, nonneg_float, unit_interval
+    from gapkit.sims.cli._args import float_list, int_at_least, int_list, nonneg_float, unit_interval
 
     p.add_argument("--preset", choices=tuple(SWEEP_PRESETS), default="smoke",
                    help="smoke: seconds (tiny MLP on MNIST-1D); mnist1d-cpu: 72 runs, MLP on MNIST-1D "
@@ -92,9 +92,9 @@ def _sweep_args(p) -> None:
 
 
 def torch_sweep_spec(preset: str = "smoke", **overrides):
-    """The `gapkit.sims._sweep.SweepSpec` of a torch sweep preset; the point
+    """The `gapkit.sims.sweep._runner.SweepSpec` of a torch sweep preset; the point
     settings travel in model_kwargs (lifted out again by `sweep_point`)."""
-    from gapkit.sims._sweep import make_spec
+    from gapkit.sims.sweep._spec import make_spec
 
     if preset not in SWEEP_PRESETS:
         raise ValueError(f"preset must be one of {tuple(SWEEP_PRESETS)} (got {preset!r})")
@@ -112,8 +112,8 @@ def torch_sweep_spec(preset: str = "smoke", **overrides):
 
 def _sweep_run(args) -> int:
     require_torch()
-    from gapkit.gpu._device import resolve_device  # fail fast on --device cuda without CUDA
-    from gapkit.sims._sweep import run_sweep
+    from ._device import resolve_device  # fail fast on --device cuda without CUDA
+    from gapkit.sims.sweep._runner import run_sweep
 
     resolve_device(args.device)
     spec = torch_sweep_spec(args.preset, lr_grid=args.lr_grid, batch_grid=args.batch_grid, seeds=args.seeds,
@@ -123,7 +123,7 @@ def _sweep_run(args) -> int:
     summary = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers, progress=not args.json,
                         figures=not args.no_figures)
     if args.json:
-        from gapkit.sims._cli import emit_json
+        from gapkit.sims.cli._main import emit_json
 
         emit_json(summary)
         return 0
@@ -137,7 +137,7 @@ def _sweep_run(args) -> int:
 
 
 def register_commands(add_command) -> None:
-    from gapkit.sims._cli import Command
+    from gapkit.sims.cli._main import Command
 
     add_command(Command(
         name="torch-sweep",
@@ -160,19 +160,19 @@ def register_commands(add_command) -> None:
 
 # ------------------------------------------------------------------ checks
 def _xbackend_linreg(ctx):
-    from ._xcheck import xbackend_linreg
+    from ._cross_backend import xbackend_linreg
 
     return xbackend_linreg(ctx)
 
 
 def _realnet(ctx):
-    from ._realnet import realnet_findings
+    from ._real_network import realnet_findings
 
     return realnet_findings(ctx)
 
 
 def register_checks() -> None:
-    from gapkit.sims._checks import register_check
+    from gapkit.sims.verify._registry import register_check
 
     register_check(ids=["xbackend.linreg.torch"], quick=True, requires=("torch",))(_xbackend_linreg)
     # the paper's real-network findings on MNIST-1D: INFO rows, minutes, --full only

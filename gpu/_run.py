@@ -53,7 +53,7 @@ DEFAULTS = {
     "threads": None,       # CPU intra-op threads while training (None: 1 on CPU, see run_point)
 }
 
-# Keys the sweep runner (gapkit.sims._sweep) puts in a run's config that are not
+# Keys the sweep runner (gapkit.sims.sweep._runner) puts in a run's config that are not
 # training settings: checked for consistency (algo, T) or only recorded.
 RUNNER_KEYS = ("preset", "backend", "algo", "T", "replicate", "root_seed", "indicators", "capped")
 # Toy-model settings the sweep runner may also send; they mean nothing for a
@@ -162,7 +162,7 @@ def run_point(config: dict) -> dict:
     """Train the configured ensemble (K = datasets draws x M = seeds) and summarize it.
     With ``config["indicators"]`` true, the result also holds the ``ind_*``
     columns of `gapkit.gpu._indicators.network_indicators` (final state)."""
-    from gapkit.sims._args import check_int
+    from gapkit.theory._validate import check_int
 
     from ._data import draw_split
     from ._models import build_model

@@ -1,17 +1,17 @@
 """From per-epoch traces of an ensemble to the paper's data-averaged numbers (Section 3, Appendix E).
 
 - Epoch schedule N(T) = N_ref max(1, min(4, 1 + (T_ref/T - 1)/4)), N_ref = 300
-  at T_ref = 2e-4 (Appendix E): `gapkit.sims._steady.paper_epochs`.
+  at T_ref = 2e-4 (Appendix E): `gapkit.sims.stats._steady.paper_epochs`.
 - Steady-state value of one run: the paper's late-spike cut
-  (`gapkit.sims._steady.spike_cut_end`, on the run's train loss; the run ends
+  (`gapkit.sims.stats._steady.spike_cut_end`, on the run's train loss; the run ends
   there for every metric), then the median of the last 50 epochs
-  (`steady_value` wraps `gapkit.sims._steady.steady_summary` for one trace).
-- Equilibration: `gapkit.sims._steady.equilibration` (pooled Geweke drift
+  (`steady_value` wraps `gapkit.sims.stats._steady.steady_summary` for one trace).
+- Equilibration: `gapkit.sims.stats._steady.equilibration` (pooled Geweke drift
   test, |z| < 4; no minimum effective sample size) on the members' train-loss
   traces over the window (first segment 25%, last 50%) when the window holds
   >= 16 records; otherwise a two-halves drift test (`equilibrated`).
 - Data average: members are (data draw k, seed j); the steady-state values form
-  (K, M) arrays and go through `gapkit.sims._estimators.ensemble_summary`
+  (K, M) arrays and go through `gapkit.sims.stats._estimators.ensemble_summary`
   (intervals from the spread across data draws).
 """
 from __future__ import annotations
@@ -20,16 +20,16 @@ import math
 
 import numpy as np
 
-from gapkit.sims._estimators import ensemble_summary, mean_ci95
-from gapkit.sims._steady import PAPER_REFERENCE_EPOCHS, PAPER_REFERENCE_T, equilibration, spike_cut_end, steady_summary
-from gapkit.sims._steady import paper_epochs as _paper_epochs
+from gapkit.sims.stats._estimators import ensemble_summary, mean_ci95
+from gapkit.sims.stats._steady import PAPER_REFERENCE_EPOCHS, PAPER_REFERENCE_T, equilibration, spike_cut_end, steady_summary
+from gapkit.sims.stats._steady import paper_epochs as _paper_epochs
 
 __all__ = ["paper_epochs", "steady_value", "summarize_ensemble", "equilibrated"]
 
 
 def paper_epochs(T: float, *, n_ref: int = PAPER_REFERENCE_EPOCHS, T_ref: float = PAPER_REFERENCE_T) -> int:
     """Appendix E: N(T) = n_ref max(1, min(4, 1 + (T_ref/T - 1)/4)), rounded up
-    (`gapkit.sims._steady.paper_epochs` with the reference run n_ref at T_ref)."""
+    (`gapkit.sims.stats._steady.paper_epochs` with the reference run n_ref at T_ref)."""
     return _paper_epochs(T, reference_epochs=n_ref, reference_T=T_ref)
 
 
@@ -130,7 +130,7 @@ def summarize_ensemble(rec: dict, K: int, M: int, *, window: int = 50, cut_spike
             pass
         else:
             res["equilibrated"] = bool(g["equilibrated"])
-            res["equilibrated_method"] = "gapkit.sims._steady.equilibration on the window (pooled Geweke drift test, |z| < 4)"
+            res["equilibrated_method"] = "gapkit.sims.stats._steady.equilibration on the window (pooled Geweke drift test, |z| < 4)"
             res["geweke_z"] = float(g["geweke_z_pooled"])
             res["ess"] = float(g["ess"])
     res["per_run"] = per_run

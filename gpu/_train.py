@@ -26,7 +26,7 @@ and isotropic noise: at stationarity
     <theta . (g + alpha theta)> = (lam/2)(1 + mu) <|v|^2> + (1 - mu) T beta^2 d / 2,
 with v the velocity after the update (v = g + alpha theta when mu = 0) and d the
 number of parameters (from the stationarity of E|theta|^2 and E theta.v; with
-beta = 0 it is the form of `gapkit.sims._steady.fdr1`). With the cosine
+beta = 0 it is the form of `gapkit.sims.stats._steady.fdr1`). With the cosine
 schedule lam and T are the per-step lam_t, T_t, and the relation is not a
 stationarity statement any more (the ratio is still recorded). The
 recorded ``fdr1`` is the ratio of the two sides summed over an epoch; it tends
@@ -71,7 +71,7 @@ class SGDConfig:
     threads: int | None = None
 
     def __post_init__(self):
-        from gapkit.sims._args import check_int, check_nonneg, check_positive
+        from gapkit.theory._validate import check_int, check_nonneg, check_positive
 
         check_positive("lr", self.lr)
         check_int("batch", self.batch, 1)

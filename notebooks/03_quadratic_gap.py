@@ -25,7 +25,7 @@
 # * `em`: its Euler-Maruyama discretization with step dt (what `algo="langevin"` simulates);
 # * `sgd`: plain SGD of Eq 15, minibatches of B drawn with replacement, T = lam / B.
 #
-# We set the closed form next to the Numba simulator (`gapkit.sims._simulate.simulate`:
+# We set the closed form next to the Numba simulator (`gapkit.sims.engine._simulate.simulate`:
 # K data sets x M chains each, time averages after a burn-in) across temperatures.
 # The notebook ends by asserting that every simulated gap, train loss and test
 # loss lies within 4 standard errors of the closed form of its own scheme.

@@ -215,7 +215,7 @@ def test_non_normalizable_is_undefined_not_a_number():
 
 def test_quadratic_model_eq10_undefined_in_both_gauges():
     """1-D quadratic model with D = empirical variance: sigma_g^2 ~ theta^4."""
-    from gapkit.sims.catalogue.approx import quadratic1d_stats
+    from gapkit.sims.verify.catalogue.approx import quadratic1d_stats
 
     for gauge in ("logrho", "anchor"):
         s = quadratic1d_stats(T=0.5, n=4, gauge=gauge)
@@ -228,7 +228,7 @@ def test_quadratic_model_eq10_undefined_in_both_gauges():
 
 def test_langevin1d_threshold_detected():
     """D = 0 model: Eq 10 exists iff T > T* = 2 Var(x)/(n beta^2 (1+alpha)) (derived)."""
-    from gapkit.sims.catalogue.approx import LANGEVIN_BETA, langevin1d_threshold, quadratic1d_stats
+    from gapkit.sims.verify.catalogue.approx import LANGEVIN_BETA, langevin1d_threshold, quadratic1d_stats
 
     for n in (2, 8):
         t = langevin1d_threshold(n)
@@ -253,7 +253,7 @@ def test_large_sigma_g2_stays_finite():
 
 # ------------------------------------------------------------ Eq 50
 # exact Cov of two quadratic forms of a Gaussian (Gauss-Hermite, exact for degree <= 11)
-from gapkit.sims.catalogue.approx import _gauss_cov_quadratic  # noqa: E402
+from gapkit.sims.verify.catalogue.approx import _gauss_cov_quadratic  # noqa: E402
 
 
 def test_eq50_gaussian_form_exact_paper_form_not():
@@ -312,7 +312,7 @@ def test_bad_input():
         eq24_sgd_gap_bound(np.array([1.0, np.nan, 1.0]), w, w, w, 1.0, w, 2, rhobar=w / 3)
     with pytest.raises(ValueError, match="n must"):
         eq23_sgd_test_loss_bound(w, w, w, w, 1.0, w, 0, rhobar=w / 3)
-    from gapkit.sims.catalogue.approx import quadratic1d_stats
+    from gapkit.sims.verify.catalogue.approx import quadratic1d_stats
 
     with pytest.raises(ValueError, match="alpha must"):
         quadratic1d_stats(T=0.5, n=2, alpha=-0.1)

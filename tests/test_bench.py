@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from gapkit.sims import _bench
-from gapkit.sims._cli import main
+from gapkit.sims.engine import _bench as _bench
+from gapkit.sims.cli._main import main
 
 
 

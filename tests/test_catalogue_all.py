@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from gapkit.sims._checks import FAIL, INFO, PASS, SKIP, CheckContext, run_checks, run_warmups, select_checks
+from gapkit.sims.verify._registry import FAIL, INFO, PASS, SKIP, CheckContext, run_checks, run_warmups, select_checks
 
 REQUIRED_FAMILIES = {"eq01", "eq06", "eq10", "eq13", "eq26", "eq27", "eq52", "fokker", "collapse", "momentum"}
 

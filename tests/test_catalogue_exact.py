@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from gapkit.sims import _checks
-from gapkit.sims._checks import INFO, CheckContext, run_checks
+from gapkit.sims.verify import _registry as _checks
+from gapkit.sims.verify._registry import INFO, CheckContext, run_checks
 
-_MODULES = ("gapkit.sims.catalogue.exact", "gapkit.sims.catalogue.approx")
+_MODULES = ("gapkit.sims.verify.catalogue.exact", "gapkit.sims.verify.catalogue.approx")
 
 
 def _mine():

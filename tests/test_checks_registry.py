@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from gapkit.sims import _checks
-from gapkit.sims._checks import FAIL, INFO, PASS, SKIP, CheckContext, CheckResult, run_checks, summarize
+from gapkit.sims.verify import _registry as _checks
+from gapkit.sims.verify._registry import FAIL, INFO, PASS, SKIP, CheckContext, CheckResult, run_checks, summarize
 
 
 def test_compare_passes_within_tolerance_and_fails_outside():

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from gapkit.sims._cli import main
+from gapkit.sims.cli._main import main
 
 
 def _gapkit(*args, timeout=300):

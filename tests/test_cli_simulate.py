@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from gapkit.sims._cli import main
+from gapkit.sims.cli._main import main
 
 
 KEYS = ("model", "algo", "n", "dim", "lr", "batch", "alpha", "beta", "momentum", "dt", "data_mean", "data_std",

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from gapkit.sims._executor import DaskExecutor, SerialExecutor
-from gapkit.sims._sweep import make_spec, run_sweep
+from gapkit.sims.sweep._executor import DaskExecutor, SerialExecutor
+from gapkit.sims.sweep._spec import make_spec
+from gapkit.sims.sweep._runner import run_sweep
 from test_store import FAKE
 
 distributed = pytest.importorskip("distributed")

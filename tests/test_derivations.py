@@ -120,7 +120,7 @@ def test_appendix_d_exact_for_piecewise_quadratic_and_detects_error():
 
 
 def test_symbolic_catalogue_passes_and_fails_under_wrong_theory():
-    from gapkit.sims._checks import CheckContext, run_checks, select_checks
+    from gapkit.sims.verify._registry import CheckContext, run_checks, select_checks
 
     fams = ["eq25", "eq26", "eq27", "eq34", "eq35", "eq36", "eq37", "eq41", "eq48", "eq49", "eq54", "eq55"]
     for wt, want in ((None, "PASS"), (0.2, "FAIL")):

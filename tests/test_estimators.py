@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gapkit.sims._estimators import (
+from gapkit.sims.stats._estimators import (
     control_variate_mean,
     ensemble_summary,
     gap_control_variate,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gapkit.sims._fit import eq1, finding_A, finding_B, finding_C, findings, fit_eq1, per_T_means
+from gapkit.sims.stats._fit import eq1, finding_A, finding_B, finding_C, findings, fit_eq1, per_T_means
 
 T_GRID = np.geomspace(1e-3, 1e-1, 10)
 TRUE = (2e-3, 0.5, 0.05)  # (a, b, c): the 1/T term, the plateau and the fall-off all act on the grid
@@ -124,7 +124,7 @@ def test_findings_leave_out_unsteady_runs_and_group_rounded_T():
 
 # ------------------------------------------------------------------ catalogue
 def test_catalogue_rows_pass_and_fail_under_wrong_theory():
-    from gapkit.sims._checks import FAIL, PASS, CheckContext, run_checks, select_checks
+    from gapkit.sims.verify._registry import FAIL, PASS, CheckContext, run_checks, select_checks
 
     prefixes = ["eq01.fit_recovery", "eq27.train_rises.quadratic1d"]
     specs = select_checks(prefixes)
@@ -140,7 +140,7 @@ def test_eq26_on_quadratic_model_predicts_positive_T_opt():
     # Eq 26's log-normal approximation predicts a finite T_opt on the 1-D quadratic
     # model although the exact test loss rises with T (best T = 0): the catalogue
     # reports the mismatch (INFO). sigma_v^2 needs E[1/S^4], finite for n > 5 only.
-    from gapkit.sims.catalogue.temperature import eq26_quadratic1d
+    from gapkit.sims.verify.catalogue.temperature import eq26_quadratic1d
 
     out = eq26_quadratic1d([0.01, 0.1], n=8, K=2000, rng=np.random.default_rng(0))
     assert all(1.0 < t < 10.0 for t in out["T_opt_pred"])

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.linalg import solve_continuous_lyapunov
 
-from gapkit.sims._fokker import boltzmann_density, cell_average, sgd_fokker_planck, solve_fokker_planck
+from gapkit.theory._fokker import boltzmann_density, cell_average, sgd_fokker_planck, solve_fokker_planck
 
 # 1-D quadratic: l = (h/2)(theta - x)^2, so grad U_l = h (theta - xbar), D = h^2 S^2 (constant)
 H1, XBAR, D1, T1, ALPHA1, BETA1 = 1.3, 0.4, 0.6, 0.5, 0.1, 0.3
@@ -218,7 +218,7 @@ def test_bad_coefficients_raise():
 
 # ------------------------------------------------------------------ catalogue
 def test_catalogue_rows_pass_and_fail_under_wrong_theory(tmp_path):
-    from gapkit.sims._checks import CheckContext, run_checks, select_checks
+    from gapkit.sims.verify._registry import CheckContext, run_checks, select_checks
 
     specs = select_checks(["fokker"])
     ids = {i for s in specs for i in s.ids}

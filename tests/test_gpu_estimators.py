@@ -22,7 +22,7 @@ from gapkit.gpu._estimators import (  # noqa: E402
 from gapkit.gpu._models import build_model, init_params  # noqa: E402
 from gapkit.gpu._summary import paper_epochs, steady_value, summarize_ensemble  # noqa: E402
 from gapkit.gpu._train import per_example_loss  # noqa: E402
-from gapkit.sims._estimators import ensemble_summary  # noqa: E402
+from gapkit.sims.stats._estimators import ensemble_summary  # noqa: E402
 
 pytestmark = pytest.mark.torch
 EXACT = 1e-10  # float64, same quantity by two routes

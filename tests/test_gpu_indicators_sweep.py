@@ -134,7 +134,7 @@ def test_torch_sweep_indicators_flag_reaches_the_store(tmp_path):
     `gapkit score` ranks."""
     import pandas as pd
 
-    from gapkit.sims._cli import main
+    from gapkit.sims.cli._main import main
 
     out = tmp_path / "sw"
     rc = main(["torch-sweep", "--preset", "smoke", "--lr-grid", "0.1,0.2", "--out", str(out), "--indicators",

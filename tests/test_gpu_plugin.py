@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from gapkit.sims._checks import CheckContext, run_checks, select_checks
-from gapkit.sims._cli import main
+from gapkit.sims.verify._registry import CheckContext, run_checks, select_checks
+from gapkit.sims.cli._main import main
 
 torch = pytest.importorskip("torch")
 
@@ -38,7 +38,7 @@ def test_resnet_param_count_explained():
 
 
 def test_gapkit_imports_no_torch_until_needed():
-    code = ("import sys; from gapkit.sims._cli import build_parser; build_parser(); "
+    code = ("import sys; from gapkit.sims.cli._main import build_parser; build_parser(); "
             "import gapkit.gpu; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -151,7 +151,7 @@ def test_bench_reports_peak_fraction_on_cuda():
 
 
 def test_bench_torch_prints_a_readable_summary(capsys):
-    from gapkit.sims._cli import main
+    from gapkit.sims.cli._main import main
 
     assert main(["bench", "--backend", "torch", "--quick", "--repeats", "1"]) == 0
     out = capsys.readouterr().out

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from gapkit.sims._grid import grid_density_stats, grid_effective_stats, grid_gap_eq06, histogram_per_dataset
+from gapkit.sims.stats._grid import grid_density_stats, grid_effective_stats, grid_gap_eq06, histogram_per_dataset
 
 N, S, M_, V = 5, 1.0, 0.3, 0.2
 TAU2 = S**2 / N

@@ -10,8 +10,8 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gapkit.sims import _indicators as ind
-from gapkit.sims._checks import CheckContext, run_checks, select_checks
+from gapkit.sims.indicators import _toy as ind
+from gapkit.sims.verify._registry import CheckContext, run_checks, select_checks
 
 
 def _rot(rng, d):
@@ -348,7 +348,7 @@ def _fd_grad(f, w, eps=1e-6):
 def test_problem_callables_are_consistent_derivatives(kind):
     from types import SimpleNamespace
 
-    from gapkit.sims._ind_models import problem_callables
+    from gapkit.sims.indicators._toy_models import problem_callables
 
     rng = np.random.default_rng(4)
     K, n, d = 2, 7, 3

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from scipy import special
 
-import gapkit.sims.catalogue.meet as meet
-import gapkit.sims.catalogue.meet2d as meet2d
-from gapkit.sims._checks import FAIL, INFO, PASS, CheckContext, run_checks, select_checks
+import gapkit.sims.verify.catalogue.theta_grid as meet
+import gapkit.sims.verify.catalogue.theta_grid2d as meet2d
+from gapkit.sims.verify._registry import FAIL, INFO, PASS, CheckContext, run_checks, select_checks
 from gapkit.theory._quadratic import quadratic1d_steady
 
 ST = meet.Setup()

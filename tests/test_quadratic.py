@@ -69,7 +69,7 @@ def test_sgd_variance_formula_and_limits():
 def test_per_dataset_spreads_by_monte_carlo():
     """gap_sd, train_sd, test_sd against the sample sd over K drawn data sets (tolerance 5%: the sd of a
     sample sd over K=40000 heavy-ish tailed values is < 1%, so 5% is > 5 standard errors)."""
-    from gapkit.sims.catalogue.closedform import _per_dataset
+    from gapkit.sims.verify.catalogue.closedform import _per_dataset
 
     n, m, s, h, a, b, lam, B = 6, 0.7, 1.3, 1.2, 0.3, 0.4, 0.5, 2
     r = quadratic1d_steady(n, m, s, h=h, alpha=a, beta=b, lam=lam, B=B, scheme="sgd")
@@ -106,7 +106,7 @@ def test_sgd_unstable_message_names_range():
 
 
 def test_closedform_catalogue_passes_and_fails_under_wrong_theory():
-    from gapkit.sims._checks import CheckContext, run_checks, select_checks
+    from gapkit.sims.verify._registry import CheckContext, run_checks, select_checks
 
     for wt, want in ((None, "PASS"), (0.2, "FAIL")):
         specs = [s for s in select_checks(["closedform"]) if s.module.endswith(".closedform")]

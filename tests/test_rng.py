@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gapkit.sims import _rng
-from gapkit.sims._jit import jit
+from gapkit.sims.engine import _rng as _rng
+from gapkit.sims.engine._jit import jit
 
 
 N = 400_000

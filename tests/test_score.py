@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gapkit.sims import _score as sc
-from gapkit.sims._cli import main
+from gapkit.sims.indicators import _scoring as sc
+from gapkit.sims.cli._main import main
 
 
 def test_kendall_tau_known_and_degenerate():

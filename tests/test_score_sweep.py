@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from gapkit.sims._cli import main
+from gapkit.sims.cli._main import main
 
 
 def test_sweep_with_indicators_then_score(tmp_path, capsys):

@@ -11,10 +11,10 @@ import sys
 import numpy as np
 import pytest
 
-from gapkit.sims import _data
-from gapkit.sims._checks import CheckContext, run_checks, select_checks
-from gapkit.sims._simulate import exact_stationary, simulate
-from gapkit.sims.catalogue import simulators as S
+from gapkit.sims.engine import _data as _data
+from gapkit.sims.verify._registry import CheckContext, run_checks, select_checks
+from gapkit.sims.engine._simulate import exact_stationary, simulate
+from gapkit.sims.verify.catalogue import simulators as S
 
 
 # Issue 3's acceptance criterion: simulation within 3 standard errors of the
@@ -174,7 +174,7 @@ def test_bad_arguments(kw, match):
 
 _THREADS_SCRIPT = """
 import sys, hashlib
-from gapkit.sims._simulate import simulate
+from gapkit.sims.engine._simulate import simulate
 h = hashlib.sha256()
 for model, algo in [("quadratic1d", "sgd"), ("quadratic1d", "langevin"), ("quadratic", "momentum"),
                     ("linreg", "langevin"), ("logreg", "sgd")]:
@@ -201,7 +201,7 @@ def test_thread_count_independence():
 # ---------------------------------------------------------------- kernel == slow reference
 def _ref_quad1d(res, algo):
     """Eq 15 / 16 / 17 written out in plain Python on the same keyed streams (no Numba loops)."""
-    from gapkit.sims import _rng
+    from gapkit.sims.engine import _rng as _rng
 
     prob = res["_problem"]
     X = prob.X[:, :, 0]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy.linalg import expm, solve_continuous_lyapunov
 from scipy.signal import lfilter
 
-from gapkit.sims._steady import (
+from gapkit.sims.stats._steady import (
     effective_sample_size,
     equilibration,
     fdr1,

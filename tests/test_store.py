@@ -1,7 +1,7 @@
 """Results store: canonical keys, atomic records, the tidy table, and a sweep
 killed with SIGKILL and resumed (nothing finished is recomputed or lost).
 
-`fake_simulate` is a stand-in for `gapkit.sims._simulate.simulate` with the
+`fake_simulate` is a stand-in for `gapkit.sims.engine._simulate.simulate` with the
 same keyword interface: it draws (K, M) losses from a seeded generator around
 curves with a known shape, so tests of the sweep machinery need no Numba and
 run in milliseconds. test_sweep.py and test_dask.py use it too.
@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gapkit.sims._store import ResultsStore, canonical_json, config_key
-from gapkit.sims._sweep import make_spec, run_sweep
+from gapkit.sims.sweep._store import ResultsStore, canonical_json, config_key
+from gapkit.sims.sweep._spec import make_spec
+from gapkit.sims.sweep._runner import run_sweep
 
 FAKE = "test_store:fake_simulate"
 TESTS_DIR = str(Path(__file__).resolve().parent)
@@ -41,7 +42,7 @@ def fake_simulate(*, model, algo, n, lr, batch=1, datasets=16, chains=2, steps=N
     trace = train[..., None] + noise * rng.standard_normal((datasets, chains, S))
     if delay:
         time.sleep(delay)
-    from gapkit.sims._estimators import ensemble_summary
+    from gapkit.sims.stats._estimators import ensemble_summary
 
     out = ensemble_summary(train, test)
     out.update(model=model, algo=algo, T=T, wall_seconds=0.001)
@@ -94,7 +95,8 @@ def test_table_reads_in_pandas(tmp_path):
 
 _SWEEP_SCRIPT = """
 import sys
-from gapkit.sims._sweep import make_spec, run_sweep
+from gapkit.sims.sweep._spec import make_spec
+from gapkit.sims.sweep._runner import run_sweep
 spec = make_spec("quadratic1d", preset="smoke", backend="test_store:fake_simulate",
                  T_grid=[0.01, 0.02, 0.05, 0.1, 0.2, 0.5], batch_grid=[1, 2], seeds=2,
                  model_kwargs={"delay": float(sys.argv[2])})

@@ -2,7 +2,7 @@
 run length, diagnostics, indicators hook, figures and the --json summary.
 
 Runs use the stand-in simulator of test_store.py (same keyword interface as
-`gapkit.sims._simulate.simulate`), so these tests need no Numba.
+`gapkit.sims.engine._simulate.simulate`), so these tests need no Numba.
 """
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import types
 import numpy as np
 import pytest
 
-from gapkit.sims import _sweep
-from gapkit.sims._cli import main
-from gapkit.sims._executor import ProcessExecutor, SerialExecutor, make_executor
-from gapkit.sims._sweep import (build_runs, execute_run, make_spec, relax_time, run_seed, run_sweep,
-                              steps_for)
+from gapkit.sims.sweep import _runner as _sweep
+from gapkit.sims.cli._main import main
+from gapkit.sims.sweep._executor import ProcessExecutor, SerialExecutor, make_executor
+from gapkit.sims.sweep._spec import build_runs, make_spec, relax_time, run_seed, steps_for
+from gapkit.sims.sweep._runner import execute_run, run_sweep
 from test_store import FAKE, fake_simulate
 
 GRID = dict(T_grid=[0.01, 0.03, 0.1, 0.3], batch_grid=[1, 3], seeds=2)
@@ -156,9 +156,9 @@ def test_not_steady_run_is_marked_and_left_out(tmp_path):
 
 
 def test_indicator_hook(tmp_path, monkeypatch):
-    mod = types.ModuleType("gapkit.sims._indicators")
+    mod = types.ModuleType("gapkit.sims.indicators._toy")
     mod.toy_indicators = lambda traj: {"ind_norm": float(np.abs(traj["arrays"]["train"]).mean()), "bound_x": 2.0}
-    monkeypatch.setitem(sys.modules, "gapkit.sims._indicators", mod)
+    monkeypatch.setitem(sys.modules, "gapkit.sims.indicators._toy", mod)
     s = run_sweep(_spec(indicators=True, seeds=1, T_grid=[0.1]), tmp_path, workers=1, progress=False, figures=False)
     import pandas as pd
 
@@ -195,7 +195,7 @@ def test_numba_backend_sweep_matches_closed_form(tmp_path, capsys):
     """The real simulator through the CLI: each run's gap and train loss lie
     within 4 of its own standard errors (ci95 / 1.96) of the exact discrete-chain
     values the simulator reports (theory.*); false FAIL ~6e-5 per comparison."""
-    sim = pytest.importorskip("gapkit.sims._simulate")
+    sim = pytest.importorskip("gapkit.sims.engine._simulate")
     assert hasattr(sim, "simulate")
     argv = ["sweep", "--model", "quadratic1d", "--T-grid", "0.05,0.1,0.2,0.4", "--batch-grid", "1,2",
             "--datasets", "256", "--workers", "1", "--out", str(tmp_path), "--json", "--no-figures"]

@@ -1,0 +1,105 @@
+"""The paper's real-network findings measured on MNIST-1D (``realnet.*`` INFO rows, --full catalogue).
+
+A small temperature sweep of an MLP on MNIST-1D with the torch backend
+(in-process, no store), then, as INFO rows (empirical predictions, never
+judged):
+
+- ``realnet.predA.mnist1d`` / ``predB`` / ``predC``: predictions A, B, C
+  (`gapkit.sims.stats._fit.findings`) on the data-averaged gap, test and train loss;
+- ``realnet.eq01_accgap.mnist1d`` / ``eq01_test``: the Eq 1 fit of the accuracy
+  gap and of the test loss, which the paper also reports;
+- ``realnet.fig07.mnist1d``: Fig 7, per-example test-loss standard deviation
+  sigma_l against the test loss at 20 epochs of the last 25% of every run
+  (Spearman rank correlation and the least-squares slope);
+- ``realnet.collapse_<variant>.mnist1d``: runs at equal T and different (lr, B), for
+  plain SGD, momentum 0.9 without a schedule and momentum + cosine: the
+  difference of their test losses in units of its standard error (the paper:
+  momentum without a schedule breaks the collapse onto T, the schedule restores it).
+
+Every row states its settings and whether the runs reached a steady state.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["realnet_findings"]
+
+
+def _settings(quick: bool) -> dict:
+    if quick:  # seconds: what tests run
+        return dict(pool=600, n_train=128, n_test=200, hidden=[16], datasets=2, epochs=6, window=3,
+                    lr=[0.05, 0.1, 0.2, 0.4], B=[16], pair=((0.05, 16), (0.2, 64)))
+    return dict(pool=4000, n_train=512, n_test=1000, hidden=[64, 64], datasets=4, epochs=80, window=40,
+                lr=[0.05, 0.1, 0.2, 0.4], B=[16, 64], pair=((0.05, 16), (0.2, 64)))
+
+
+def _point(s, ctx, lr, B, **kw):
+    from ._run import run_point
+
+    cfg = {"dataset": "mnist1d", "model": "mlp", "model_kwargs": {"hidden": s["hidden"]}, "pool": s["pool"],
+           "n_train": s["n_train"], "n_test": s["n_test"], "datasets": s["datasets"], "seeds": 1,
+           "epochs": s["epochs"], "window": s["window"], "alpha": 1e-2, "lr": lr, "batch": B,
+           "seed": ctx.seed_for("realnet.mnist1d"), "threads": 1}
+    cfg.update(kw)
+    return run_point(cfg)
+
+
+def realnet_findings(ctx) -> list:
+    from scipy import stats
+
+    from gapkit.sims.stats._fit import findings, fit_eq1
+
+    s = _settings(ctx.quick)
+    runs = [_point(s, ctx, lr, B) for B in s["B"] for lr in s["lr"]]
+    col = lambda k: np.array([r[k] for r in runs], dtype=float)  # noqa: E731
+    T = col("T")
+    steady = np.array([bool(r["equilibrated"]) for r in runs])
+    f = findings(T, col("gap"), col("train_loss"), col("test_loss"), test_ci95=col("test_loss_ci95"),
+                 gap_ci95=col("gap_ci95"))
+    setting = (f"MLP {s['hidden']} on MNIST-1D, n_train={s['n_train']}, alpha=1e-2, {s['epochs']} epochs, "
+               f"K={s['datasets']} draws per run, lr in {s['lr']}, B in {s['B']}; "
+               f"{int(steady.sum())}/{steady.size} runs pass the drift test")
+    rows = []
+    for key in ("A", "B", "C"):
+        g = f[key]
+        rows.append(ctx.info(
+            f"realnet.pred{key}.mnist1d", equation="Eq 1" if key == "A" else ("Eq 26" if key == "B" else "Eq 27"),
+            model="mnist1d-mlp", theory=None,
+            measured=g.get("slope", g.get("T_opt")) if key != "B" else g.get("T_opt"),
+            note=f"{g['prediction']}: {g['holds']} ({g['reason']}); {setting}",
+            extra={k: v for k, v in g.items() if np.ndim(v) == 0},
+        ))
+    for what in ("acc_gap", "test_loss"):
+        fit = fit_eq1(T, col(what))
+        rows.append(ctx.info(
+            f"realnet.eq01_{'accgap' if what == 'acc_gap' else 'test'}.mnist1d", equation="Eq 1", model="mnist1d-mlp",
+            theory=None, measured=fit.get("r2"),
+            note=f"Eq 1 fit of the {what.replace('_', ' ')}: status {fit.get('status')}, R^2 {fit.get('r2')}; {setting}",
+            extra={k: fit.get(k) for k in ("a", "b", "c", "a_se", "b_se", "c_se", "r2", "status")},
+        ))
+    tl = np.concatenate([r["arrays"]["fig7_test_loss"].ravel() for r in runs])
+    sl = np.concatenate([r["arrays"]["fig7_sigma_l"].ravel() for r in runs])
+    ok = np.isfinite(tl) & np.isfinite(sl)
+    rho = stats.spearmanr(tl[ok], sl[ok]).statistic if ok.sum() > 2 else float("nan")
+    slope = float(np.polyfit(tl[ok], sl[ok], 1)[0]) if ok.sum() > 2 else float("nan")
+    rows.append(ctx.info(
+        "realnet.fig07.mnist1d", equation="Fig 7", model="mnist1d-mlp", theory=None, measured=float(rho),
+        note=f"Spearman correlation of sigma_l with the test loss over {int(ok.sum())} (run, epoch) points; "
+             f"least-squares slope {slope:.3g}; {setting}",
+        extra={"slope": slope, "points": int(ok.sum())},
+    ))
+    (lr1, B1), (lr2, B2) = s["pair"]
+    for name, kw in (("sgd", {}), ("momentum", {"momentum": 0.9}), ("momentum_cosine", {"momentum": 0.9, "cosine": True})):
+        a = _point(s, ctx, lr1, B1, **kw)
+        b = _point(s, ctx, lr2, B2, **kw)
+        se = float(np.hypot(a["test_loss_ci95"], b["test_loss_ci95"]) / 1.96)
+        z = float((b["test_loss"] - a["test_loss"]) / se) if se > 0 else float("nan")
+        rows.append(ctx.info(
+            f"realnet.collapse_{name}.mnist1d", equation="App B", model="mnist1d-mlp", theory=a["test_loss"],
+            measured=b["test_loss"], ci95=1.96 * se,
+            note=(f"{name}: test loss at T={a['T']:.3g} with (lr={lr1}, B={B1}) vs (lr={lr2}, B={B2}): difference "
+                  f"{z:.2f} standard errors: {'collapses onto T' if abs(z) < 2 else 'does not collapse onto T'} "
+                  f"(|z| < 2 read as collapse); {setting}"),
+            extra={"z": z, "gap_a": a["gap"], "gap_b": b["gap"], "steady": [a["equilibrated"], b["equilibrated"]]},
+        ))
+    return rows

@@ -1,0 +1,119 @@
+"""The `gapkit` command line.
+
+Subcommands live in their own modules (``_cmd_<name>.py``) and each exposes a
+`Command`. Plugins (the torch backend) add commands through
+``register_commands(add_command)``. Modules imported here must stay light:
+heavy imports (numba kernels, torch) happen inside ``run``.
+
+Contract (DESIGN.md): every subcommand has --help; --seed where anything is
+random; --out DIR where it writes files; --json where it prints results (one
+JSON object on stdout, nothing else there). Bad arguments: one line on stderr
+naming the parameter, exit status 2, no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import sys
+from collections.abc import Callable
+
+__all__ = ["Command", "main", "build_parser", "UsageError", "emit_json"]
+
+# Built-in command modules, in help order.
+_BUILTIN = ("verify", "simulate", "sweep", "score", "bench")
+
+
+class UsageError(ValueError):
+    """Bad input found after parsing (e.g. an impossible grid): exit status 2."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    description: str = ""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage + message)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def emit_json(obj) -> None:
+    """The one JSON object a --json command prints on stdout."""
+    sys.stdout.write(json.dumps(obj, indent=None, sort_keys=False, allow_nan=False, default=_json_default))
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def _json_default(o):
+    import math
+
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        f = float(o)
+        return f if math.isfinite(f) else ("nan" if math.isnan(f) else ("inf" if f > 0 else "-inf"))
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.bool_):
+        return bool(o)
+    return str(o)
+
+
+def _commands() -> list[Command]:
+    cmds: list[Command] = []
+    for name in _BUILTIN:
+        cmds.append(importlib.import_module(f"{__package__}._{name}").COMMAND)
+    from gapkit.sims._backends import load_plugins
+
+    for plugin in load_plugins():
+        hook = getattr(plugin, "register_commands", None)
+        if hook is not None:
+            hook(cmds.append)
+    return cmds
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    parser = _Parser(
+        prog="gapkit",
+        description="Numerical theory toolkit for 'Studying Generalization Through Data Averaging'.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    table = {}
+    for cmd in _commands():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help)
+        cmd.add_arguments(p)
+        table[cmd.name] = cmd
+    return parser, table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, table = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(table[args.command].run(args) or 0)
+    except (UsageError, ValueError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"gapkit {args.command}: error: {msg}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write(f"gapkit {args.command}: interrupted (finished results are kept)\n")
+        return 130
+
+
+def _entry() -> None:  # pragma: no cover
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""`gapkit simulate`: one ensemble (K data sets x M chains) to the steady state.
+
+Prints the data-averaged train loss, test loss and gap with 95% half-widths,
+the exact theory where known, and the diverged count (divergence is reported,
+not an error: a warning goes to stderr).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._args import finite_float, int_at_least, nonneg_float, positive_float, unit_interval
+from ._main import Command, emit_json
+
+MODELS = ("quadratic1d", "quadratic", "linreg", "logreg", "rfridge")
+ALGOS = ("langevin", "sgd", "momentum")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", choices=MODELS, default="quadratic1d", help="toy model (default quadratic1d)")
+    p.add_argument("--algo", choices=ALGOS, default="sgd", help="langevin (Eq 17, Euler-Maruyama), sgd (Eq 15), momentum (Eq 16)")
+    p.add_argument("--cosine", action="store_true", help="cosine schedule lam_t = lr cos(pi t / (2 t_f))")
+    p.add_argument("--n", type=int_at_least("--n", 1), default=50, help="training set size n")
+    p.add_argument("--dim", type=int_at_least("--dim", 1), default=1, help="parameter dimension d (rfridge: features)")
+    p.add_argument("--data-mean", type=finite_float("--data-mean"), default=0.0, help="mean of each input coordinate")
+    p.add_argument("--data-std", type=nonneg_float("--data-std"), default=1.0, help="std of each input coordinate")
+    p.add_argument("--noise-std", type=nonneg_float("--noise-std"), default=0.5, help="label noise std (linreg, rfridge)")
+    p.add_argument("--alpha", type=nonneg_float("--alpha"), default=0.0, help="weight decay alpha")
+    p.add_argument("--beta", type=finite_float("--beta"), default=0.0, help="isotropic noise scale beta (Eq 15)")
+    p.add_argument("--lr", type=positive_float("--lr"), default=0.1, help="learning rate lam (> 0)")
+    p.add_argument("--batch", type=int_at_least("--batch", 1), default=1, help="minibatch size B (>= 1); T = lr / B")
+    p.add_argument("--momentum", type=unit_interval("--momentum"), default=0.0, help="mu in [0, 1) (algo momentum)")
+    p.add_argument("--dt", type=positive_float("--dt"), default=1.0, help="Euler-Maruyama step in update units (langevin)")
+    p.add_argument("--datasets", type=int_at_least("--datasets", 1), default=1000, help="data sets K")
+    p.add_argument("--chains", type=int_at_least("--chains", 1), default=2, help="chains per data set M")
+    p.add_argument("--steps", type=int_at_least("--steps", 1), default=None,
+                   help="updates per chain (default: burn-in + 2 x burn-in, rescaling rule)")
+    p.add_argument("--burnin", type=int_at_least("--burnin", 0), default=None,
+                   help="updates left out of the time average (default: 10 / (lr (curvature + alpha)))")
+    p.add_argument("--pool", type=int_at_least("--pool", 2), default=None,
+                   help="draw train/test sets from a finite pool of this many points")
+    p.add_argument("--scheme", choices=("iid", "split"), default="iid", help="pool draws: iid random sampling or split")
+    p.add_argument("--h", type=positive_float("--h"), default=None, help="curvature h of the quadratic models")
+    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="root seed")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gapkit.sims.engine._simulate import simulate
+
+    kw = {}
+    if args.h is not None:
+        if args.model not in ("quadratic1d", "quadratic"):
+            raise ValueError(f"--h applies to the quadratic models only (got --model {args.model})")
+        kw["h"] = args.h
+    r = simulate(model=args.model, algo=args.algo, cosine=args.cosine, n=args.n, dim=args.dim,
+                 data_mean=args.data_mean, data_std=args.data_std, noise_std=args.noise_std, alpha=args.alpha,
+                 beta=args.beta, lr=args.lr, batch=args.batch, momentum=args.momentum, dt=args.dt,
+                 datasets=args.datasets, chains=args.chains, steps=args.steps, burnin=args.burnin,
+                 pool=args.pool, scheme=args.scheme, seed=args.seed, **kw)
+    r.pop("arrays")
+    r.pop("_problem")
+    total = r["datasets"] * r["chains"]
+    if r["diverged"]:
+        sys.stderr.write(f"gapkit simulate: warning: {r['diverged']} of {total} chains diverged "
+                         f"(non-finite or |theta| > 1e30); left out of the averages\n")
+    if args.json:
+        emit_json(_finite_or_none(r))
+        return 0
+    th = r["theory"]
+    print(f"{r['model']} / {r['algo']}{' + cosine' if r['cosine'] else ''}: K={r['datasets']} data sets x "
+          f"M={r['chains']} chains, {r['steps']} steps (burn-in {r['burnin']}: {r['burnin_rule']}), T={r['T']:.6g}")
+    for key in ("gap", "train_loss", "test_loss"):
+        t = th.get(key)
+        ts = f"   theory {t:.6g}" if isinstance(t, float) else ""
+        print(f"  {key:<11s} {r[key]:.6g} +- {r[key + '_ci95']:.2g}{ts}")
+    print(f"  test loss: {r['test_loss_source']}")
+    print(f"  diverged: {r['diverged']} of {total}   wall {r['wall_seconds']:.2f} s")
+    return 0
+
+
+def _finite_or_none(o):
+    """JSON has no nan: a statistic that does not exist (every chain diverged) is null."""
+    import math
+
+    if isinstance(o, dict):
+        return {k: _finite_or_none(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite_or_none(v) for v in o]
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    return o
+
+
+COMMAND = Command(
+    name="simulate",
+    help="simulate an ensemble of data sets x chains (Langevin, SGD, momentum) to the steady state",
+    add_arguments=add_arguments,
+    run=run,
+    description=__doc__.splitlines()[0],
+)

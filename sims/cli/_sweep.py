@@ -1,0 +1,137 @@
+"""`gapkit sweep`: a temperature sweep with the Eq 1 fit and predictions A, B, C.
+
+Light at import: the simulator, scipy and matplotlib load inside `run`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._args import float_list, int_at_least, int_list, nonneg_float, positive_float, unit_interval
+from ._main import Command, UsageError, emit_json
+
+_MODELS = ("quadratic1d", "quadratic", "linreg", "logreg", "rfridge")  # = _sweep.MODELS (kept light)
+_PRESETS = ("smoke", "quick", "paper")  # = _sweep.PRESETS
+_TORCH_PRESETS = ("smoke", "mnist1d-cpu")  # = gapkit.gpu._plugin.SWEEP_PRESETS (kept light)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, metavar="M",
+                   help=f"toy model: {', '.join(_MODELS)} (torch backend: its network, e.g. mlp)")
+    p.add_argument("--algo", choices=("sgd", "langevin", "momentum"), default="sgd")
+    p.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule (T from the initial lr)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--lr-grid", type=float_list("--lr-grid"), metavar="L1,L2,...", help="learning rates (T = lr/B)")
+    g.add_argument("--T-grid", type=float_list("--T-grid"), metavar="T1,T2,...", help="temperatures (lr = T B)")
+    p.add_argument("--batch-grid", type=int_list("--batch-grid", 1), metavar="B1,B2,...",
+                   help="batch sizes, integers >= 1")
+    p.add_argument("--preset", choices=tuple(dict.fromkeys(_PRESETS + _TORCH_PRESETS)), default="smoke",
+                   help="grid, replicates and run length (explicit flags override it); smoke: under a minute. "
+                   f"numba: {', '.join(_PRESETS)}; torch: {', '.join(_TORCH_PRESETS)}")
+    p.add_argument("--backend", choices=("numba", "torch"), default="numba")
+    p.add_argument("--dataset", choices=("mnist1d", "digits", "cifar10"), default=None,
+                   help="torch backend: the data set (default: the preset's, mnist1d)")
+    p.add_argument("--seeds", type=int_at_least("--seeds", 1), help="independent runs per grid point")
+    p.add_argument("--datasets", type=int_at_least("--datasets", 2), help="data sets per run (K)")
+    p.add_argument("--chains", type=int_at_least("--chains", 1), help="chains per data set (M)")
+    p.add_argument("--n", type=int_at_least("--n", 1), help="training examples per data set")
+    p.add_argument("--dim", type=int_at_least("--dim", 1), help="parameter dimension")
+    p.add_argument("--alpha", type=nonneg_float("--alpha"), help="weight decay alpha")
+    p.add_argument("--beta", type=nonneg_float("--beta"), help="added noise scale beta (Eq 15)")
+    p.add_argument("--momentum", type=unit_interval("--momentum"), help="momentum mu (default 0.9 with --algo momentum)")
+    p.add_argument("--time", type=positive_float("--time"), help="rescaled measuring time lr x updates per run")
+    p.add_argument("--burn-time", type=nonneg_float("--burn-time"), help="rescaled burn-in time lr x updates")
+    p.add_argument("--max-steps", type=int_at_least("--max-steps", 1), help="cap on updates per run (capped runs are marked)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
+                   help="extra model setting passed to the backend (e.g. h=2, input_dim=5, features=cos; "
+                        "torch: dataset=mnist1d, n_train=1000); VALUE is read as JSON when it parses")
+    p.add_argument("--indicators", action="store_true", help="also compute the toy indicators (ind_* columns)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask distributed scheduler address (default: local pool)")
+    p.add_argument("--workers", type=int_at_least("--workers", 1),
+                   help="local worker processes (default: all cores; 1 runs in this process)")
+    p.add_argument("--out", required=True, metavar="DIR", help="results store (resumed if it exists)")
+    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="root seed")
+    p.add_argument("--no-figures", action="store_true", help="skip the figure panels")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def _key_value(s: str):
+    import json
+
+    key, sep, val = s.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"--set must be KEY=VALUE (got {s!r})")
+    try:
+        return key.strip(), json.loads(val)
+    except ValueError:
+        return key.strip(), val
+
+
+def _torch_spec(args):
+    """--backend torch: the torch backend's own sweep preset (gapkit.gpu._plugin),
+    the grid and settings given here on top."""
+    from ._main import UsageError
+
+    try:
+        from gapkit.gpu._plugin import torch_sweep_spec
+    except ImportError:
+        raise UsageError("backend torch needs gapkit.gpu._plugin.torch_sweep_spec, which is not available") from None
+    if args.preset not in _TORCH_PRESETS:
+        raise UsageError(f"--preset must be one of {', '.join(_TORCH_PRESETS)} with --backend torch (got {args.preset})")
+    spec = torch_sweep_spec(args.preset, lr_grid=args.lr_grid, T_grid=args.T_grid, batch_grid=args.batch_grid,
+                            seeds=args.seeds, alpha=args.alpha, momentum=args.momentum,
+                            cosine=bool(args.cosine) or None, root_seed=args.seed,
+                            indicators=bool(args.indicators) or None)
+    spec.model = args.model
+    spec.model_kwargs.update(dict(args.set))
+    if args.dataset is not None:
+        spec.model_kwargs["dataset"] = args.dataset
+    return spec.validate()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gapkit.sims.sweep._spec import make_spec
+    from gapkit.sims.sweep._runner import run_sweep
+
+    if args.backend == "torch":
+        spec = _torch_spec(args)
+    elif args.preset not in _PRESETS:
+        raise UsageError(f"--preset must be one of {', '.join(_PRESETS)} with --backend numba (got {args.preset})")
+    elif args.dataset is not None:
+        raise UsageError("--dataset is for --backend torch (the toy models draw their own data)")
+    else:
+        spec = make_spec(
+            args.model, preset=args.preset, algo=args.algo, cosine=bool(args.cosine) or None, backend=args.backend,
+            T_grid=args.T_grid, lr_grid=args.lr_grid, batch_grid=args.batch_grid, seeds=args.seeds,
+            datasets=args.datasets, chains=args.chains, n=args.n, dim=args.dim, alpha=args.alpha, beta=args.beta,
+            momentum=args.momentum, time=args.time, burn_time=args.burn_time, max_steps=args.max_steps,
+            indicators=bool(args.indicators) or None, root_seed=args.seed, model_kwargs=dict(args.set) or None,
+        )
+    summary = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers,
+                        progress=True, figures=not args.no_figures)
+    if args.json:
+        emit_json(summary)
+        return 0
+    fit = summary["eq1_fit"]
+    w = sys.stdout.write
+    w(f"runs: {summary['runs_total']} total, {summary['runs_reused']} reused, {summary['runs_computed']} computed "
+      f"({summary['executor']}, {summary['wall_seconds']:.1f} s); not at steady state: {summary['not_steady']}"
+      f"{' (findings include them: too few steady temperatures)' if summary['includes_not_steady'] else ''}\n")
+    if fit["status"] == "ok":
+        w(f"Eq 1 fit: a={fit['a']:.4g}±{fit['a_se']:.2g} b={fit['b']:.4g}±{fit['b_se']:.2g} "
+          f"c={fit['c']:.4g}±{fit['c_se']:.2g} R^2={fit['r2']:.3f}\n")
+    else:
+        w(f"Eq 1 fit: {fit['status']} ({fit['reason']})\n")
+    for k in ("A", "B", "C"):
+        f = summary[k]
+        w(f"{f['prediction']}: {f['holds']} ({f['reason']})\n")
+    w(f"T_opt: {summary['T_opt']}; table: {summary['table']}\n")
+    return 0
+
+
+COMMAND = Command(
+    name="sweep",
+    help="temperature sweep: gap, test and train loss against T = lr/B, Eq 1 fit, predictions A/B/C",
+    add_arguments=_add_arguments,
+    run=_run,
+)

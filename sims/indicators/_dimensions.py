@@ -1,0 +1,250 @@
+"""Dimension and curvature indicators of seed 001: sharpness dimension (Tuci,
+Korkmaz, Simsekli, Birdal) [V], PH0 dimension of trajectories (Birdal et al. 2021;
+Dupuis et al. 2023) [V], and the Hessian baselines (trace, top eigenvalue) with
+stochastic Lanczos quadrature for Hessians known only through a matvec.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import scipy.sparse.csgraph
+import scipy.spatial.distance
+
+from gapkit.theory._validate import check_array, check_int, check_positive
+
+__all__ = [
+    "lyapunov_exponents",
+    "sharpness_dimension",
+    "sharpness_dimension_from_hessians",
+    "lanczos",
+    "slq",
+    "eigs_from_slq",
+    "mst_total_length",
+    "ph_dimension",
+]
+
+
+def _rng(seed):
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+# ------------------------------------------------------------------ sharpness dimension
+def lyapunov_exponents(minibatch_hessian_eigs, eta: float) -> np.ndarray:
+    """lambda_k = E_B ln sigma_k(I - eta Hess R_B(w)), sigma_1 >= ... >= sigma_d [V].
+
+    minibatch_hessian_eigs: (M, d) eigenvalues alpha_i of M sampled minibatch
+    Hessians (symmetric, so sigma = |1 - eta alpha_i|), or (d,) for one.
+    The singular values are sorted within each minibatch before averaging.
+    A singular value of exactly 0 gives -inf (a contracting direction).
+    """
+    a = check_array("minibatch_hessian_eigs", minibatch_hessian_eigs)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] < 1:
+        raise ValueError(f"minibatch_hessian_eigs must have shape (M, d) or (d,) (got {a.shape})")
+    eta = check_positive("eta", eta)
+    s = np.sort(np.abs(1.0 - eta * a), axis=1)[:, ::-1]
+    with np.errstate(divide="ignore"):
+        return np.mean(np.log(s), axis=0)
+
+
+def sharpness_dimension(lyap) -> float:
+    """Sharpness dimension (seed 001, Lyapunov/Kaplan-Yorke form) [V]:
+        j* = max{ i : sum_{k<=i} lambda_k >= 0 },
+        dim_S = j* + (sum_{i<=j*} lambda_i) / |lambda_{j*+1}|   for 1 <= j* < d,
+        dim_S = d if j* = d,  0 if lambda_1 < 0.
+    lyap: (d,) exponents sorted in decreasing order (`lyapunov_exponents`).
+    """
+    lam = np.asarray(lyap, dtype=np.float64)
+    if lam.ndim != 1 or lam.size == 0 or np.any(np.isnan(lam)) or np.any(lam == np.inf):
+        raise ValueError("lyap must be a non-empty 1-D array without nan or +inf")
+    if np.any(np.diff(lam) > 0):
+        raise ValueError("lyap must be sorted in decreasing order")
+    d = lam.size
+    if lam[0] < 0:
+        return 0.0
+    cs = np.cumsum(lam)
+    j = int(np.nonzero(cs >= 0)[0].max()) + 1  # 1-based j*
+    if j == d:
+        return float(d)
+    return float(j + cs[j - 1] / abs(lam[j]))
+
+
+def sharpness_dimension_from_hessians(minibatch_hessians, eta: float) -> dict:
+    """Sharpness dimension from exact minibatch Hessians (M, d, d) of the
+    regularised risk near convergence (small models). Returns "dim",
+    "lyapunov" (d,), "eigs" (M, d)."""
+    H = check_array("minibatch_hessians", minibatch_hessians)
+    if H.ndim == 2:
+        H = H[None]
+    if H.ndim != 3 or H.shape[1] != H.shape[2]:
+        raise ValueError(f"minibatch_hessians must have shape (M, d, d) (got {H.shape})")
+    eigs = np.linalg.eigvalsh(0.5 * (H + np.swapaxes(H, 1, 2)))
+    lyap = lyapunov_exponents(eigs, eta)
+    return {"dim": sharpness_dimension(lyap), "lyapunov": lyap, "eigs": eigs}
+
+
+# ------------------------------------------------------------------ Lanczos / SLQ
+def lanczos(matvec: Callable[[np.ndarray], np.ndarray], v0, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """m steps of Lanczos with full reorthogonalisation on a symmetric operator.
+
+    Returns the tridiagonal's Ritz values (k,) and the squared first components
+    of its eigenvectors (k,), k <= m (fewer on an invariant subspace). These are
+    the nodes and weights of the Gauss quadrature of v0' f(A) v0 / ||v0||^2.
+    """
+    v = check_array("v0", v0, ndim=1)
+    d = v.size
+    m = check_int("m", m, 1, d)
+    nv = float(np.linalg.norm(v))
+    if nv == 0:
+        raise ValueError("v0 must be nonzero")
+    Q = np.zeros((m, d))
+    alpha = np.zeros(m)
+    beta = np.zeros(m)
+    q = v / nv
+    k = m
+    for j in range(m):
+        Q[j] = q
+        w = np.asarray(matvec(q), dtype=np.float64).reshape(d)
+        alpha[j] = q @ w
+        # Full reorthogonalisation (twice) keeps the Ritz values free of ghost copies.
+        for _ in range(2):
+            w = w - Q[: j + 1].T @ (Q[: j + 1] @ w)
+        b = float(np.linalg.norm(w))
+        if j == m - 1:
+            break
+        if b <= 1e-12 * max(1.0, abs(alpha[j])):
+            k = j + 1
+            break
+        beta[j] = b
+        q = w / b
+    T = np.diag(alpha[:k]) + np.diag(beta[: k - 1], 1) + np.diag(beta[: k - 1], -1)
+    theta, U = np.linalg.eigh(T)
+    return theta, U[0] ** 2
+
+
+def slq(matvec: Callable[[np.ndarray], np.ndarray], d: int, *, m: int = 30, probes: int = 10, seed=0) -> dict:
+    """Stochastic Lanczos quadrature (Ubaru, Chen, Saad 2017; PyHessian's
+    spectral density) for a symmetric d x d operator given by `matvec`.
+
+    Rademacher probes v_l; each gives Gauss nodes theta_lk and weights tau_lk;
+    tr f(A) ~ (d / probes) sum_l sum_k tau_lk f(theta_lk).
+    Returns "nodes" (probes, m), "weights" (probes, m) (zero-padded when a probe
+    hit an invariant subspace), "trace" (the estimate of tr A), "trace_se"
+    (its standard error across probes), "top" (largest Ritz value: a lower bound
+    on lambda_max, exact when m >= number of distinct eigenvalues), and
+    "density(grid, width)" a callable Gaussian-smoothed spectral density.
+    """
+    d = check_int("d", d, 1)
+    m = check_int("m", m, 1)
+    m = min(m, d)
+    probes = check_int("probes", probes, 1)
+    rng = _rng(seed)
+    nodes = np.zeros((probes, m))
+    weights = np.zeros((probes, m))
+    for p in range(probes):
+        v = rng.choice(np.array([-1.0, 1.0]), size=d)
+        th, w = lanczos(matvec, v, m)
+        nodes[p, : th.size] = th
+        weights[p, : th.size] = w
+    per_probe = d * np.sum(weights * nodes, axis=1)
+    se = float(per_probe.std(ddof=1) / math.sqrt(probes)) if probes > 1 else float("nan")
+
+    def density(grid, width):
+        g = np.asarray(grid, dtype=np.float64)[:, None, None]
+        k = np.exp(-0.5 * ((g - nodes[None]) / width) ** 2) / (width * math.sqrt(2 * math.pi))
+        return np.sum(k * weights[None], axis=(1, 2)) / probes
+
+    return {
+        "nodes": nodes,
+        "weights": weights,
+        "trace": float(per_probe.mean()),
+        "trace_se": se,
+        "top": float(nodes[weights > 0].max()),
+        "density": density,
+    }
+
+
+def eigs_from_slq(nodes, weights, d: int) -> np.ndarray:
+    """A full sorted spectrum (d values, ascending) read off an SLQ run, for the
+    sharpness dimension of models too large for eigvalsh (approximation).
+
+    The probes' Gauss nodes (`slq`'s "nodes", "weights"; each probe's weights
+    sum to 1) pool into one discrete distribution; eigenvalue k (k = 1..d) is
+    its quantile at (k - 1/2) / d. Stated approximation: the result is a
+    smoothed spectrum; it is exact when each probe's quadrature resolves the
+    spectrum and probes -> inf, and its extremes are the Ritz values Lanczos
+    converges first. Feed one call per sampled minibatch Hessian to
+    `lyapunov_exponents`.
+    """
+    nd = check_array("nodes", nodes, ndim=2)
+    w = check_array("weights", weights, shape=nd.shape)
+    d = check_int("d", d, 1)
+    if np.any(w < 0):
+        raise ValueError("weights must be >= 0")
+    x = nd.ravel()
+    p = w.ravel() / max(w.sum(), np.finfo(float).tiny)
+    order = np.argsort(x, kind="stable")
+    x, cdf = x[order], np.cumsum(p[order])
+    q = (np.arange(d) + 0.5) / d
+    idx = np.minimum(np.searchsorted(cdf, q, side="left"), x.size - 1)
+    return x[idx]
+
+
+# ------------------------------------------------------------------ PH0 dimension
+def mst_total_length(points, metric: str = "euclidean") -> float:
+    """E = sum of minimum-spanning-tree edge lengths (PH0 total persistence with
+    alpha = 1) of a point cloud (m, D); metric "euclidean" or "cityblock" (L1).
+    Duplicate points contribute zero-length edges."""
+    x = check_array("points", points, ndim=2)
+    if metric not in ("euclidean", "cityblock"):
+        raise ValueError(f"metric must be 'euclidean' or 'cityblock' (got {metric!r})")
+    # csgraph reads a 0 distance as "no edge"; exact duplicates add zero-length
+    # edges to the tree, so they are dropped first.
+    x = np.unique(x, axis=0)
+    if x.shape[0] < 2:
+        return 0.0
+    dist = scipy.spatial.distance.squareform(scipy.spatial.distance.pdist(x, metric=metric))
+    return float(scipy.sparse.csgraph.minimum_spanning_tree(dist).sum())
+
+
+def ph_dimension(points, *, sizes=None, reps: int = 5, metric: str = "euclidean", seed=0) -> dict:
+    """PH0 dimension of a point cloud (trajectory iterates, or per-example loss
+    vectors with metric="cityblock") [V]:
+        E(m) = MST total length of m points drawn without replacement,
+        fit log E = a log m + c (least squares over the size grid),
+        dim_PH = 1 / (1 - a).
+    E(m) is averaged over `reps` independent draws per size. Default sizes:
+    10 log-spaced values from N/10 (at least 10) to N.
+    Returns "dim", "slope" a, "sizes", "E" (mean per size), "dim_se" (delta-
+    method standard error from the least-squares slope's standard error).
+    Finite-sample bias: see the catalogue's `indicators.ph_dim.*` rows.
+    """
+    x = check_array("points", points, ndim=2)
+    N = x.shape[0]
+    if N < 10:
+        raise ValueError(f"points must hold at least 10 points (got {N})")
+    reps = check_int("reps", reps, 1)
+    if sizes is None:
+        sizes = np.unique(np.geomspace(max(10, N // 10), N, 10).astype(int))
+    sizes = np.asarray([check_int("sizes", s, 2, N) for s in sizes])
+    if np.unique(sizes).size < 2:
+        raise ValueError("sizes must hold at least 2 distinct values")
+    rng = _rng(seed)
+    E = np.zeros(sizes.size)
+    for i, m in enumerate(sizes):
+        r = 1 if m == N else reps
+        E[i] = np.mean([mst_total_length(x[rng.choice(N, size=m, replace=False)], metric) for _ in range(r)])
+    if np.any(E <= 0):
+        return {"dim": 0.0, "slope": float("nan"), "sizes": sizes, "E": E, "dim_se": float("nan")}
+    lx, ly = np.log(sizes), np.log(E)
+    A = np.vstack([lx, np.ones_like(lx)]).T
+    coef, res, *_ = np.linalg.lstsq(A, ly, rcond=None)
+    a = float(coef[0])
+    resid = ly - A @ coef
+    dof = max(sizes.size - 2, 1)
+    se_a = math.sqrt(float(resid @ resid) / dof / float(np.sum((lx - lx.mean()) ** 2)))
+    dim = 1.0 / (1.0 - a) if a < 1 else math.inf
+    return {"dim": dim, "slope": a, "sizes": sizes, "E": E, "dim_se": se_a / (1.0 - a) ** 2 if a < 1 else math.inf}

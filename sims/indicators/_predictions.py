@@ -1,0 +1,70 @@
+"""Prediction-disagreement indicators of seed 001 (Johnson & Zhang, NeurIPS 2023).
+
+- Inconsistency [V]: C = E_S E_{Theta,Theta'} E_X KL( f(Theta, X) || f(Theta', X) ):
+  two runs with different seeds on the same training set S, f the softmax output.
+- Instability [R] (reconstructed from secondary sources, not checked against the
+  paper): I = E_{S,S'} E_X KL( fbar_S(X) || fbar_{S'}(X) ), fbar_S the
+  seed-averaged prediction of training set S.
+
+Estimation: K >= 2 seeds on each of J >= 1 (instability: >= 2) training sets,
+predictions on the same unlabeled inputs X. Expectations over pairs use all
+ordered pairs of distinct seeds (distinct sets), so both are symmetric in order.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import log_softmax
+
+from gapkit.theory._validate import check_array
+
+__all__ = ["softmax_kl", "inconsistency", "instability"]
+
+
+def _logp(name, x, logits):
+    a = check_array(name, x)
+    if a.ndim != 4 or min(a.shape) < 1:
+        raise ValueError(f"{name} must have shape (training_sets, seeds, inputs, classes) (got {a.shape})")
+    if logits:
+        return log_softmax(a, axis=-1)
+    if np.any(a < 0) or np.any(np.abs(a.sum(axis=-1) - 1.0) > 1e-8):
+        raise ValueError(f"{name} must hold probability vectors (>= 0, summing to 1 over the last axis)")
+    with np.errstate(divide="ignore"):
+        return np.log(a)
+
+
+def softmax_kl(logp, logq) -> np.ndarray:
+    """KL(p || q) = sum_c p_c (log p_c - log q_c) over the last axis, from log
+    probabilities (0 log 0 = 0; inf where q_c = 0 < p_c)."""
+    p = np.exp(logp)
+    with np.errstate(invalid="ignore"):
+        t = np.where(p > 0, p * (logp - logq), 0.0)
+    return np.sum(t, axis=-1)
+
+
+def inconsistency(outputs, *, logits: bool = True) -> float:
+    """Inconsistency C [V]. outputs: (J sets, K >= 2 seeds, N inputs, classes)
+    logits (default) or probabilities. Mean over sets, ordered seed pairs
+    (k != k') and inputs of KL(f_k || f_k')."""
+    lp = _logp("outputs", outputs, logits)
+    J, K, N, _ = lp.shape
+    if K < 2:
+        raise ValueError(f"outputs must hold at least 2 seeds per training set (got {K})")
+    kl = softmax_kl(lp[:, :, None], lp[:, None, :])  # (J, K, K, N)
+    off = ~np.eye(K, dtype=bool)
+    return float(kl[:, off].mean())
+
+
+def instability(outputs, *, logits: bool = True) -> float:
+    """Instability I [R]. outputs: (J >= 2 sets, K seeds, N inputs, classes).
+    fbar_S = mean over seeds of the softmax probabilities; mean over ordered
+    pairs of distinct sets and inputs of KL(fbar_S || fbar_S')."""
+    lp = _logp("outputs", outputs, logits)
+    J = lp.shape[0]
+    if J < 2:
+        raise ValueError(f"outputs must hold at least 2 training sets (got {J})")
+    fbar = np.exp(lp).mean(axis=1)  # (J, N, C)
+    with np.errstate(divide="ignore"):
+        lb = np.log(fbar)
+    kl = softmax_kl(lb[:, None], lb[None, :])  # (J, J, N)
+    off = ~np.eye(J, dtype=bool)
+    return float(kl[off].mean())

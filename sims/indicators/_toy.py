@@ -1,0 +1,354 @@
+"""Generalization indicators of the related seeds (000, 001, 002) and the classic
+baselines, computed on one toy-model run: `toy_indicators`.
+
+The formulas live in `_ind_traj` (seed 000, distance from init, train-longer
+preset), `_ind_sde` (seed 002), `_ind_dims` (sharpness and PH dimension, SLQ)
+and `_ind_pred` (inconsistency / instability); this module re-exports them and
+assembles the per-run `ind_<name>` / `bound_<name>` columns the sweep writes to
+runs.csv (scored by `gapkit score`, `_score.py`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gapkit.theory._validate import check_array, check_int, check_nonneg, check_positive
+from ._dimensions import (
+    eigs_from_slq,
+    lanczos,
+    lyapunov_exponents,
+    mst_total_length,
+    ph_dimension,
+    sharpness_dimension,
+    sharpness_dimension_from_hessians,
+    slq,
+)
+from ._toy_models import problem_callables
+from ._predictions import inconsistency, instability, softmax_kl
+from ._sde_bounds import (
+    gaussian_kl,
+    logdet_lowrank_isotropic,
+    lyapunov_continuous,
+    lyapunov_discrete,
+    minibatch_covariance,
+    terminal_state_bound,
+    trajectory_bound,
+    trajectory_terms,
+)
+from ._trajectory import distance_from_init, gamma_trace, gen_first_order, gradient_diversity, train_longer_preset
+
+__all__ = [
+    "toy_indicators",
+    "TOY_INDICATOR_KEYS",
+    "paper_bound_columns",
+    # re-exported formulas
+    "gen_first_order", "gamma_trace", "gradient_diversity", "distance_from_init", "train_longer_preset",
+    "minibatch_covariance", "trajectory_terms", "trajectory_bound", "lyapunov_continuous",
+    "lyapunov_discrete", "gaussian_kl", "terminal_state_bound", "logdet_lowrank_isotropic",
+    "lyapunov_exponents", "sharpness_dimension", "sharpness_dimension_from_hessians", "lanczos", "slq", "eigs_from_slq",
+    "mst_total_length", "ph_dimension", "softmax_kl", "inconsistency", "instability",
+]
+
+# Every key toy_indicators can return (a key is left out when its inputs are missing).
+TOY_INDICATOR_KEYS = (
+    "ind_T", "ind_param_norm", "ind_dist_init", "ind_grad_diversity",
+    "ind_gamma_max", "ind_gamma_median", "ind_gen_first_order_error",
+    "ind_hessian_trace", "ind_hessian_top", "ind_sharpness_dim",
+    "ind_ph_dim", "ind_ph_dim_loss", "bound_sde_trajectory", "bound_sde_terminal",
+)
+
+_MAX_STATES = 40  # states of the window used for the per-state indicators (cost cap)
+
+
+def toy_indicators(traj: dict) -> dict[str, float]:
+    """Indicators of one toy-model run, as ``ind_<name>`` / ``bound_<name>`` floats.
+
+    Inputs (keys of `traj`; S recorded states, d parameters, n train examples):
+
+    required
+      "trace_theta"  (S, d) recorded iterates, oldest first (S >= 2; the PH
+                     dimensions need >= 10 states in the window).
+      "lr"           float, the learning rate lam of Eq 15.
+      "batch"        int, the batch size B (drawn with replacement).
+      "n"            int, the number of training examples.
+      "per_example_grad"  callable theta (d,) -> (n, d): gradients of the
+                     per-example loss l(theta, x_i) on the training set (no
+                     weight decay).  Or "per_example_grads": array (S, n, d).
+    optional
+      "theta0"       (d,) initial weights (default trace_theta[0]).
+      "record_every" int, steps between records (default 1): the trajectory
+                     bound's sum over steps is record_every x the sum over records.
+      "alpha", "beta"  Eq 15 weight decay and injected noise (default 0).
+      "window"       fraction of the records counted as near convergence
+                     (default 0.5: the last half).
+      "pop_grad"     callable theta -> (d,) population gradient grad Ubar.
+      "pop_loss", "train_loss"  callables theta -> float (Ubar and U_l); or
+                     "trace_train", "trace_test" (S,) arrays (the test trace then
+                     stands in for F_mu).
+      "hessian"      callable theta -> (d, d) full-batch train Hessian (no alpha).
+      "per_example_hessian"  callable theta -> (n, d, d) (minibatch Hessians
+                     for the sharpness dimension; without it every minibatch
+                     Hessian is taken equal to "hessian", exact for quadratics).
+      "per_example_loss"  callable theta -> (n,) (PH dimension on loss vectors).
+      "R"            sub-Gaussian constant of the loss for seed 002's bounds.
+                     Default: the standard deviation of the per-example losses at
+                     the last state (a plug-in: the bound is then an indicator,
+                     not a certified bound). Without R and per_example_loss the
+                     bounds are left out.
+      "prior_mean", "prior_cov"  data-independent Gaussian prior of the
+                     terminal-state bound (e.g. the population minimum and the
+                     Lyapunov covariance of the population problem); default
+                     N(0, T I), T = lr / batch (depends on hyperparameters only).
+      "seed"         int or Generator for the minibatch and subsample draws.
+      "algo"         "sgd" (default), "momentum" or "langevin": the sharpness
+                     dimension and seed 002's two bounds assume plain SGD's
+                     update map and noise, and are left out for the others.
+
+    A `simulate` result (a dict with "arrays", as the sweep passes it) is also
+    accepted: see `_from_simulate`.
+
+    Returned keys: a subset of TOY_INDICATOR_KEYS (missing inputs -> key left out):
+      ind_T                      lr / batch (the baseline every indicator must beat)
+      ind_param_norm, ind_dist_init   ||w_S||, ||w_S - w_0|| (classic baselines)
+      ind_grad_diversity         tr D averaged over the window (seed 000)
+      ind_gamma_max / _median    gamma_t of Assumption 3.6 over the record (seed 000)
+      ind_gen_first_order_error  max |summed first-order gen - gen| / max |gen_t - gen_0|
+                                 over the last 160 consecutive records (seed 000)
+      ind_hessian_trace / _top   of the regularised train Hessian at the last state
+      ind_sharpness_dim          seed 001, from 64 sampled minibatch Hessians (with
+                                 replacement, size batch) at window states
+      ind_ph_dim                 PH0 dimension of the window iterates (Euclidean)
+      ind_ph_dim_loss            PH0 dimension of per-example loss vectors (L1)
+      bound_sde_trajectory       seed 002 trajectory bound (inf when some C_t is
+                                 singular, e.g. n <= d with beta = 0)
+      bound_sde_terminal         seed 002 terminal-state bound, Lambda from the
+                                 discrete Lyapunov equation at the last state's H, D
+                                 (left out when the chain has no stationary Gaussian)
+    """
+    if not isinstance(traj, dict):
+        raise ValueError("traj must be a dict of recorded arrays and callables")
+    if "arrays" in traj:
+        return _from_simulate(traj)
+    for k in ("trace_theta", "lr", "batch", "n"):
+        if k not in traj:
+            raise ValueError(f"traj must contain {k!r}")
+    W = check_array("trace_theta", traj["trace_theta"], ndim=2)
+    S, d = W.shape
+    if S < 2:
+        raise ValueError(f"trace_theta must hold at least 2 states (got {S})")
+    lr = check_positive("lr", traj["lr"])
+    B = check_int("batch", traj["batch"], 1)
+    n = check_int("n", traj["n"], 1)
+    alpha = check_nonneg("alpha", traj.get("alpha", 0.0))
+    beta = check_nonneg("beta", traj.get("beta", 0.0))
+    every = check_int("record_every", traj.get("record_every", 1), 1)
+    window = float(traj.get("window", 0.5))
+    if not 0 < window <= 1:
+        raise ValueError(f"window must be in (0, 1] (got {window})")
+    seed = traj.get("seed", 0)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    theta0 = traj.get("theta0")
+    algo = traj.get("algo", "sgd")
+    if algo not in ("sgd", "momentum", "langevin"):
+        raise ValueError(f"algo must be 'sgd', 'momentum' or 'langevin' (got {algo!r})")
+    plain_sgd = algo == "sgd"
+
+    out: dict[str, float] = {"ind_T": lr / B}
+    wfin = W[-1]
+    out["ind_param_norm"] = float(np.linalg.norm(wfin))
+    out["ind_dist_init"] = distance_from_init(W, theta0)["final"]
+
+    # Per-state quantities on an evenly spaced subset of the records.
+    all_idx = np.unique(np.linspace(0, S - 1, min(S, _MAX_STATES)).astype(int))
+    w0 = max(0, int(math.floor(S * (1 - window))))
+    win_idx = all_idx[all_idx >= w0]
+    if win_idx.size == 0:
+        win_idx = np.array([S - 1])
+
+    def pex_grads(i):
+        if "per_example_grads" in traj:
+            return np.asarray(traj["per_example_grads"][i], dtype=np.float64)
+        if "per_example_grad" in traj:
+            return np.asarray(traj["per_example_grad"](W[i]), dtype=np.float64).reshape(n, d)
+        return None
+
+    G = None
+    if "per_example_grad" in traj or "per_example_grads" in traj:
+        G = np.stack([pex_grads(i) for i in all_idx])  # (s, n, d)
+        win_mask = np.isin(all_idx, win_idx)
+        out["ind_grad_diversity"] = float(np.mean(gradient_diversity(G[win_mask])))
+        gtrain = G.mean(axis=1)
+        if "pop_grad" in traj:
+            gpop = np.stack([np.asarray(traj["pop_grad"](W[i]), dtype=np.float64).reshape(d) for i in all_idx])
+            gam = gamma_trace(gpop, gtrain)
+            out["ind_gamma_max"] = gam["max"]
+            out["ind_gamma_median"] = gam["median"]
+            # First order needs consecutive states: the last 4 x _MAX_STATES records.
+            seg = np.arange(max(0, S - 4 * _MAX_STATES), S)
+            losses = _gen_losses(traj, W, seg)
+            if losses is not None and seg.size >= 2:
+                gs_all = np.stack([pex_grads(i).mean(axis=0) for i in seg])
+                gp_all = np.stack([np.asarray(traj["pop_grad"](W[i]), dtype=np.float64).reshape(d) for i in seg])
+                fo = gen_first_order(losses[0], losses[1], W[seg], gs_all, gp_all)
+                out["ind_gen_first_order_error"] = fo["rel_error"]
+
+    Hfin = _hessian(traj, wfin, n, d)
+    if Hfin is not None:
+        Hreg = Hfin + alpha * np.eye(d)
+        ev = np.linalg.eigvalsh(0.5 * (Hreg + Hreg.T))
+        out["ind_hessian_trace"] = float(ev.sum())
+        out["ind_hessian_top"] = float(ev[-1])
+        if plain_sgd:
+            out["ind_sharpness_dim"] = _sharpness(traj, W, win_idx, B, lr, alpha, n, d, rng)
+
+    if win_idx.size >= 10 or (S - w0) >= 10:
+        pts = W[w0:]
+        out["ind_ph_dim"] = _ph(pts, "euclidean", rng)
+        if "per_example_loss" in traj:
+            sub = np.unique(np.linspace(w0, S - 1, min(S - w0, 4 * _MAX_STATES)).astype(int))
+            L = np.stack([np.asarray(traj["per_example_loss"](W[i]), dtype=np.float64).reshape(n) for i in sub])
+            out["ind_ph_dim_loss"] = _ph(L, "cityblock", rng)
+
+    R = traj.get("R")
+    if R is None and "per_example_loss" in traj:
+        R = float(np.std(np.asarray(traj["per_example_loss"](wfin), dtype=np.float64)))
+    if R is not None and R > 0 and G is not None and plain_sgd:
+        tt = trajectory_terms(G, B, beta=beta)
+        gn2 = np.sum((G.mean(axis=1) + alpha * W[all_idx]) ** 2, axis=1)
+        # Sum over all steps ~ (steps per subset record) x sum over the subset.
+        scale = every * (S - 1) / max(all_idx.size - 1, 1) if all_idx.size > 1 else every
+        tb = trajectory_bound(gn2, tt["trC"], tt["logdetC"], d=d, n=n, R=R)
+        out["bound_sde_trajectory"] = math.sqrt(scale) * tb["bound"] if math.isfinite(tb["bound"]) else math.inf
+        if Hfin is not None and plain_sgd:
+            Dfin = minibatch_covariance(pex_grads(S - 1) if "per_example_grads" in traj else traj["per_example_grad"](wfin), 1)
+            Q = (lr / B) * (Dfin + beta * beta * np.eye(d))
+            H = Hfin + alpha * np.eye(d)
+            try:
+                Lam = lyapunov_discrete(H, Q, lr)
+                m_S = W[w0:].mean(axis=0)
+                pm = np.asarray(traj.get("prior_mean", np.zeros(d)), dtype=np.float64)
+                pc = traj.get("prior_cov")
+                pc = np.eye(d) * (lr / B) if pc is None else np.asarray(pc, dtype=np.float64)
+                tsb = terminal_state_bound(m_S[None], Lam[None], n=n, R=R, prior_mean=pm, prior_cov=pc)
+                out["bound_sde_terminal"] = tsb["bound"]
+            except ValueError:
+                # No stationary Gaussian (not at a minimum, or |1 - lr h| >= 1): leave it out.
+                pass
+    return out
+
+
+def paper_bound_columns(stats=None, identities=None) -> dict[str, float]:
+    """The paper's own gap bounds as ``bound_<eq>`` columns for runs.csv
+    (`gapkit score` reports every ``bound_*`` column as a bound: how often it
+    holds, how loose it is).
+
+    stats: the grid statistics `gapkit.theory._approx.approximations` takes
+    (a `PotentialStats`); gives bound_eq11 (Eq 11) and, for SGD stats (with T),
+    bound_eq23 (Eq 23 bounds the test loss, hence the gap when U_l >= 0) and
+    bound_eq24 (Eq 24). identities: the dict of `gapkit.theory._universe`
+    identities; gives bound_eq07 (Eq 7's right side). An approximation that is
+    undefined (Zbar = inf) gives inf: it bounds nothing. These are data-averaged
+    quantities of a model, not of one trajectory, so toy_indicators does not
+    compute them; the sweep attaches them per (model, T) where the theory
+    engine applies.
+    """
+    out: dict[str, float] = {}
+    if identities is not None and "eq07" in identities:
+        out["bound_eq07"] = float(identities["eq07"].rhs)
+    if stats is not None:
+        from gapkit.theory._approx import approximations
+
+        ap = approximations(stats)
+        for eq in ("eq11", "eq23", "eq24"):
+            if eq in ap:
+                a = ap[eq]
+                out[f"bound_{eq}"] = float(a.value) if a.defined and a.value is not None else math.inf
+    return out
+
+
+def _from_simulate(raw: dict, max_runs: int = 4) -> dict[str, float]:
+    """toy_indicators on a `simulate` result: up to `max_runs` recorded (data
+    set, chain) trajectories arrays["trace_theta"] (K, M, S, d), averaged.
+
+    When the result carries its model table (``raw["_problem"]``, a
+    `gapkit.sims.engine._problems.Problem`), the per-example gradients, losses and
+    Hessians of each data set are rebuilt from it (`_ind_models.problem_callables`);
+    otherwise only the trajectory indicators (norms, distance, PH dimension) are
+    computed. Runs without a recorded trajectory give ind_T only.
+    """
+    lr = check_positive("lr", raw.get("lr"))
+    B = check_int("batch", raw.get("batch", 1), 1)
+    out: dict[str, float] = {"ind_T": lr / B}
+    arr = raw["arrays"] or {}
+    tt = arr.get("trace_theta")
+    if tt is None:
+        return out
+    tt = np.asarray(tt, dtype=np.float64)
+    if tt.ndim == 3:  # (K, S, d) without a chain axis
+        tt = tt[:, None]
+    K, M = tt.shape[:2]
+    prob = raw.get("_problem")
+    vals: dict[str, list] = {}
+    rng = np.random.default_rng(np.random.SeedSequence([int(raw.get("seed", 0)) % 2**63, 0x1D]))
+    for r in range(min(max_runs, K * M)):
+        k, m = r % K, (r // K) % M
+        w = tt[k, m]
+        if not np.all(np.isfinite(w)):
+            continue
+        sub = {"trace_theta": w, "lr": lr, "batch": B, "n": int(raw.get("n", 1)), "seed": rng,
+               "alpha": float(raw.get("alpha", 0.0) or 0.0), "beta": float(raw.get("beta", 0.0) or 0.0),
+               "record_every": int(raw.get("record_every", 1) or 1)}
+        sub["algo"] = str(raw.get("algo", "sgd"))
+        if prob is not None:
+            try:
+                sub.update(problem_callables(prob, k, raw))
+            except (AttributeError, KeyError, IndexError, ValueError):
+                pass  # an unknown model table: trajectory indicators only
+        for key, v in toy_indicators(sub).items():
+            vals.setdefault(key, []).append(v)
+    for key, v in vals.items():
+        out[key] = float(np.mean(v))
+    return out
+
+
+def _gen_losses(traj, W, seg):
+    if "pop_loss" in traj and "train_loss" in traj:
+        tr = np.array([float(traj["train_loss"](W[i])) for i in seg])
+        po = np.array([float(traj["pop_loss"](W[i])) for i in seg])
+        return tr, po
+    if "trace_train" in traj and "trace_test" in traj:
+        return (check_array("trace_train", traj["trace_train"], shape=(W.shape[0],))[seg],
+                check_array("trace_test", traj["trace_test"], shape=(W.shape[0],))[seg])
+    return None
+
+
+def _hessian(traj, w, n, d):
+    if "hessian" in traj:
+        return check_array("hessian", traj["hessian"](w), shape=(d, d))
+    if "per_example_hessian" in traj:
+        return np.asarray(traj["per_example_hessian"](w), dtype=np.float64).reshape(n, d, d).mean(axis=0)
+    return None
+
+
+def _sharpness(traj, W, win_idx, B, lr, alpha, n, d, rng, draws: int = 64):
+    reg = alpha * np.eye(d)
+    if "per_example_hessian" in traj:
+        Hs = []
+        for _ in range(draws):
+            i = int(rng.choice(win_idx))
+            ph = np.asarray(traj["per_example_hessian"](W[i]), dtype=np.float64).reshape(n, d, d)
+            Hs.append(ph[rng.integers(0, n, size=B)].mean(axis=0) + reg)
+        Hs = np.stack(Hs)
+    else:
+        Hs = np.stack([np.asarray(traj["hessian"](W[i]), dtype=np.float64) + reg for i in win_idx])
+    return sharpness_dimension_from_hessians(Hs, lr)["dim"]
+
+
+def _ph(points, metric, rng):
+    if points.shape[0] > 400:
+        points = points[np.unique(np.linspace(0, points.shape[0] - 1, 400).astype(int))]
+    try:
+        return float(ph_dimension(points, metric=metric, reps=3, seed=rng)["dim"])
+    except ValueError:
+        return float("nan")

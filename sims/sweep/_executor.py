@@ -1,0 +1,155 @@
+"""Executors of a sweep: where runs execute.
+
+- `SerialExecutor`: in this process, one run after another.
+- `ProcessExecutor` (the default): a local `concurrent.futures` process pool
+  started with the 'spawn' context. Numba's threading layers are not safe
+  across ``fork`` (a forked child inherits a half-initialised thread pool), so
+  no pool here ever forks.
+- `DaskExecutor`: a Dask distributed cluster, given its scheduler address
+  (``gapkit sweep --scheduler tcp://host:8786``) or a ready `Client`.
+
+All three take a module-level function and a list of picklable items and yield
+``(index, result)`` as runs finish, in completion order. The sweep writes each
+result as it arrives, so a crash loses at most the runs in flight. Results do
+not depend on the executor: each run's seed comes from its configuration
+(see `gapkit.sims.sweep._runner.run_seed`), never from its worker or its order.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+
+__all__ = ["SerialExecutor", "ProcessExecutor", "DaskExecutor", "make_executor"]
+
+
+class SerialExecutor:
+    """Runs every item in this process, in order."""
+
+    name = "serial"
+    workers = 1
+
+    def imap_unordered(self, fn: Callable, items: Sequence) -> Iterator[tuple[int, object]]:
+        for i, item in enumerate(items):
+            yield i, fn(item)
+
+    def close(self) -> None:
+        return None
+
+
+def _init_worker() -> None:
+    # one Numba thread per worker process: the pool already uses every core
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except Exception:  # pragma: no cover - numba missing or already configured
+        pass
+
+
+class ProcessExecutor:
+    """A local pool of `workers` processes (spawn context)."""
+
+    name = "process"
+
+    def __init__(self, workers: int | None = None, *, context: str = "spawn"):
+        if workers is None:
+            workers = os.cpu_count() or 1
+        if int(workers) < 1:
+            raise ValueError(f"workers must be an integer >= 1 (got {workers})")
+        if context not in ("spawn", "forkserver"):
+            raise ValueError(f"context must be 'spawn' or 'forkserver' (got {context!r}): fork is unsafe with Numba")
+        self.workers = int(workers)
+        self._ctx = multiprocessing.get_context(context)
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def _get_pool(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = cf.ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=self._ctx, initializer=_init_worker
+            )
+        return self._pool
+
+    def imap_unordered(self, fn: Callable, items: Sequence) -> Iterator[tuple[int, object]]:
+        if not items:
+            return
+        pool = self._get_pool()
+        futs = {pool.submit(fn, item): i for i, item in enumerate(items)}
+        try:
+            for fut in cf.as_completed(futs):
+                yield futs[fut], fut.result()
+        finally:
+            for fut in futs:
+                fut.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor:
+    """Sends runs to a Dask distributed scheduler.
+
+    `address` is the scheduler's address; `client` an existing
+    `dask.distributed.Client` (then the caller owns it and closes it).
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str | None = None, *, client=None):
+        if client is None:
+            if not address:
+                raise ValueError("scheduler must be a Dask scheduler address such as tcp://127.0.0.1:8786 (got nothing)")
+            try:
+                from dask.distributed import Client
+            except ImportError:
+                raise ValueError(
+                    "scheduler needs dask.distributed (pip install 'gapkit[dist]')"
+                ) from None
+            try:
+                client = Client(address, timeout="5s")
+            except (OSError, TimeoutError) as exc:
+                raise ValueError(f"scheduler {address!r} could not be reached ({type(exc).__name__})") from None
+            self._own = True
+        else:
+            self._own = False
+        self.client = client
+        info = client.scheduler_info()
+        self.workers = max(1, len(info.get("workers", {})))
+        self.address = getattr(client.scheduler, "address", address)
+
+    def imap_unordered(self, fn: Callable, items: Sequence) -> Iterator[tuple[int, object]]:
+        if not items:
+            return
+        from dask.distributed import as_completed
+
+        # pure=False: Dask must not deduplicate by argument hash behind our back;
+        # the store already skips finished runs.
+        futs = self.client.map(fn, list(items), pure=False)
+        index = {f.key: i for i, f in enumerate(futs)}
+        try:
+            for fut in as_completed(futs):
+                yield index[fut.key], fut.result()
+        finally:
+            self.client.cancel(futs)
+
+    def close(self) -> None:
+        if self._own:
+            self.client.close()
+
+
+def make_executor(*, scheduler: str | None = None, workers: int | None = None, n_items: int | None = None):
+    """The executor a sweep uses: Dask when `scheduler` is given, otherwise a
+    local process pool, or in-process when one worker (or one run) is enough."""
+    if scheduler:
+        return DaskExecutor(scheduler)
+    if workers is not None and int(workers) < 1:
+        raise ValueError(f"workers must be an integer >= 1 (got {workers})")
+    w = int(workers) if workers is not None else (os.cpu_count() or 1)
+    if n_items is not None:
+        w = min(w, max(1, int(n_items)))
+    if w <= 1:
+        return SerialExecutor()
+    return ProcessExecutor(w)

@@ -1,0 +1,238 @@
+"""What a temperature sweep is (Section 3 of the paper): its spec, presets, run length and run list.
+
+A sweep runs a grid of (lr, B) points, T = lr / B, for one algorithm variant
+(plain SGD, cosine, momentum, momentum + cosine, or Langevin), with `seeds`
+independent runs per point, each run an ensemble of `datasets` data sets x
+`chains` chains. Every finished run goes to the results store
+(`gapkit.sims.sweep._store`); the sweep then fits Eq 1 to the gap and reports the
+predictions A, B, C (`gapkit.sims.stats._fit`) and draws the figure panels
+(`gapkit.sims.sweep._figures`).
+
+Run length: equal rescaled time (Appendix B). Continuous time t' = lam t
+(updates x lr) leaves only T and alpha in the diffusion limit, so runs with
+equal T x updates x B = lr x updates are comparable. Each Numba run therefore
+gets ``steps = ceil(tau (burn_time + time) / lr)`` updates of which the first
+``burnin = ceil(tau burn_time / lr)`` are discarded: the same rescaled burn-in and
+measuring time at every grid point. tau = 1 / (c + alpha) is the model's
+slowest relaxation time in rescaled units (c the smallest curvature of its
+population loss, `relax_time`), so burn_time = 10 leaves exp(-10) of the
+initial offset. A point whose steps would exceed
+``max_steps`` is run with max_steps and marked ``capped`` (it may not be at
+steady state). The torch backend uses the paper's epoch rule (Appendix E),
+N = ref_epochs max(1, min(4, 1 + (T_ref / T - 1) / 4)).
+
+Seeds: each run's seed comes from the root seed and the sha256 of its full
+configuration, so no seed depends on the worker, the executor or the order of
+the runs, and the runs are independent: the trend tests of `_fit` treat runs
+as independent draws. (Common random numbers across the grid would make the
+per-run errors correlated in T and those intervals wrong.)
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from ._store import config_key
+
+__all__ = ["MODELS", "ALGOS", "BACKENDS", "PRESETS", "MODEL_DEFAULTS", "SweepSpec", "make_spec", "build_runs",
+           "run_seed", "relax_time", "steps_for", "epochs_for"]
+
+MODELS = ("quadratic1d", "quadratic", "linreg", "logreg", "rfridge")
+ALGOS = ("sgd", "langevin", "momentum")
+BACKENDS = ("numba", "torch")
+
+# Model settings of the toy problems, scaled so the per-example curvature is
+# ~1 and one T grid suits all. linreg/rfridge: over-parameterized (dim > n)
+# with a ridge alpha, where the gap falls with T (train loss rises faster than
+# test loss: the thermal spread lives in the span of the n inputs, where the
+# train Hessian exceeds the population one); logreg: 8 points in 4-D with
+# large inputs, separable or nearly so.
+MODEL_DEFAULTS = {
+    "quadratic1d": dict(n=8, dim=1, alpha=0.0),
+    "quadratic": dict(n=8, dim=4, alpha=0.0),
+    "linreg": dict(n=8, dim=16, alpha=0.3, data_std=0.25, noise_std=0.5),
+    "logreg": dict(n=8, dim=4, alpha=1e-2, data_std=1.0),
+    "rfridge": dict(n=8, dim=32, alpha=0.1, data_std=1.0, noise_std=0.5),
+}
+_MAX_RELAX = 100.0  # cap on tau (no curvature, no ridge: the null space never moves anyway)
+
+# Presets: grids, replicates and run length (rescaled time, see the module
+# docstring). Explicit command-line values override them.
+PRESETS = {
+    "smoke": dict(T_grid=[0.01, 0.03, 0.1, 0.3], batch_grid=[1, 4], seeds=1, datasets=16, chains=2,
+                  burn_time=10.0, time=20.0, max_steps=20_000, ref_epochs=3, T_ref=0.05),
+    "quick": dict(T_grid=[0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4], batch_grid=[1, 2], seeds=1, datasets=64,
+                  chains=2, burn_time=20.0, time=40.0, max_steps=50_000, ref_epochs=10, T_ref=0.05),
+    "paper": dict(T_grid=[0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4], batch_grid=[1, 2, 4], seeds=2,
+                  datasets=100, chains=2, burn_time=50.0, time=200.0, max_steps=400_000, ref_epochs=300,
+                  T_ref=2e-4),
+}
+
+
+
+@dataclasses.dataclass
+class SweepSpec:
+    """Everything that defines a sweep (what `sweep.json` stores)."""
+
+    model: str
+    algo: str = "sgd"
+    cosine: bool = False
+    backend: str = "numba"
+    T_grid: list | None = None
+    lr_grid: list | None = None
+    batch_grid: list = dataclasses.field(default_factory=lambda: [1])
+    seeds: int = 1
+    datasets: int = 16
+    chains: int = 2
+    root_seed: int = 0
+    burn_time: float = 10.0
+    time: float = 20.0
+    max_steps: int = 20_000
+    ref_epochs: int = 300
+    T_ref: float = 2e-4
+    n: int = 8
+    dim: int = 1
+    alpha: float = 0.0
+    beta: float = 0.0
+    momentum: float = 0.0
+    data_mean: float = 0.0
+    data_std: float = 1.0
+    noise_std: float = 0.5
+    model_kwargs: dict = dataclasses.field(default_factory=dict)
+    indicators: bool = False
+    preset: str | None = None
+
+    def validate(self) -> "SweepSpec":
+        from gapkit.theory._validate import check_int, check_nonneg, check_positive
+
+        if self.backend not in BACKENDS and ":" not in self.backend:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {self.backend!r})")
+        if self.backend == "numba" and self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)} (got {self.model!r})")
+        if self.algo not in ALGOS:
+            raise ValueError(f"algo must be one of {', '.join(ALGOS)} (got {self.algo!r})")
+        if (self.T_grid is None) == (self.lr_grid is None):
+            raise ValueError("give exactly one of T_grid and lr_grid")
+        grid_name = "T_grid" if self.T_grid is not None else "lr_grid"
+        grid = self.T_grid if self.T_grid is not None else self.lr_grid
+        if len(grid) == 0:
+            raise ValueError(f"{grid_name} must be a non-empty list of numbers > 0 (got an empty list)")
+        if len(self.batch_grid) == 0:
+            raise ValueError("batch_grid must be a non-empty list of integers >= 1 (got an empty list)")
+        for v in grid:
+            check_positive(grid_name.replace("_grid", ""), v)
+        self.batch_grid = [check_int("B", b, 1) for b in self.batch_grid]
+        for name in ("seeds", "datasets", "chains", "max_steps", "ref_epochs", "n", "dim"):
+            check_int(name, getattr(self, name), 1)
+        check_int("root_seed", self.root_seed, 0)
+        for name in ("burn_time", "alpha", "beta", "momentum", "data_std", "noise_std"):
+            check_nonneg(name, getattr(self, name))
+        check_positive("time", self.time)
+        check_positive("T_ref", self.T_ref)
+        if not self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1) (got {self.momentum})")
+        return self
+
+    def points(self) -> list[tuple[float, int, float]]:
+        """Grid points (T, B, lr), in grid order."""
+        out = []
+        for B in self.batch_grid:
+            if self.T_grid is not None:
+                out += [(float(T), int(B), float(T) * B) for T in self.T_grid]
+            else:
+                out += [(float(lr) / B, int(B), float(lr)) for lr in self.lr_grid]
+        return out
+
+
+def make_spec(model: str, *, preset: str | None = "smoke", **overrides) -> SweepSpec:
+    """A validated `SweepSpec`: model defaults, then the preset, then `overrides`
+    (keys left at None are ignored). A lr grid given without a T grid replaces
+    the preset's T grid."""
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(PRESETS)} (got {preset!r})")
+    base = dict(MODEL_DEFAULTS.get(model, {}))
+    base.update(PRESETS.get(preset, {}) if preset else {})
+    over = {k: v for k, v in overrides.items() if v is not None}
+    if "lr_grid" in over and "T_grid" not in over:
+        base.pop("T_grid", None)
+    base.update(over)
+    if base.get("algo") == "momentum" and "momentum" not in over:
+        base["momentum"] = 0.9
+    fields = {f.name for f in dataclasses.fields(SweepSpec)}
+    unknown = sorted(set(base) - fields)
+    if unknown:
+        raise ValueError(f"unknown sweep setting(s): {', '.join(unknown)}")
+    return SweepSpec(model=model, preset=preset, **{k: v for k, v in base.items() if k != "model"}).validate()
+
+
+def relax_time(spec: SweepSpec) -> float:
+    """tau = 1 / (c + alpha), c the smallest curvature of the model's
+    population loss (quadratic: h; linreg: data_std^2 (1 - sqrt(dim/n))^2
+    when n > dim, else 0; logreg: data_std^2 / 4 at the origin; rfridge: 0),
+    capped at 100."""
+    m = spec.model
+    if m in ("quadratic1d", "quadratic"):
+        c = float(spec.model_kwargs.get("h", 1.0))
+    elif m == "linreg":
+        c = spec.data_std**2 * (1 - math.sqrt(spec.dim / spec.n)) ** 2 if spec.n > spec.dim else 0.0
+    elif m == "logreg":
+        c = 0.25 * spec.data_std**2
+    else:
+        c = 0.0
+    k = c + spec.alpha
+    return min(1.0 / k, _MAX_RELAX) if k > 0 else _MAX_RELAX
+
+
+def steps_for(lr: float, spec: SweepSpec) -> tuple[int, int, bool]:
+    """(steps, burnin, capped) of the equal-rescaled-time rule (module docstring)."""
+    tau = relax_time(spec) if spec.backend != "torch" else 1.0
+    burnin = math.ceil(tau * spec.burn_time / lr)
+    steps = math.ceil(tau * (spec.burn_time + spec.time) / lr)
+    capped = steps > spec.max_steps
+    if capped:
+        steps = spec.max_steps
+        burnin = min(burnin, steps // 3)
+    return int(steps), int(burnin), bool(capped)
+
+
+def epochs_for(T: float, spec: SweepSpec) -> int:
+    """Appendix E: N = ref_epochs max(1, min(4, 1 + (T_ref / T - 1) / 4))."""
+    return int(math.ceil(spec.ref_epochs * max(1.0, min(4.0, 1.0 + (spec.T_ref / T - 1.0) / 4.0))))
+
+
+def run_seed(root_seed: int, config: dict) -> int:
+    """63-bit seed of a run: SeedSequence(root_seed) spawned on the sha256 of
+    the run's full configuration (without "seed" itself; module docstring)."""
+    base = {k: v for k, v in config.items() if k not in ("seed", "root_seed")}
+    h = int(config_key(base)[:15], 16)
+    ss = np.random.SeedSequence(entropy=int(root_seed), spawn_key=(h,))
+    return int(ss.generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> np.uint64(1))
+
+
+def build_runs(spec: SweepSpec) -> list[dict]:
+    """One full configuration per run (grid point x replicate), seed included."""
+    runs = []
+    for T, B, lr in spec.points():
+        for r in range(spec.seeds):
+            cfg = {"backend": spec.backend, "model": spec.model, "algo": spec.algo, "cosine": bool(spec.cosine),
+                   "T": T, "batch": B, "lr": lr, "replicate": r, "root_seed": int(spec.root_seed)}
+            if spec.backend == "torch":
+                cfg.update(epochs=epochs_for(T, spec))
+            else:
+                steps, burnin, capped = steps_for(lr, spec)
+                cfg.update(steps=steps, burnin=burnin, capped=capped, record_every=max(1, steps // 100),
+                           datasets=spec.datasets, chains=spec.chains, n=spec.n, dim=spec.dim)
+            cfg.update(alpha=float(spec.alpha), beta=float(spec.beta), momentum=float(spec.momentum),
+                       data_mean=float(spec.data_mean), data_std=float(spec.data_std),
+                       noise_std=float(spec.noise_std), indicators=bool(spec.indicators))
+            if spec.model_kwargs:
+                cfg["model_kwargs"] = dict(sorted(spec.model_kwargs.items()))
+            if spec.backend != "torch":
+                # one data distribution (teacher, pool, test set) for the whole sweep;
+                # the data sets themselves come from each run's own seed
+                cfg["problem_seed"] = int(spec.root_seed)
+            cfg["seed"] = run_seed(spec.root_seed, cfg)
+            runs.append(cfg)
+    return runs
