@@ -1,7 +1,7 @@
 """gapkit.gpu: the torch backend (real networks, CPU or CUDA).
 
 The public names below are re-exported lazily (PEP 562): importing
-``gapkit.gpu`` (which the CLI does to find its plugin hooks) must not import
+``gapkit.gpu`` (which the CLI does when the torch backend registers) must not import
 torch, so gapkit works without it. Touching a torch-backed name imports torch
 then; without torch installed that raises ImportError saying how to install it.
 """
@@ -12,11 +12,12 @@ import importlib.util
 
 # public name -> private module holding it
 _EXPORTS = {
-    # hooks and sweep presets (no torch at import)
+    # the backend's entry points and sweep presets (no torch at import)
     "sweep_point": "_plugin",
     "bench": "_plugin",
     "torch_sweep_spec": "_plugin",
     "SWEEP_PRESETS": "_plugin",
+    "sweep_preset": "_plugin",
     # device / dtype policy
     "resolve_device": "_device",
     "resolve_dtype": "_device",
@@ -56,7 +57,7 @@ _EXPORTS = {
     "summarize_ensemble": "_summary",
     "run_point": "_run",
     "PRESETS": "_run",
-    "linreg_sgd_moments": "_xcheck",
+    "linreg_sgd_moments": "_cross_backend",
     # indicators of the related papers on networks (issue 6)
     "hessian_slq": "_indicators",
     "sharpness_dimension_slq": "_indicators",

@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = ["linreg_sgd_moments", "xbackend_linreg"]
 
-Z_TOL = 4.0  # standard errors: two-sided false-FAIL rate ~6e-5 per row under normality
+from gapkit.sims._settings import K_SE as Z_TOL  # noqa: E402 - standard errors: false-FAIL ~6e-5 per row
 
 
 def linreg_sgd_moments(X, y, *, lam: float, B: int, alpha: float = 0.0, beta: float = 0.0):
@@ -35,10 +35,11 @@ def linreg_sgd_moments(X, y, *, lam: float, B: int, alpha: float = 0.0, beta: fl
 
 
 def _expected_loss(X, y, m, R):
-    """E over w of (1/2n) sum (w'x_i - y_i)^2 = (1/2)(tr(A R) - 2 b'm + mean y^2)."""
-    A = X.T @ X / len(y)
-    b = X.T @ y / len(y)
-    return 0.5 * (np.trace(A @ R) - 2 * b @ m + np.mean(y * y))
+    """E over w of the least-squares loss (1/2n) sum (w'x_i - y_i)^2 when E w = m, E w w' = R:
+    the toy loss's one numeric home (`gapkit.sims.engine._losses.lsq_expected_loss`) at Cov = R - m m'."""
+    from gapkit.sims.engine._losses import lsq_expected_loss, lsq_suff_stats
+
+    return lsq_expected_loss(m, R - np.outer(m, m), *lsq_suff_stats(X, y))
 
 
 def _population_test_set(w_star, mean, std, noise):
@@ -56,18 +57,12 @@ def _population_test_set(w_star, mean, std, noise):
 
 
 def _toy_data(ctx, K, n, d, noise, seed):
-    """The K data sets of the Numba simulator's linreg model (same seed => same
-    data), or, when sims/_toymodels.py is unavailable, the same law drawn here."""
-    try:
-        from gapkit.sims.engine._problems import build_problem
-    except ImportError:
-        rng = ctx.rng("xbackend.linreg.torch")
-        w_star = np.array([1.0, -0.5])[:d]
-        X = rng.standard_normal((K, n, d))
-        return X, X @ w_star + noise * rng.standard_normal((K, n)), w_star, False
+    """The K data sets of the Numba simulator's linreg model (same seed => same data)."""
+    from gapkit.sims.engine._problems import build_problem
+
     prob = build_problem("linreg", n=n, dim=d, data_mean=0.0, data_std=1.0, noise_std=noise, datasets=K,
                          seed=seed, pool=None, scheme="iid")
-    return np.asarray(prob.X, float), np.asarray(prob.y, float), np.asarray(prob.teacher, float), True
+    return np.asarray(prob.X, float), np.asarray(prob.y, float), np.asarray(prob.teacher, float)
 
 
 def xbackend_linreg(ctx) -> list:
@@ -80,7 +75,7 @@ def xbackend_linreg(ctx) -> list:
     K = 200 if ctx.quick else 1000
     burn, epochs = 40, (300 if ctx.quick else 1200)
     seed = ctx.seed_for("xbackend.linreg.torch")
-    Xtr, ytr, w_star, shared = _toy_data(ctx, K, n, d, noise, seed)
+    Xtr, ytr, w_star = _toy_data(ctx, K, n, d, noise, seed)
     Xe, ye = _population_test_set(w_star, 0.0, 1.0, noise)
     # pool = all train rows, then the population test set shared by every member
     pool_X = np.concatenate([Xtr.reshape(-1, d), Xe])
@@ -118,23 +113,20 @@ def xbackend_linreg(ctx) -> list:
         tolerance_source=f"{Z_TOL:g} x standard error over K={K} chains of the per-chain ratio; false-FAIL rate ~6e-5 (plus the ratio-of-means bias, O(1/epochs))",
         note="<theta.(g + alpha theta)> / ((lam/2)<|g + alpha theta|^2>) over the stationary part of the chains = 1",
     ))
-    if shared:
-        rows.extend(_vs_numba(ctx, seed=seed, lam=lam, B=B, alpha=alpha, d=d, n=n, noise=noise, K=K,
-                              steps=epochs * -(-n // B), burnin=burn * -(-n // B), meas=(meas_tr, meas_te), setting=setting))
+    rows.extend(_vs_numba(ctx, seed=seed, lam=lam, B=B, alpha=alpha, d=d, n=n, noise=noise, K=K,
+                          steps=epochs * -(-n // B), burnin=burn * -(-n // B), meas=(meas_tr, meas_te), setting=setting))
     return rows
 
 
 def _vs_numba(ctx, *, seed, lam, B, alpha, d, n, noise, K, steps, burnin, meas, setting) -> list:
     """torch vs the Numba simulator on the same K data sets (same seed => same
     data): per-data-set differences of the chains' time averages."""
-    try:
-        from gapkit.sims.engine._simulate import simulate
-    except ImportError:
-        return []
+    from gapkit.sims.engine._simulate import simulate
+
     r = simulate(model="linreg", algo="sgd", n=n, lr=lam, batch=B, alpha=alpha, dim=d, data_mean=0.0, data_std=1.0,
                  noise_std=noise, datasets=K, chains=1, steps=steps, burnin=burnin, seed=seed)
-    nb_tr = np.asarray(r["arrays"]["train"], float).mean(1)
-    nb_te = np.asarray(r["arrays"]["test"], float).mean(1)
+    nb_tr = np.asarray(r.arrays["train"], float).mean(1)
+    nb_te = np.asarray(r.arrays["test"], float).mean(1)
     meas_tr, meas_te = meas
     rows = []
     src = (f"{Z_TOL:g} x standard error over K={K} shared data sets of (torch - Numba) time averages "

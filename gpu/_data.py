@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gapkit.theory._validate import ArgumentError
+
 __all__ = [
     "SCHEMES",
     "DATASETS",
@@ -93,19 +95,21 @@ def load_cifar10(root, *, normalize: bool = True) -> tuple[np.ndarray, np.ndarra
     """
     root = Path(root)
     if not root.is_dir():
-        raise ValueError(f"cifar10 directory not found: {root} (expected data_batch_1..5 and test_batch in the python-pickle format)")
+        raise ArgumentError(f"cifar10 directory not found: {root} (expected data_batch_1..5 and test_batch in the python-pickle format)",
+                            param="data_root")
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     xs, ys = [], []
     for name in names:
         p = root / name
         if not p.is_file():
-            raise ValueError(f"cifar10 file missing: {p}")
+            raise ArgumentError(f"cifar10 file missing: {p}", param="data_root")
         with open(p, "rb") as fh:
             d = pickle.load(fh, encoding="bytes")
         data = d.get(b"data", d.get("data"))
         labels = d.get(b"labels", d.get("labels"))
         if data is None or labels is None:
-            raise ValueError(f"cifar10 file {p} lacks the 'data'/'labels' entries of the python-pickle format")
+            raise ArgumentError(f"cifar10 file {p} lacks the 'data'/'labels' entries of the python-pickle format",
+                                param="data_root")
         xs.append(np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32))
         ys.append(np.asarray(labels, dtype=np.int64))
     X = np.concatenate(xs).astype(np.float64) / 255.0
@@ -123,9 +127,10 @@ def load_dataset(name: str, *, num_samples: int | None = None, seed: int = 0, ro
         return load_digits()
     if name == "cifar10":
         if root is None:
-            raise ValueError("cifar10 needs a local directory (data_root / --data-root); nothing is downloaded")
+            raise ArgumentError("cifar10 needs a local directory (data_root / --data-root); nothing is downloaded",
+                                param="data_root")
         return load_cifar10(root)
-    raise ValueError(f"dataset must be one of {DATASETS} (got {name!r})")
+    raise ArgumentError(f"dataset must be one of {DATASETS} (got {name!r})")
 
 
 def draw_split(n_pool: int, n_train: int, n_test: int, *, scheme: str = "split", seed) -> tuple[np.ndarray, np.ndarray]:
@@ -146,11 +151,11 @@ def draw_split(n_pool: int, n_train: int, n_test: int, *, scheme: str = "split",
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     if scheme == "split":
         if n_train + n_test > n_pool:
-            raise ValueError(f"n_train + n_test must be <= pool size {n_pool} for scheme 'split' (got {n_train} + {n_test})")
+            raise ArgumentError(f"n_train + n_test must be <= pool size {n_pool} for scheme 'split' (got {n_train} + {n_test})")
         perm = rng.permutation(n_pool)
         return perm[:n_train].copy(), perm[n_train:n_train + n_test].copy()
     if scheme == "sample":
         tr = rng.choice(n_pool, size=n_train, replace=False)
         te = rng.choice(n_pool, size=n_test, replace=False)
         return tr, te
-    raise ValueError(f"scheme must be one of {SCHEMES} (got {scheme!r})")
+    raise ArgumentError(f"scheme must be one of {SCHEMES} (got {scheme!r})")

@@ -14,6 +14,8 @@ import contextlib
 
 import torch
 
+from gapkit.theory._validate import ArgumentError
+
 __all__ = ["DEVICES", "DTYPES", "resolve_device", "resolve_dtype", "precision_context", "torch_generator", "torch_threads"]
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -26,7 +28,7 @@ def resolve_device(device: str = "auto") -> torch.device:
     Raises ValueError naming --device when CUDA is asked for and absent.
     """
     if not isinstance(device, str):
-        raise ValueError(f"--device must be one of {DEVICES} (got {device!r})")
+        raise ArgumentError(f"--device must be one of {DEVICES} (got {device!r})")
     d = device.strip().lower()
     if d == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -34,15 +36,16 @@ def resolve_device(device: str = "auto") -> torch.device:
         return torch.device("cpu")
     if d == "cuda" or d.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise ValueError(f"--device {device}: CUDA is not available here (torch {torch.__version__}); use --device cpu or auto")
+            raise ArgumentError(f"--device {device}: CUDA is not available here (torch {torch.__version__}); use --device cpu or auto",
+                                param="--device")
         return torch.device(d)
-    raise ValueError(f"--device must be one of {DEVICES} (got {device!r})")
+    raise ArgumentError(f"--device must be one of {DEVICES} (got {device!r})")
 
 
 def resolve_dtype(dtype: str = "float32") -> torch.dtype:
     """Storage dtype of parameters for a dtype option (tf32 and bf16 store float32)."""
     if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES} (got {dtype!r})")
+        raise ArgumentError(f"dtype must be one of {DTYPES} (got {dtype!r})")
     return torch.float64 if dtype == "float64" else torch.float32
 
 

@@ -15,7 +15,10 @@ inputs x (n, ...) and targets y (n,), and the loss name ('ce' or 'mse').
 - `hessian_trace`: Hutchinson's estimator E_v[v' H v] with Rademacher v, with
   its standard error; `hessian_top_eigs`: Lanczos with full
   reorthogonalization on Hessian-vector products (exact once the number of
-  iterations reaches P).
+  iterations reaches P). Both run gapkit's one Hutchinson and one Lanczos
+  (`gapkit.sims.indicators._dimensions`) on the Hessian-vector product wrapped
+  as a float64 numpy matvec (`numpy_matvec`); the probes come from the torch
+  Generator passed in.
 """
 from __future__ import annotations
 
@@ -24,6 +27,9 @@ import math
 import numpy as np
 import torch
 from torch.func import functional_call, grad, vjp, vmap
+
+from gapkit.sims.indicators._dimensions import hutchinson, lanczos
+from gapkit.theory._validate import check_int
 
 from ._train import per_example_loss
 
@@ -35,6 +41,7 @@ __all__ = [
     "hessian_trace",
     "hessian_top_eigs",
     "member_params",
+    "numpy_matvec",
 ]
 
 
@@ -120,48 +127,40 @@ def _hvp(f, theta):
     return hv
 
 
-def hessian_trace(model, params, x, y, loss: str = "ce", *, samples: int = 100, generator: torch.Generator) -> dict:
-    """Hutchinson: tr H = E_v[v' H v], v Rademacher; returns trace and its standard error."""
-    from gapkit.theory._validate import check_int
+def numpy_matvec(hv, like: torch.Tensor | None = None):
+    """A torch Hessian-vector product `hv` (flat tensor -> flat tensor) as the
+    float64 numpy matvec that `lanczos`, `slq` and `hutchinson` take: each
+    vector goes to `like`'s device and dtype (or stays a float64 CPU tensor when
+    like is None and hv places it itself), the product comes back in float64."""
+    def mv(v: np.ndarray) -> np.ndarray:
+        t = torch.from_numpy(np.array(v, dtype=np.float64))  # a copy: torch warns on read-only arrays
+        if like is not None:
+            t = t.to(device=like.device, dtype=like.dtype)
+        return hv(t).detach().to("cpu", torch.float64).numpy()
 
+    return mv
+
+
+def hessian_trace(model, params, x, y, loss: str = "ce", *, samples: int = 100, generator: torch.Generator) -> dict:
+    """Hutchinson: tr H = E_v[v' H v], v Rademacher drawn from `generator`;
+    returns trace and its standard error (`gapkit.sims.indicators._dimensions.hutchinson`)."""
     samples = check_int("samples", samples, 2)
     f, theta = _loss_fn(model, params, x, y, loss)
-    hv = _hvp(f, theta)
-    vals = []
-    for _ in range(samples):
-        v = (torch.randint(0, 2, theta.shape, generator=generator) * 2 - 1).to(theta)
-        vals.append(float(v @ hv(v)))
-    a = np.asarray(vals)
-    return {"trace": float(a.mean()), "se": float(a.std(ddof=1) / math.sqrt(a.size)), "samples": samples}
+
+    def draw():
+        return (torch.randint(0, 2, theta.shape, generator=generator) * 2 - 1).to(torch.float64).numpy()
+
+    r = hutchinson(numpy_matvec(_hvp(f, theta), theta), theta.numel(), probes=samples, draw=draw)
+    return {"trace": r["trace"], "se": r["se"], "samples": samples}
 
 
 def hessian_top_eigs(model, params, x, y, loss: str = "ce", *, k: int = 1, iters: int = 50, generator: torch.Generator) -> np.ndarray:
     """The k largest (algebraic) Hessian eigenvalues by Lanczos with full
-    reorthogonalization (exact when iters >= number of parameters)."""
-    from gapkit.theory._validate import check_int
-
+    reorthogonalization from a Gaussian start drawn from `generator` (exact
+    when iters >= number of parameters; `gapkit.sims.indicators._dimensions.lanczos`)."""
     k = check_int("k", k, 1)
     iters = check_int("iters", iters, 1)
     f, theta = _loss_fn(model, params, x, y, loss)
-    hv = _hvp(f, theta)
-    P = theta.numel()
-    m = min(iters, P)
-    Q = torch.zeros(m, P, dtype=theta.dtype, device=theta.device)
-    q = torch.randn(P, generator=generator, dtype=torch.float64).to(theta)
-    q = q / q.norm()
-    alphas, betas = [], []
-    for j in range(m):
-        Q[j] = q
-        w = hv(q)
-        a = float(w @ q)
-        alphas.append(a)
-        w = w - Q[: j + 1].T @ (Q[: j + 1] @ w)  # full reorthogonalization
-        w = w - Q[: j + 1].T @ (Q[: j + 1] @ w)
-        b = float(w.norm())
-        if j == m - 1 or b < 1e-12 * max(1.0, abs(a)):
-            break
-        betas.append(b)
-        q = w / b
-    Tm = np.diag(alphas) + np.diag(betas[: len(alphas) - 1], 1) + np.diag(betas[: len(alphas) - 1], -1)
-    ev = np.linalg.eigvalsh(Tm)[::-1]
-    return ev[:k]
+    v0 = torch.randn(theta.numel(), generator=generator, dtype=torch.float64).numpy()
+    ritz, _ = lanczos(numpy_matvec(_hvp(f, theta), theta), v0, min(iters, theta.numel()))
+    return ritz[::-1][:k].copy()

@@ -33,6 +33,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from gapkit.theory._validate import ArgumentError
+
 __all__ = [
     "MLP",
     "SmallCNN",
@@ -135,7 +137,7 @@ class PreActResNet18(nn.Module):
     def __init__(self, input_shape=(3, 32, 32), num_classes: int = 10, k: int = 32, norm: str = "group", final_norm: bool = False):
         super().__init__()
         if norm not in NORMS:
-            raise ValueError(f"norm must be one of {NORMS} (got {norm!r})")
+            raise ArgumentError(f"norm must be one of {NORMS} (got {norm!r})")
         k = int(k)
         self.stem = nn.Conv2d(int(input_shape[0]), k, 3, padding=1, bias=False)
         blocks, cin = [], k
@@ -171,13 +173,13 @@ def _build(name, input_shape, num_classes, **kwargs):
         return MLP(input_shape, num_classes, **kwargs)
     if name == "cnn":
         if len(input_shape) not in (2, 3):
-            raise ValueError(f"input_shape must be (C, L) or (C, H, W) for model 'cnn' (got {input_shape})")
+            raise ArgumentError(f"input_shape must be (C, L) or (C, H, W) for model 'cnn' (got {input_shape})")
         return SmallCNN(input_shape, num_classes, **kwargs)
     if name == "resnet18":
         if len(input_shape) != 3:
-            raise ValueError(f"input_shape must be (C, H, W) for model 'resnet18' (got {input_shape})")
+            raise ArgumentError(f"input_shape must be (C, H, W) for model 'resnet18' (got {input_shape})")
         return PreActResNet18(input_shape, num_classes, **kwargs)
-    raise ValueError(f"model must be one of {MODEL_NAMES} (got {name!r})")
+    raise ArgumentError(f"model must be one of {MODEL_NAMES} (got {name!r})")
 
 
 def count_params(model: nn.Module) -> int:

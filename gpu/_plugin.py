@@ -1,33 +1,154 @@
-"""Registration hooks of the torch backend (imports no torch at module level).
+"""The torch backend's registration (imports no torch at module level).
 
-`gapkit.sims` finds this module through the ``gapkit.plugins`` entry point and
-calls `register_commands` (adds ``gapkit models`` and ``gapkit torch-sweep``)
-and `register_checks` (adds ``xbackend.linreg.torch`` and, in the full
-catalogue, the ``realnet.*`` INFO findings on MNIST-1D). The sweep runner
-(`gapkit.sims.sweep._runner`) calls `sweep_point` for every run of a torch sweep;
-``gapkit bench --backend torch`` calls `bench`. Everything that needs torch
-imports it when it runs and, without torch, fails with a one-line error saying
-how to install it.
+gapkit finds this module through the ``gapkit.plugins`` entry point and calls
+`register`, which adds the torch backend to the backend registry
+(`gapkit.sims._backends`): its sweep point (`sweep_point`), sweep presets
+(`gapkit.gpu._run.PRESETS`, run length by the Appendix E epoch rule), the
+options it adds to ``gapkit sweep`` and ``gapkit bench`` (--device, --dtype,
+--dataset), its benchmark and the printer of its result, the commands
+``gapkit torch-sweep`` (an alias of ``gapkit sweep --backend torch --device cpu
+--dtype float32``) and ``gapkit models``, and its checks
+(``xbackend.linreg.torch`` and, in the full catalogue, the ``realnet.*`` INFO
+findings on MNIST-1D). Everything that needs torch imports it when it runs
+and, without torch, fails with a one-line error saying how to install it.
 """
 from __future__ import annotations
 
+import copy
 import importlib.util
+import types
 
-__all__ = ["register", "register_commands", "register_checks", "sweep_point", "bench", "require_torch",
-           "torch_sweep_spec", "TORCH_MISSING", "SWEEP_PRESETS"]
+from gapkit.theory._validate import ArgumentError
+
+from ._run import PRESETS
+
+__all__ = ["register", "sweep_point", "sweep_preset", "bench", "print_bench", "require_torch", "torch_sweep_spec",
+           "TORCH_MISSING", "SWEEP_PRESETS"]
 
 TORCH_MISSING = "the torch backend needs torch: pip install 'gapkit[gpu]'"
+DEVICES = ("auto", "cpu", "cuda")  # = gapkit.gpu._device.DEVICES (that module imports torch)
+DTYPES = ("float32", "float64", "tf32", "bf16")  # = gapkit.gpu._device.DTYPES
 
 
 def require_torch() -> None:
-    """Raise a one-line ValueError (CLI exit 2) when torch is not installed."""
+    """Raise a one-line ArgumentError (CLI exit 2) when torch is not installed."""
     if importlib.util.find_spec("torch") is None:
-        raise ValueError(TORCH_MISSING)
+        raise ArgumentError(TORCH_MISSING, param="backend")
 
 
-def register(*_args, **_kwargs):
-    """Entry-point target; the hooks below do the work."""
-    return None
+# ------------------------------------------------------------------ sweeps
+_SWEEPABLE = tuple(k for k, v in PRESETS.items() if "sweep" in v)
+
+
+def sweep_preset(name: str) -> dict:
+    """The `SweepSpec` fields of the sweep preset `name` (`gapkit.gpu._run.PRESETS`):
+    its grid and replicates, the epoch rule's reference (epochs_ref epochs at
+    T_ref), its weight decay and model; the point settings travel in
+    model_kwargs as {"preset": name} (lifted out again by `sweep_point`)."""
+    if name not in _SWEEPABLE:
+        raise ArgumentError(f"preset must be one of {', '.join(_SWEEPABLE)} (got {name!r})", param="preset")
+    p = copy.deepcopy(PRESETS[name])
+    return {**p["sweep"], "ref_epochs": p["epochs_ref"], "T_ref": p["T_ref"], "alpha": p.get("alpha", 0.0),
+            "model": p["model"], "model_kwargs": {"preset": name}}
+
+
+# the presets a sweep can run, as SweepSpec fields (a read-only view of PRESETS)
+SWEEP_PRESETS = types.MappingProxyType({k: sweep_preset(k) for k in _SWEEPABLE})
+
+
+def torch_sweep_spec(preset: str = "smoke", **overrides):
+    """The `SweepSpec` of a torch sweep preset (`sweep_preset`), `overrides` on
+    top (None ignored); device and dtype go to the point settings; the
+    algorithm is momentum when a momentum is given, else plain SGD."""
+    from gapkit.sims.sweep._spec import make_spec
+
+    point = {k: overrides.pop(k) for k in ("device", "dtype") if overrides.get(k) is not None}
+    if overrides.get("algo") is None:
+        overrides["algo"] = "momentum" if overrides.get("momentum") else "sgd"
+    return make_spec(None, preset=preset, backend="torch", model_kwargs=point, **overrides)
+
+
+def _sweep_options(group) -> None:
+    group.add_argument("--dataset", choices=("mnist1d", "digits", "cifar10"), default=None,
+                       help="the data set (default: the preset's, mnist1d)")
+    group.add_argument("--device", choices=DEVICES, default=None,
+                       help="the device (default: the preset's, cpu; cuda: error if absent)")
+    group.add_argument("--dtype", choices=DTYPES, default=None,
+                       help="float32 (default); tf32/bf16 are speed options on CUDA")
+
+
+def _sweep_settings(args) -> dict:
+    """`gapkit sweep` options -> SweepSpec overrides: the point settings given,
+    and the algorithm from the momentum (momentum when one is given)."""
+    point = {k: getattr(args, k) for k in ("device", "dtype", "dataset") if getattr(args, k, None) is not None}
+    return {"algo": "momentum" if args.momentum else "sgd", "model_kwargs": point}
+
+
+def _preflight(spec) -> None:
+    """torch installed and the device present, before any run starts."""
+    require_torch()
+    from ._device import resolve_device
+
+    resolve_device(str(spec.model_kwargs.get("device") or "cpu"))
+
+
+def sweep_point(config: dict):
+    """Train one configured ensemble with the torch backend and summarize it
+    (`gapkit.gpu._run.run_point`; config keys and defaults in
+    `gapkit.gpu._run.DEFAULTS`, a preset's in `gapkit.gpu._run.PRESETS`).
+    Returns the `gapkit.sims.stats._results.RunResult` of every backend:
+    ``.summary`` (gap and losses with 95% half-widths; extras: train_acc,
+    test_acc, acc_gap, sigma_l, fdr1, dist_init, equilibrated and the
+    verdict's drift/eq_* diagnostics), ``.arrays`` (per-run steady values,
+    traces), ``.config`` (what ran), ``.timings``. With
+    ``config["indicators"]`` the summary's extras also hold the ind_* columns of
+    `gapkit.gpu._indicators.network_indicators` at the end of training."""
+    require_torch()
+    if not isinstance(config, dict):
+        raise ArgumentError(f"config must be a dict (got {type(config).__name__})", param="config")
+    from ._run import run_point
+
+    return run_point(config)
+
+
+def _indicators(result, config: dict) -> dict:
+    """The sweep's baseline column ind_T = lr / B; the network indicators
+    themselves come from `sweep_point` (they need the trained networks)."""
+    return {"ind_T": float(config["lr"]) / int(config["batch"])}
+
+
+# ------------------------------------------------------------------ bench
+def _bench_options(group) -> None:
+    group.add_argument("--device", choices=DEVICES, default=None, help="the device (default auto)")
+    group.add_argument("--dtype", choices=DTYPES, default=None,
+                       help="float32 (default on the CPU; CUDA runs the ResNet in tf32 and bf16)")
+
+
+def bench(args) -> dict:
+    """Throughput of the torch backend (see `gapkit.gpu._bench.run_bench`).
+    `args`: an argparse Namespace or a dict (device, dtype, members, steps, repeats, quick, seed)."""
+    require_torch()
+    from ._bench import run_bench
+
+    return run_bench(args)
+
+
+def print_bench(res: dict) -> None:
+    """Human-readable torch bench (the same numbers --json prints)."""
+    print(f"torch {res.get('torch')} on {res.get('device')} ({res.get('threads')} threads)")
+    ens = res.get("ensemble") or {}
+    if ens:
+        c = ens.get("config", {})
+        print(f"  ensemble: {c.get('members')} x {c.get('model')} on {c.get('dataset')} ({c.get('dtype')}): "
+              f"vmap {ens['vmap']['samples_per_s']:.0f} samples/s vs loop {ens['loop']['samples_per_s']:.0f} "
+              f"samples/s -> {ens['speedup']:.2f}x")
+    for dtype, r in (res.get("resnet") or {}).items():
+        if isinstance(r, dict) and "seconds_per_step" in r:
+            c = r.get("config", {})
+            peak = r.get("fraction_of_peak")
+            print(f"  resnet18 k={c.get('k')} ({c.get('params')} params), batch {c.get('batch')}, {dtype}: "
+                  f"{r['seconds_per_step']:.3f} s/step, {r['samples_per_s']:.0f} samples/s"
+                  + ("" if peak is None else f", {100 * peak:.1f}% of {r.get('peak_kind')} peak"))
 
 
 # ------------------------------------------------------------------ commands
@@ -52,110 +173,26 @@ def _models_run(args) -> int:
     return 0
 
 
-# Sweep presets of the torch backend: the point settings (model, data, sizes)
-# live in gapkit.gpu._run.PRESETS; the grid and replicates here (torch-free, so
-# the CLI can list them without importing torch).
-SWEEP_PRESETS = {
-    "smoke": dict(lr_grid=[0.05, 0.1, 0.2, 0.4], batch_grid=[20], seeds=1, ref_epochs=4, T_ref=0.01),
-    # 3 lr x 4 B = 12 points, 6 temperatures T = lr/B from 6.25e-3 to 0.2 (the
-    # gap is flat below ~0.025 and falls to ~0 by 0.2), 6 runs per point = 72
-    # runs, so that >= 48 pass the steady-state test with room to spare.
-    "mnist1d-cpu": dict(lr_grid=[0.2, 0.4, 0.8], batch_grid=[4, 8, 16, 32], seeds=6,
-                        ref_epochs=80, T_ref=0.1, alpha=1e-2),
-}
-SWEEP_MODEL = {"smoke": "mlp", "mnist1d-cpu": "mlp"}
-
-
-def _sweep_args(p) -> None:
-    from gapkit.sims.cli._args import float_list, int_at_least, int_list, nonneg_float, unit_interval
-
-    p.add_argument("--preset", choices=tuple(SWEEP_PRESETS), default="smoke",
-                   help="smoke: seconds (tiny MLP on MNIST-1D); mnist1d-cpu: 72 runs, MLP on MNIST-1D "
-                   "(n_train 256), minutes on 2 CPU cores")
-    p.add_argument("--out", required=True, metavar="DIR", help="results store (resumed if it exists)")
-    p.add_argument("--lr-grid", type=float_list("--lr-grid"), metavar="L1,L2,...", help="learning rates (overrides the preset)")
-    p.add_argument("--batch-grid", type=int_list("--batch-grid", 1), metavar="B1,B2,...", help="batch sizes (overrides the preset)")
-    p.add_argument("--seeds", type=int_at_least("--seeds", 1), help="runs per grid point")
-    p.add_argument("--alpha", type=nonneg_float("--alpha"), help="weight decay alpha")
-    p.add_argument("--momentum", type=unit_interval("--momentum"), help="momentum mu (PyTorch form, Eq 16)")
-    p.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule (T from the initial lr)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu", help="torch device (cuda: error if absent)")
-    p.add_argument("--dtype", choices=("float32", "float64", "tf32", "bf16"), default="float32",
-                   help="float32 (default); tf32/bf16 are speed options on CUDA")
-    p.add_argument("--workers", type=int_at_least("--workers", 1), help="local worker processes (1: in this process)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask distributed scheduler address")
-    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="root seed")
-    p.add_argument("--indicators", action="store_true",
-                   help="also compute the network indicators at each run's end (ind_* columns for `gapkit score`)")
-    p.add_argument("--no-figures", action="store_true", help="skip the figure panels")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-
-
-def torch_sweep_spec(preset: str = "smoke", **overrides):
-    """The `gapkit.sims.sweep._runner.SweepSpec` of a torch sweep preset; the point
-    settings travel in model_kwargs (lifted out again by `sweep_point`)."""
-    from gapkit.sims.sweep._spec import make_spec
-
-    if preset not in SWEEP_PRESETS:
-        raise ValueError(f"preset must be one of {tuple(SWEEP_PRESETS)} (got {preset!r})")
-    point = {"preset": preset}
-    for k in ("device", "dtype"):
-        if overrides.get(k) is not None:
-            point[k] = overrides.pop(k)
-    base = dict(SWEEP_PRESETS[preset])
-    if overrides.get("T_grid") is not None:  # a T grid replaces the preset's lr grid (lr = T B)
-        base.pop("lr_grid", None)
-    base.update({k: v for k, v in overrides.items() if v is not None})
-    algo = "momentum" if base.get("momentum") else "sgd"
-    return make_spec(SWEEP_MODEL[preset], preset=None, backend="torch", algo=algo, model_kwargs=point, **base)
-
-
-def _sweep_run(args) -> int:
-    require_torch()
-    from ._device import resolve_device  # fail fast on --device cuda without CUDA
-    from gapkit.sims.sweep._runner import run_sweep
-
-    resolve_device(args.device)
-    spec = torch_sweep_spec(args.preset, lr_grid=args.lr_grid, batch_grid=args.batch_grid, seeds=args.seeds,
-                            alpha=args.alpha, momentum=args.momentum, cosine=bool(args.cosine) or None,
-                            device=args.device, dtype=args.dtype, root_seed=args.seed,
-                            indicators=bool(args.indicators) or None)
-    summary = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers, progress=not args.json,
-                        figures=not args.no_figures)
-    if args.json:
-        from gapkit.sims.cli._main import emit_json
-
-        emit_json(summary)
-        return 0
-    print(f"runs: {summary['runs_total']} total, {summary['runs_reused']} reused, {summary['runs_computed']} computed "
-          f"({summary.get('wall_seconds', float('nan')):.1f} s); not at steady state: {summary.get('not_steady')}")
-    for k in ("A", "B", "C"):
-        f = summary.get(k) or {}
-        print(f"{f.get('prediction', k)}: {f.get('holds')} ({f.get('reason')})")
-    print(f"table: {summary.get('table')}")
-    return 0
-
-
-def register_commands(add_command) -> None:
+def _commands() -> list:
     from gapkit.sims.cli._main import Command
+    from gapkit.sims.cli._sweep import sweep_alias
 
-    add_command(Command(
-        name="torch-sweep",
-        help="temperature sweep of a network with the torch backend (presets smoke, mnist1d-cpu; needs torch)",
-        add_arguments=_sweep_args,
-        run=_sweep_run,
-        description="Temperature sweep on a real network (MNIST-1D MLP presets) through the same results "
-        "store, executors, Eq 1 fit and A/B/C report as `gapkit sweep`.",
-    ))
-
-    add_command(Command(
-        name="models",
-        help="list the torch backend's networks with their parameter counts (needs torch)",
-        add_arguments=_models_args,
-        run=_models_run,
-        description="List every network of the torch backend (linear, MLP, small CNN, width-k "
-        "pre-activation ResNet-18) with its documented configurations, parameter count and input shape.",
-    ))
+    return [
+        sweep_alias(
+            "torch-sweep", backend="torch", device="cpu", dtype="float32",
+            help="temperature sweep of a network with the torch backend (presets smoke, mnist1d-cpu; needs torch)",
+            description="Temperature sweep on a real network (MNIST-1D MLP presets): `gapkit sweep --backend "
+            "torch --device cpu --dtype float32`, the model from the preset unless --model names one.",
+        ),
+        Command(
+            name="models",
+            help="list the torch backend's networks with their parameter counts (needs torch)",
+            add_arguments=_models_args,
+            run=_models_run,
+            description="List every network of the torch backend (linear, MLP, small CNN, width-k "
+            "pre-activation ResNet-18) with its documented configurations, parameter count and input shape.",
+        ),
+    ]
 
 
 # ------------------------------------------------------------------ checks
@@ -171,46 +208,42 @@ def _realnet(ctx):
     return realnet_findings(ctx)
 
 
-def register_checks() -> None:
-    from gapkit.sims.verify._registry import register_check
+def _register_checks() -> None:
+    from gapkit.sims._backends import get_backend
+    from gapkit.sims.verify._registry import register_check, register_warmup
 
     register_check(ids=["xbackend.linreg.torch"], quick=True, requires=("torch",))(_xbackend_linreg)
+    # the cross-backend check runs the Numba simulator too: it needs that backend's warm-up
+    register_warmup(modules=[__name__])(get_backend("numba").warmup)
     # the paper's real-network findings on MNIST-1D: INFO rows, minutes, --full only
     register_check(ids=["realnet."], quick=False, requires=("torch", "mnist1d"))(_realnet)
 
 
-# ------------------------------------------------------------------ sweep / bench
-def sweep_point(config: dict) -> dict:
-    """Train one configured ensemble with the torch backend and summarize it.
+# ------------------------------------------------------------------ registration
+def _backend():
+    from gapkit.sims._backends import Backend
 
-    config keys (defaults in `gapkit.gpu._run.DEFAULTS`): dataset, model,
-    model_kwargs, lr, batch, alpha, beta, momentum, cosine, epochs (int or
-    "paper": N(T) of Appendix E scaled by epochs_ref), datasets (data draws K),
-    seeds (members per draw M), n_train, n_test, scheme ('split'|'sample'),
-    replacement, augment, pool, pool_seed, data_root, device, dtype, seed,
-    window, cut_spikes, vectorize, progress, preset; and ``indicators`` (bool,
-    set by ``gapkit torch-sweep --indicators`` / the sweep spec): then the result
-    also holds the ind_* columns of `gapkit.gpu._indicators.network_indicators`
-    (parameter norm, distance from init, Hessian trace and top eigenvalue,
-    gradient diversity tr D, sharpness dimension, inconsistency / instability)
-    at the end of training, and ``indicator_seconds``.
-    Returns the scalar keys of the Numba ``simulate`` (gap, gap_ci95,
-    train_loss(_ci95), test_loss(_ci95), diverged, T, wall_seconds, ...) plus
-    acc_gap, test_acc, train_acc, sigma_l, fdr1, dist_init, equilibrated,
-    dtype, device, and small numpy arrays under "arrays".
-    """
-    require_torch()
-    if not isinstance(config, dict):
-        raise ValueError(f"config must be a dict (got {type(config).__name__})")
-    from ._run import run_point
-
-    return run_point(config)
+    return Backend(
+        name="torch",
+        run_point=sweep_point,
+        help="networks on torch (CPU or CUDA)",
+        presets=tuple(SWEEP_PRESETS),
+        sweep_preset=sweep_preset,
+        run_length="epochs",
+        preflight=_preflight,
+        indicators=_indicators,
+        sweep_options=_sweep_options,
+        sweep_settings=_sweep_settings,
+        bench_options=_bench_options,
+        bench=bench,
+        print_bench=print_bench,
+        commands=_commands,
+        register_checks=_register_checks,
+    )
 
 
-def bench(args) -> dict:
-    """Throughput of the torch backend (see `gapkit.gpu._bench.run_bench`).
-    `args`: an argparse Namespace or a dict (device, dtype, members, steps, repeats, quick, seed)."""
-    require_torch()
-    from ._bench import run_bench
+def register() -> None:
+    """Entry-point target (``gapkit.plugins``): adds the torch backend to the registry."""
+    from gapkit.sims._backends import register_backend
 
-    return run_bench(args)
+    register_backend(_backend())

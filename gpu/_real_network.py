@@ -51,14 +51,15 @@ def realnet_findings(ctx) -> list:
 
     s = _settings(ctx.quick)
     runs = [_point(s, ctx, lr, B) for B in s["B"] for lr in s["lr"]]
-    col = lambda k: np.array([r[k] for r in runs], dtype=float)  # noqa: E731
+    recs = [r.record() for r in runs]
+    col = lambda k: np.array([r[k] for r in recs], dtype=float)  # noqa: E731
     T = col("T")
-    steady = np.array([bool(r["equilibrated"]) for r in runs])
+    steady = np.array([r.summary.extras["equilibrated"] is True for r in runs])
     f = findings(T, col("gap"), col("train_loss"), col("test_loss"), test_ci95=col("test_loss_ci95"),
                  gap_ci95=col("gap_ci95"))
     setting = (f"MLP {s['hidden']} on MNIST-1D, n_train={s['n_train']}, alpha=1e-2, {s['epochs']} epochs, "
                f"K={s['datasets']} draws per run, lr in {s['lr']}, B in {s['B']}; "
-               f"{int(steady.sum())}/{steady.size} runs pass the drift test")
+               f"{int(steady.sum())}/{steady.size} runs pass the equilibration verdict")
     rows = []
     for key in ("A", "B", "C"):
         g = f[key]
@@ -77,8 +78,8 @@ def realnet_findings(ctx) -> list:
             note=f"Eq 1 fit of the {what.replace('_', ' ')}: status {fit.get('status')}, R^2 {fit.get('r2')}; {setting}",
             extra={k: fit.get(k) for k in ("a", "b", "c", "a_se", "b_se", "c_se", "r2", "status")},
         ))
-    tl = np.concatenate([r["arrays"]["fig7_test_loss"].ravel() for r in runs])
-    sl = np.concatenate([r["arrays"]["fig7_sigma_l"].ravel() for r in runs])
+    tl = np.concatenate([r.arrays["fig7_test_loss"].ravel() for r in runs])
+    sl = np.concatenate([r.arrays["fig7_sigma_l"].ravel() for r in runs])
     ok = np.isfinite(tl) & np.isfinite(sl)
     rho = stats.spearmanr(tl[ok], sl[ok]).statistic if ok.sum() > 2 else float("nan")
     slope = float(np.polyfit(tl[ok], sl[ok], 1)[0]) if ok.sum() > 2 else float("nan")
@@ -90,16 +91,17 @@ def realnet_findings(ctx) -> list:
     ))
     (lr1, B1), (lr2, B2) = s["pair"]
     for name, kw in (("sgd", {}), ("momentum", {"momentum": 0.9}), ("momentum_cosine", {"momentum": 0.9, "cosine": True})):
-        a = _point(s, ctx, lr1, B1, **kw)
-        b = _point(s, ctx, lr2, B2, **kw)
-        se = float(np.hypot(a["test_loss_ci95"], b["test_loss_ci95"]) / 1.96)
-        z = float((b["test_loss"] - a["test_loss"]) / se) if se > 0 else float("nan")
+        a = _point(s, ctx, lr1, B1, **kw).summary
+        b = _point(s, ctx, lr2, B2, **kw).summary
+        se = float(np.hypot(a.test_loss_ci95, b.test_loss_ci95) / 1.96)
+        z = float((b.test_loss - a.test_loss) / se) if se > 0 else float("nan")
         rows.append(ctx.info(
-            f"realnet.collapse_{name}.mnist1d", equation="App B", model="mnist1d-mlp", theory=a["test_loss"],
-            measured=b["test_loss"], ci95=1.96 * se,
-            note=(f"{name}: test loss at T={a['T']:.3g} with (lr={lr1}, B={B1}) vs (lr={lr2}, B={B2}): difference "
+            f"realnet.collapse_{name}.mnist1d", equation="App B", model="mnist1d-mlp", theory=a.test_loss,
+            measured=b.test_loss, ci95=1.96 * se,
+            note=(f"{name}: test loss at T={lr1 / B1:.3g} with (lr={lr1}, B={B1}) vs (lr={lr2}, B={B2}): difference "
                   f"{z:.2f} standard errors: {'collapses onto T' if abs(z) < 2 else 'does not collapse onto T'} "
                   f"(|z| < 2 read as collapse); {setting}"),
-            extra={"z": z, "gap_a": a["gap"], "gap_b": b["gap"], "steady": [a["equilibrated"], b["equilibrated"]]},
+            extra={"z": z, "gap_a": a.gap, "gap_b": b.gap,
+                   "steady": [a.extras["equilibrated"], b.extras["equilibrated"]]},
         ))
     return rows

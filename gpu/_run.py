@@ -1,9 +1,11 @@
-"""One sweep point of the torch backend: config dict -> trained ensemble -> result dict.
+"""One sweep point of the torch backend: config dict -> trained ensemble -> `RunResult`.
 
-The result carries the same scalar keys as the Numba ``simulate`` (gap,
-gap_ci95, train_loss(_ci95), test_loss(_ci95), diverged, T, wall_seconds, ...)
-plus the network ones (train_acc, test_acc, acc_gap, sigma_l, fdr1, dist_init,
-equilibrated), and small numpy arrays under "arrays".
+The result is the typed `gapkit.sims.stats._results.RunResult` of every
+backend: its `Summary` has the same core numbers as the Numba ``simulate``
+(gap, gap_ci95, train_loss(_ci95), test_loss(_ci95), datasets_used, diverged)
+and the network ones in its extras (train_acc, test_acc, acc_gap, sigma_l,
+fdr1, dist_init, equilibrated and the verdict's diagnostics); per-run numpy
+arrays are in ``arrays``, what ran in ``config``, timings in ``timings``.
 
 Seeds: one root ``seed``; ``SeedSequence(seed).spawn(datasets)`` gives one
 stream per data draw; each draw's stream spawns its data-draw seed and its
@@ -17,6 +19,9 @@ import functools
 import time
 
 import numpy as np
+
+from gapkit.sims.stats._results import RunResult
+from gapkit.theory._validate import ArgumentError
 
 __all__ = ["DEFAULTS", "PRESETS", "run_point", "normalize_config"]
 
@@ -60,15 +65,23 @@ RUNNER_KEYS = ("preset", "backend", "algo", "T", "replicate", "root_seed", "indi
 # network and are ignored (listed in the result's "ignored_keys").
 TOY_KEYS = ("data_mean", "data_std", "noise_std", "n", "dim", "chains", "steps", "burnin", "record_every", "h")
 
+# The torch backend's presets, one dict: a preset's point settings (the keys of
+# DEFAULTS; `run_point(config)` with config["preset"]) and, for the presets a
+# sweep can run (`gapkit sweep --backend torch --preset NAME`), its grid and
+# replicates under "sweep" (the sweep's epoch rule takes epochs_ref at T_ref,
+# the point's alpha and model: `gapkit.gpu._plugin.sweep_preset`). Torch-free.
 PRESETS = {
     # seconds-long, used by tests and `gapkit sweep --backend torch --preset smoke`
     "smoke": {"dataset": "mnist1d", "model": "mlp", "model_kwargs": {"hidden": [32]}, "pool": 600,
-              "n_train": 200, "n_test": 200, "batch": 20, "epochs": 4, "window": 3, "datasets": 2, "seeds": 1,
-              "threads": 1},
-    # the CPU temperature sweep of issue 5 (real run outside CI; grid and
-    # replicates in gapkit.gpu._plugin.SWEEP_PRESETS: 3 lr x 4 B x 6 seeds = 72
-    # runs). Weight decay alpha > 0 so that a steady state exists at all (without
-    # it the MLP interpolates and the train loss keeps falling, Section 2.3).
+              "n_train": 200, "n_test": 200, "batch": 20, "epochs": 4, "epochs_ref": 4, "T_ref": 0.01, "window": 3,
+              "datasets": 2, "seeds": 1, "threads": 1,
+              "sweep": {"lr_grid": [0.05, 0.1, 0.2, 0.4], "batch_grid": [20], "seeds": 1}},
+    # the CPU temperature sweep of issue 5 (real run outside CI): 3 lr x 4 B = 12
+    # points, 6 temperatures T = lr/B from 6.25e-3 to 0.2 (the gap is flat below
+    # ~0.025 and falls to ~0 by 0.2), 6 runs per point = 72 runs, so that >= 48
+    # pass the steady-state test with room to spare. Weight decay alpha > 0 so
+    # that a steady state exists at all (without it the MLP interpolates and the
+    # train loss keeps falling, Section 2.3).
     # Measured (2 cores): with n_train 512 the low-T runs still drift after
     # lam x updates ~ 600; with 256 they relax by ~ 400-500 (alpha = 1e-2; a larger
     # alpha = 3e-2 slows the fitting itself). The epoch rule (T_ref = 0.1, 80
@@ -76,7 +89,8 @@ PRESETS = {
     # lr <= 0.8 keeps the edge-of-stability spikes rare; the paper's 50-epoch window.
     "mnist1d-cpu": {"dataset": "mnist1d", "model": "mlp", "model_kwargs": {"hidden": [64, 64]}, "pool": 4000,
                     "n_train": 256, "n_test": 1000, "alpha": 1e-2, "epochs": "paper", "epochs_ref": 80, "T_ref": 0.1,
-                    "window": 50, "datasets": 4, "seeds": 1, "threads": 1},
+                    "window": 50, "datasets": 4, "seeds": 1, "threads": 1,
+                    "sweep": {"lr_grid": [0.2, 0.4, 0.8], "batch_grid": [4, 8, 16, 32], "seeds": 6}},
     # the paper's ResNet protocol shape (needs CIFAR-10 locally and a GPU)
     "cifar10-resnet": {"dataset": "cifar10", "model": "resnet18", "model_kwargs": {"k": 32, "norm": "group"},
                        "n_train": 50000, "n_test": 10000, "momentum": 0.9, "alpha": 5e-4, "cosine": True,
@@ -96,28 +110,29 @@ def normalize_config(config: dict) -> dict:
     preset = config.get("preset")
     if preset is not None:
         if preset not in PRESETS:
-            raise ValueError(f"preset must be one of {tuple(PRESETS)} (got {preset!r})")
-        cfg.update(PRESETS[preset])
+            raise ArgumentError(f"preset must be one of {tuple(PRESETS)} (got {preset!r})")
+        cfg.update({k: v for k, v in PRESETS[preset].items() if k != "sweep"})
         if config.get("model", cfg["model"]) != PRESETS[preset]["model"]:
             cfg["model_kwargs"] = {}  # the preset's model settings belong to its own model
     unknown = set(config) - set(DEFAULTS) - set(RUNNER_KEYS) - set(TOY_KEYS)
     if unknown:
-        raise ValueError(f"unknown torch sweep-point keys: {sorted(unknown)} (allowed: {sorted(DEFAULTS)})")
+        raise ArgumentError(f"unknown torch sweep-point keys: {sorted(unknown)} (allowed: {sorted(DEFAULTS)})",
+                            param="config")
     cfg.update({k: v for k, v in config.items() if k in DEFAULTS})
     if mk:  # explicit model kwargs replace the preset's
         cfg["model_kwargs"] = mk
     cfg["ignored_keys"] = sorted(k for k in config if k in TOY_KEYS)
     algo = config.get("algo")
     if algo is not None and algo not in ("sgd", "momentum"):
-        raise ValueError(f"algo must be 'sgd' or 'momentum' on the torch backend (got {algo!r})")
+        raise ArgumentError(f"algo must be 'sgd' or 'momentum' on the torch backend (got {algo!r})")
     if algo == "momentum" and not float(cfg["momentum"]) > 0:
-        raise ValueError(f"momentum must be in (0, 1) with algo 'momentum' (got {cfg['momentum']!r})")
+        raise ArgumentError(f"momentum must be in (0, 1) with algo 'momentum' (got {cfg['momentum']!r})")
     if config.get("T") is not None:
         T = float(cfg["lr"]) / int(cfg["batch"])
         if abs(float(config["T"]) - T) > 1e-9 * T:
-            raise ValueError(f"T must equal lr / batch = {T!r} (got {config['T']!r})")
+            raise ArgumentError(f"T must equal lr / batch = {T!r} (got {config['T']!r})")
     if cfg["scheme"] not in ("split", "sample"):
-        raise ValueError(f"scheme must be 'split' or 'sample' (got {cfg['scheme']!r})")
+        raise ArgumentError(f"scheme must be 'split' or 'sample' (got {cfg['scheme']!r})")
     return cfg
 
 
@@ -158,15 +173,24 @@ def _indicators(cfg, model, rec, X, y, train_idx, K, M, sgd) -> dict:
                                   seed=int(cfg["seed"]))
 
 
-def run_point(config: dict) -> dict:
+def run_point(config: dict) -> RunResult:
     """Train the configured ensemble (K = datasets draws x M = seeds) and summarize it.
-    With ``config["indicators"]`` true, the result also holds the ``ind_*``
-    columns of `gapkit.gpu._indicators.network_indicators` (final state)."""
+
+    Returns a `gapkit.sims.stats._results.RunResult`: ``config`` what ran
+    (backend, model, data, lr, batch, alpha, ..., epochs, steps, T, device,
+    path, n_params); ``summary`` the `Summary` of `gapkit.gpu._summary.summarize_ensemble`
+    (gap and losses with intervals; extras: accuracies, acc_gap, sigma_l, fdr1,
+    dist_init, the equilibration verdict and its diagnostics); ``arrays`` the
+    (K, M) steady values per run, the Fig 7 epochs and the (K, M, epochs + 1)
+    train and test traces; ``timings`` wall_seconds (and indicator_seconds).
+    With ``config["indicators"]`` true, the summary's extras also hold the
+    ``ind_*`` columns of `gapkit.gpu._indicators.network_indicators` (final state)."""
+    from gapkit.sims.stats import _steady
     from gapkit.theory._validate import check_int
 
     from ._data import draw_split
     from ._models import build_model
-    from ._summary import paper_epochs, summarize_ensemble
+    from ._summary import summarize_ensemble
     from ._train import SGDConfig, train_ensemble
 
     cfg = normalize_config(config)
@@ -179,7 +203,7 @@ def run_point(config: dict) -> dict:
     M = check_int("seeds", cfg["seeds"], 1)
     T = float(cfg["lr"]) / int(cfg["batch"])
     if cfg["epochs"] == "paper":
-        epochs = paper_epochs(T, n_ref=int(cfg["epochs_ref"]), T_ref=float(cfg["T_ref"]))
+        epochs = _steady.paper_epochs(T, reference_epochs=int(cfg["epochs_ref"]), reference_T=float(cfg["T_ref"]))
     else:
         epochs = check_int("epochs", cfg["epochs"], 1)
     X, y = _pool(cfg["dataset"], int(cfg["pool"]), int(cfg["pool_seed"]), cfg["data_root"])
@@ -198,34 +222,41 @@ def run_point(config: dict) -> dict:
     want_ind = bool(config.get("indicators"))
     rec = train_ensemble(model, X, y, np.stack(tr), np.stack(te), sgd, seeds=member_seeds,
                          vectorize=bool(cfg["vectorize"]), progress=bool(cfg["progress"]), keep_params=want_ind)
-    res = summarize_ensemble(rec, K, M, window=int(cfg["window"]), cut_spikes=bool(cfg["cut_spikes"]))
-    algo = "momentum" if sgd.momentum > 0 else "sgd"
-    # Fig 7: 20 evenly spaced epochs from the last 25% of each run
-    last = np.unique(np.linspace(epochs - max(1, epochs // 4) + 1, epochs, 20).round().astype(int))
-    out = {
+    summary, per_run = summarize_ensemble(rec, K, M, window=int(cfg["window"]), cut_spikes=bool(cfg["cut_spikes"]))
+    timings = {}
+    if want_ind:
+        t1 = time.perf_counter()
+        summary.extras.update(_indicators(cfg, model, rec, X, y, np.stack(tr), K, M, sgd))
+        timings["indicator_seconds"] = time.perf_counter() - t1
+    timings["wall_seconds"] = time.perf_counter() - t0
+    return RunResult(config=_ran(cfg, sgd, rec, K, M, epochs, T), summary=summary,
+                     arrays=_arrays(per_run, rec, K, M, epochs), timings=timings)
+
+
+def _ran(cfg: dict, sgd, rec: dict, K: int, M: int, epochs: int, T: float) -> dict:
+    """What a point ran: its settings and the training path's metadata."""
+    return {
         "backend": "torch",
         "model": cfg["model"],
         "model_kwargs": dict(cfg["model_kwargs"] or {}),
         "dataset": cfg["dataset"],
-        "algo": algo,
+        "algo": "momentum" if sgd.momentum > 0 else "sgd",
         "lr": sgd.lr, "batch": sgd.batch, "alpha": sgd.alpha, "beta": sgd.beta, "momentum": sgd.momentum,
         "cosine": sgd.cosine, "scheme": cfg["scheme"], "n": int(cfg["n_train"]), "n_test": int(cfg["n_test"]),
         "datasets": K, "chains": M, "epochs": epochs, "steps": int(rec["steps"]), "T": T,
         "dtype": sgd.dtype, "device": rec["device"], "path": rec["path"], "n_params": int(rec["n_params"]),
-        "theory": None, "seed": int(cfg["seed"]), "ignored_keys": ",".join(cfg["ignored_keys"]),
+        "seed": int(cfg["seed"]), "ignored_keys": ",".join(cfg["ignored_keys"]),
     }
-    out.update(res)
-    if want_ind:
-        t1 = time.perf_counter()
-        out.update(_indicators(cfg, model, rec, X, y, np.stack(tr), K, M, sgd))
-        out["indicator_seconds"] = time.perf_counter() - t1
-    out["wall_seconds"] = time.perf_counter() - t0
-    per_run = out.pop("per_run")
-    out["arrays"] = {
+
+
+def _arrays(per_run: dict, rec: dict, K: int, M: int, epochs: int) -> dict:
+    """Per-run arrays: (K, M) steady values, Fig 7's epochs (20 evenly spaced
+    epochs from the last 25% of each run) and the (K, M, epochs + 1) traces."""
+    last = np.unique(np.linspace(epochs - max(1, epochs // 4) + 1, epochs, 20).round().astype(int))
+    return {
         **per_run,
         "fig7_test_loss": rec["test_loss"][:, last],
         "fig7_sigma_l": rec["test_loss_std"][:, last],
         "trace_train": rec["train_loss"].reshape(K, M, -1),
         "trace_test": rec["test_loss"].reshape(K, M, -1),
     }
-    return out

@@ -1,137 +1,103 @@
 """From per-epoch traces of an ensemble to the paper's data-averaged numbers (Section 3, Appendix E).
 
-- Epoch schedule N(T) = N_ref max(1, min(4, 1 + (T_ref/T - 1)/4)), N_ref = 300
-  at T_ref = 2e-4 (Appendix E): `gapkit.sims.stats._steady.paper_epochs`.
-- Steady-state value of one run: the paper's late-spike cut
-  (`gapkit.sims.stats._steady.spike_cut_end`, on the run's train loss; the run ends
-  there for every metric), then the median of the last 50 epochs
-  (`steady_value` wraps `gapkit.sims.stats._steady.steady_summary` for one trace).
-- Equilibration: `gapkit.sims.stats._steady.equilibration` (pooled Geweke drift
-  test, |z| < 4; no minimum effective sample size) on the members' train-loss
-  traces over the window (first segment 25%, last 50%) when the window holds
-  >= 16 records; otherwise a two-halves drift test (`equilibrated`).
+Every rule is the one of `gapkit.sims.stats`, which the Numba backend uses too;
+nothing is re-derived here:
+
+- Epochs per run (Appendix E): `gapkit.sims.stats._steady.paper_epochs`
+  (re-exported as `paper_epochs`).
+- Steady-state value of one run: `gapkit.sims.stats._steady.steady_summary`,
+  the median of the last `window` epochs after the paper's late-spike cut. The
+  cut is found on the run's train loss and ends the run for every metric (the
+  cut's rule, "the last 7 epochs above the last 25", would misfire on a rising
+  accuracy). A window holding a non-finite record gives nan and the member
+  counts as diverged.
+- Equilibration verdict: `gapkit.sims.stats._equilibration.run_verdict` on the
+  (K draws, M seeds, epochs + 1) train-loss trace, the same call the sweep
+  runner makes on the same trace (so ``equilibrated`` here and the sweep's
+  ``steady`` column agree).
 - Data average: members are (data draw k, seed j); the steady-state values form
-  (K, M) arrays and go through `gapkit.sims.stats._estimators.ensemble_summary`
+  (K, M) arrays; `gapkit.sims.stats._estimators.ensemble_summary` gives the
+  losses and gap, `per_dataset_mean` + `mean_ci95` the accuracies and sigma_l
   (intervals from the spread across data draws).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from gapkit.sims.stats._estimators import ensemble_summary, mean_ci95
-from gapkit.sims.stats._steady import PAPER_REFERENCE_EPOCHS, PAPER_REFERENCE_T, equilibration, spike_cut_end, steady_summary
-from gapkit.sims.stats._steady import paper_epochs as _paper_epochs
+from gapkit.sims.stats import _equilibration, _estimators, _steady
+from gapkit.sims.stats._results import Summary
+from gapkit.sims.stats._steady import paper_epochs as paper_epochs  # the one epoch rule (gapkit.gpu name)
+from gapkit.sims.stats._steady import steady_value as steady_value  # the one steady value (gapkit.gpu name)
 
-__all__ = ["paper_epochs", "steady_value", "summarize_ensemble", "equilibrated"]
+__all__ = ["paper_epochs", "steady_value", "summarize_ensemble", "VERDICT_METHOD"]
 
-
-def paper_epochs(T: float, *, n_ref: int = PAPER_REFERENCE_EPOCHS, T_ref: float = PAPER_REFERENCE_T) -> int:
-    """Appendix E: N(T) = n_ref max(1, min(4, 1 + (T_ref/T - 1)/4)), rounded up
-    (`gapkit.sims.stats._steady.paper_epochs` with the reference run n_ref at T_ref)."""
-    return _paper_epochs(T, reference_epochs=n_ref, reference_T=T_ref)
+VERDICT_METHOD = ("gapkit.sims.stats._equilibration.run_verdict: drift of the last quarter vs the quarter before "
+                  "over the last 50 epochs, |z| < 4 across data draws; ESS >= 100")
 
 
-def steady_value(trace, *, window: int = 50, cut_spikes: bool = True):
-    """The paper's steady-state value(s): median of the last `window` epochs
-    after the late-spike cut (last axis = epochs). nan where the window holds a
-    non-finite record (a diverged run)."""
-    x = np.asarray(trace, dtype=np.float64)
-    val = np.asarray(steady_summary(x, window=window, spike_cut=cut_spikes)["value"], dtype=np.float64)
-    bad = ~np.all(np.isfinite(x[..., -min(window, x.shape[-1]):]), axis=-1)
-    val = np.where(bad, np.nan, val)
-    return float(val) if val.ndim == 0 else val
+def _steady_values(rec: dict, K: int, M: int, window: int, cut_spikes: bool) -> dict:
+    """(K, M) steady-state values of every recorded metric (epoch 0 left out),
+    each over the window that ends where the train loss's spike cut ends the
+    run; "diverged": (K, M) members left out of every average."""
+    train = rec["train_loss"][:, 1:]
+    w = min(window, train.shape[1])
+    head = _steady.steady_summary(train, window=w, spike_cut=cut_spikes)
+    out, div = {}, np.asarray(rec["diverged"], bool).reshape(K, M)
+    for key, name in (("train", "train_loss"), ("test", "test_loss"), ("train_acc", "train_acc"),
+                      ("test_acc", "test_acc"), ("sigma_l", "test_loss_std")):
+        s = head if name == "train_loss" else _steady.steady_summary(rec[name][:, 1:], window=w, ends=head["end"])
+        out[key] = s["value"].reshape(K, M)
+        if key in ("train", "test"):
+            div = div | s["diverged"].reshape(K, M)
+    out["diverged"] = div
+    out["window"] = w
+    return out
 
 
-def equilibrated(trace, *, window: int = 50, k: float = 3.0) -> bool:
-    """Stationarity check of one trace: the means of the two halves of the last
-    `window` epochs differ by at most k standard errors of the difference (from
-    the halves' own spread) plus 1% of the level. A necessary condition only,
-    as the paper notes (Appendix E)."""
-    x = np.asarray(trace, dtype=np.float64)[-window:]
-    if x.size < 4 or not np.all(np.isfinite(x)):
-        return False
-    a, b = x[: x.size // 2], x[x.size // 2:]
-    se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-    return bool(abs(a.mean() - b.mean()) <= k * se + 0.01 * abs(x.mean()))
+def _draw_mean_ci(values: np.ndarray, div: np.ndarray) -> tuple[float, float]:
+    """Mean over data draws of the per-draw means (diverged members out) and its 95% half-width."""
+    return _estimators.mean_ci95(_estimators.per_dataset_mean(values, diverged=div))
 
 
-def summarize_ensemble(rec: dict, K: int, M: int, *, window: int = 50, cut_spikes: bool = True) -> dict:
-    """The sweep-point result of an ensemble of K data draws x M seeds.
+def summarize_ensemble(rec: dict, K: int, M: int, *, window: int = 50, cut_spikes: bool = True
+                       ) -> tuple[Summary, dict]:
+    """The data-averaged numbers of an ensemble of K data draws x M seeds.
 
     rec: `train_ensemble` output (member e = draw e // M, seed e % M).
-    Each run's end is set by the paper's spike cut on its train loss (when
-    cut_spikes); every metric is the median over the same last `window` epochs.
-    Returns gap, gap_ci95, train_loss(_ci95), test_loss(_ci95), datasets_used,
-    diverged (count), train_acc, test_acc, acc_gap (= train_acc - test_acc)
-    with intervals, sigma_l (steady-state per-example test-loss std), fdr1 (Yaida's ratio of the window's summed sides, median
-    over members), dist_init (median over members at the end), equilibrated (bool: every surviving member
-    passes `equilibrated` on its train loss) and equilibrated_fraction, and
-    "per_run": (K, M) arrays of the steady-state values of each run (train,
+    Returns (summary, per_run): a `gapkit.sims.stats._results.Summary` (gap,
+    train and test loss with 95% half-widths, datasets_used, diverged) whose
+    extras hold train_acc, test_acc, acc_gap (= train_acc - test_acc) and
+    sigma_l (steady-state per-example test-loss std), each with _ci95; fdr1
+    (Yaida's ratio of the window's summed sides, median over surviving
+    members); dist_init (median over surviving members at the end);
+    equilibrated (True, False or None: the verdict, module docstring) with
+    equilibrated_method and the verdict's diagnostics (drift, drift_se,
+    drift_z, eq_*). per_run: (K, M) steady-state values of each run (train,
     test, gap, train_acc, test_acc, acc_gap, sigma_l, diverged).
     """
-    E = K * M
-    w = min(window, rec["train_loss"].shape[1] - 1)
-    # The spike cut truncates the *run*: its end comes from the train-loss trace
-    # and every metric is summarized over the same window (the cut's rule, "the
-    # last 7 epochs above the last 25", would misfire on a rising accuracy).
-    train = rec["train_loss"][:, 1:]
-    S = train.shape[1]
-    ends = spike_cut_end(np.where(np.isfinite(train), train, np.inf)) if cut_spikes else np.full(E, S)
-    ends = np.maximum(ends, min(w, S))
-
-    def sv(name):
-        x = rec[name][:, 1:]
-        idx = ends[:, None] - w + np.arange(w)
-        vals = np.take_along_axis(x, np.clip(idx, 0, S - 1), axis=1)
-        out = np.median(vals, axis=1)  # nan (diverged) when the window holds a non-finite record
-        return np.where(np.all(np.isfinite(x[:, -w:]), axis=1), out, np.nan).reshape(K, M)
-
-    tr, te = sv("train_loss"), sv("test_loss")
-    div = np.asarray(rec["diverged"], bool).reshape(K, M) | ~np.isfinite(tr) | ~np.isfinite(te)
-    res = ensemble_summary(tr, te, diverged=div)
+    sv = _steady_values(rec, K, M, window, cut_spikes)
+    tr, te, div, w = sv["train"], sv["test"], sv["diverged"], sv["window"]
+    summary = Summary.from_dict(_estimators.ensemble_summary(tr, te, diverged=div))
     per_run = {"train": tr, "test": te, "gap": te - tr, "diverged": div}
-    ok = ~div
-    def per_draw(a):
-        with np.errstate(invalid="ignore"):
-            cnt = ok.sum(1)
-            return np.where(cnt > 0, np.where(ok, a, 0.0).sum(1) / np.maximum(cnt, 1), np.nan)
-
+    ex = summary.extras
     if np.isfinite(rec["train_acc"]).any():
-        tra, tea = sv("train_acc"), sv("test_acc")
+        tra, tea = sv["train_acc"], sv["test_acc"]
         per_run.update(train_acc=tra, test_acc=tea, acc_gap=tra - tea)
-        res["train_acc"], res["train_acc_ci95"] = mean_ci95(per_draw(tra))
-        res["test_acc"], res["test_acc_ci95"] = mean_ci95(per_draw(tea))
-        res["acc_gap"], res["acc_gap_ci95"] = mean_ci95(per_draw(tra - tea))
+        for key, v in (("train_acc", tra), ("test_acc", tea), ("acc_gap", tra - tea)):
+            ex[key], ex[key + "_ci95"] = _draw_mean_ci(v, div)
     else:
-        for k in ("train_acc", "test_acc", "acc_gap"):
-            res[k], res[k + "_ci95"] = float("nan"), float("nan")
-    sig = sv("test_loss_std")
-    per_run["sigma_l"] = sig
-    res["sigma_l"], res["sigma_l_ci95"] = mean_ci95(per_draw(sig))
+        for key in ("train_acc", "test_acc", "acc_gap"):
+            ex[key], ex[key + "_ci95"] = float("nan"), float("nan")
+    per_run["sigma_l"] = sv["sigma_l"]
+    ex["sigma_l"], ex["sigma_l_ci95"] = _draw_mean_ci(sv["sigma_l"], div)
+    ok = ~div.ravel()
     with np.errstate(invalid="ignore", divide="ignore"):  # ratio of the window's sums (per-epoch ratios are noisy)
         fd = rec["fdr1_lhs"][:, -w:].sum(1) / rec["fdr1_rhs"][:, -w:].sum(1)
-    res["fdr1"] = float(np.nanmedian(fd[ok.ravel()])) if ok.any() and np.isfinite(fd[ok.ravel()]).any() else float("nan")
-    res["dist_init"] = float(np.nanmedian(rec["dist_init"][ok.ravel(), -1])) if ok.any() else float("nan")
-    eq = np.array([equilibrated(rec["train_loss"][e, 1:], window=w) for e in range(E)])
-    surv = ok.ravel()
-    res["equilibrated_fraction"] = float(eq[surv].mean()) if surv.any() else 0.0
-    res["equilibrated"] = bool(surv.any() and eq[surv].all())
-    res["equilibrated_method"] = "two-halves drift test per member (window too short for Geweke)"
-    if surv.any():
-        try:
-            # drift only (min_ess=0): precision is judged separately, through the
-            # spread across data draws that sets the intervals
-            # and first=0.25: a window of tens of epochs leaves too few records in
-            # Geweke's usual first 10% for its autocorrelation-based error
-            g = equilibration(rec["train_loss"][surv, -w:], min_ess=0.0, first=0.25)
-        except ValueError:
-            pass
-        else:
-            res["equilibrated"] = bool(g["equilibrated"])
-            res["equilibrated_method"] = "gapkit.sims.stats._steady.equilibration on the window (pooled Geweke drift test, |z| < 4)"
-            res["geweke_z"] = float(g["geweke_z_pooled"])
-            res["ess"] = float(g["ess"])
-    res["per_run"] = per_run
-    return res
+    ex["fdr1"] = float(np.nanmedian(fd[ok])) if ok.any() and np.isfinite(fd[ok]).any() else float("nan")
+    ex["dist_init"] = float(np.nanmedian(rec["dist_init"][ok, -1])) if ok.any() else float("nan")
+    trace = np.asarray(rec["train_loss"], dtype=np.float64).reshape(K, M, -1)
+    verdict = _equilibration.run_verdict(trace, {"epochs": trace.shape[-1] - 1})
+    ex["equilibrated"] = verdict.pop("steady")
+    ex["equilibrated_method"] = VERDICT_METHOD
+    ex.update(verdict)
+    return summary, per_run

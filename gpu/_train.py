@@ -43,6 +43,8 @@ import torch
 from torch.func import functional_call, grad, vmap
 from torch.nn import functional as F
 
+from gapkit.theory._validate import ArgumentError
+
 from ._device import precision_context, resolve_device, resolve_dtype, torch_generator, torch_threads
 from ._models import init_params
 
@@ -71,17 +73,15 @@ class SGDConfig:
     threads: int | None = None
 
     def __post_init__(self):
-        from gapkit.theory._validate import check_int, check_nonneg, check_positive
+        from gapkit.theory._validate import check_choice, check_int, check_interval, check_nonneg, check_positive
 
         check_positive("lr", self.lr)
         check_int("batch", self.batch, 1)
         check_int("epochs", self.epochs, 1)
         check_nonneg("alpha", self.alpha)
         check_nonneg("beta", self.beta)
-        if not (0.0 <= float(self.momentum) < 1.0):
-            raise ValueError(f"momentum must be in [0, 1) (got {self.momentum!r})")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES} (got {self.loss!r})")
+        check_interval("momentum", self.momentum, 0.0, 1.0, closed_right=False)
+        check_choice("loss", self.loss, LOSSES)
         resolve_dtype(self.dtype)
 
     @property
@@ -136,7 +136,7 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 def _progress(total, desc, enabled):
     try:
         from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
+    except ImportError:  # pragma: no cover - tqdm is an optional third-party package: no progress bar without it
         return None
     disable = (not enabled) or (not sys.stderr.isatty())
     return tqdm(total=total, desc=desc, file=sys.stderr, disable=disable, leave=False)
@@ -180,13 +180,13 @@ def train_ensemble(
     train_idx = torch.as_tensor(np.array(train_idx, dtype=np.int64))
     test_idx = torch.as_tensor(np.array(test_idx, dtype=np.int64))
     if train_idx.ndim != 2 or test_idx.ndim != 2 or train_idx.shape[0] != test_idx.shape[0]:
-        raise ValueError("train_idx and test_idx must be 2-D with one row per member")
+        raise ArgumentError("train_idx and test_idx must be 2-D with one row per member", param="train_idx")
     seeds = [int(s) for s in seeds]
     E, n = train_idx.shape
     if len(seeds) != E:
-        raise ValueError(f"seeds must have one entry per member ({E}) (got {len(seeds)})")
+        raise ArgumentError(f"seeds must have one entry per member ({E}) (got {len(seeds)})")
     if not cfg.replacement and cfg.batch > n:
-        raise ValueError(f"batch must be <= n_train ({n}) for shuffled epochs (got {cfg.batch})")
+        raise ArgumentError(f"batch must be <= n_train ({n}) for shuffled epochs (got {cfg.batch})")
     Xt = torch.as_tensor(np.asarray(X) if not torch.is_tensor(X) else X).to(device=device, dtype=pdtype)
     yt = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y).to(device)
     if cfg.loss == "mse":
@@ -195,7 +195,7 @@ def train_ensemble(
     base = model.to(device=device, dtype=pdtype)
     has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in base.modules())
     if has_bn and vectorize:
-        raise ValueError("vectorize must be False for models with BatchNorm (use norm='group' to train under vmap)")
+        raise ArgumentError("vectorize must be False for models with BatchNorm (use norm='group' to train under vmap)")
     inits = [init_params(base, torch_generator(s["init"]), dtype=pdtype, device=device) for s in mem.streams]
     runner = _VmapRunner if vectorize else _LoopRunner
     with torch_threads(cfg.threads):

@@ -110,10 +110,11 @@ for B in BATCHES:
                          datasets=K, chains=M, seed=SEED)
             th = quadratic1d_steady(MODEL["n"], MODEL["m"], MODEL["s"], h=MODEL["h"], alpha=MODEL["alpha"],
                                     beta=MODEL["beta"], lam=lam, B=B, scheme=scheme)
-            row = {"algo": algo, "B": B, "T": T, "lam": lam, "steps": r["steps"], "diverged": r["diverged"]}
+            s = r.summary
+            row = {"algo": algo, "B": B, "T": T, "lam": lam, "steps": r.config["steps"], "diverged": s.diverged}
             for q in ("gap", "train_loss", "test_loss"):
-                se = r[f"{q}_ci95"] / 1.959963984540054
-                row.update({q: r[q], f"{q}_se": se, f"{q}_theory": th[q], f"{q}_z": (r[q] - th[q]) / se})
+                v, se = getattr(s, q), getattr(s, f"{q}_ci95") / 1.959963984540054
+                row.update({q: v, f"{q}_se": se, f"{q}_theory": th[q], f"{q}_z": (v - th[q]) / se})
             runs.append(row)
 res = pd.DataFrame(runs)
 pd.set_option("display.float_format", lambda x: f"{x:.4g}")

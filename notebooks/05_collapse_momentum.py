@@ -90,17 +90,17 @@ def run(lam, B, mu=0.0):
 
 
 def var_per_dataset(r):
-    a = r["_problem"].arrays
-    tr = np.nanmean(r["arrays"]["train"], axis=1)
+    a = r.problem.arrays
+    tr = np.nanmean(r.arrays["train"], axis=1)
     return 2.0 * tr / H - a["trs"] - (ALPHA * a["xbar"][:, 0] / KAPPA) ** 2
 
 
 def exact_var_per_dataset(r, mu=0.0):
     # The Lyapunov equation is linear with a source linear in Sx, so Var(theta | D) is affine in
     # the data set's S^2: two exact solves (S^2 = 0 and 1) give it for every data set.
-    Sx = r["_problem"].arrays["Sx"][:, 0, 0]
-    v0, v1 = (quadratic_sgd_stationary(H * np.eye(1), np.zeros(1), np.full((1, 1), sx), lam=r["lr"],
-                                       B=r["batch"], alpha=ALPHA, beta=BETA, mu=mu)[1][0, 0] for sx in (0.0, 1.0))
+    Sx = r.problem.arrays["Sx"][:, 0, 0]
+    v0, v1 = (quadratic_sgd_stationary(H * np.eye(1), np.zeros(1), np.full((1, 1), sx), lam=r.config["lr"],
+                                       B=r.config["batch"], alpha=ALPHA, beta=BETA, mu=mu)[1][0, 0] for sx in (0.0, 1.0))
     return v0 + (v1 - v0) * Sx
 
 
@@ -120,15 +120,16 @@ def mean_se(x):
 # %%
 plain = {pair: run(*pair) for pair in PAIRS}
 ref = PAIRS[0]
-g_ref = np.nanmean(plain[ref]["arrays"]["test"] - plain[ref]["arrays"]["train"], axis=1)
+g_ref = np.nanmean(plain[ref].arrays["test"] - plain[ref].arrays["train"], axis=1)
 rows = []
 for (lam, B), r in plain.items():
-    g = np.nanmean(r["arrays"]["test"] - r["arrays"]["train"], axis=1)
+    g = np.nanmean(r.arrays["test"] - r.arrays["train"], axis=1)
     dg, dg_se = mean_se(g - g_ref)
     v, e = var_per_dataset(r), exact_var_per_dataset(r)
     res, res_se = mean_se(v - e)
-    rows.append({"lam": lam, "B": B, "T": r["T"], "updates": r["steps"], "lam x updates": lam * r["steps"],
-                 "gap": r["gap"], "gap - gap(ref)": dg, "z(gap diff)": dg / dg_se if dg_se > 0 else 0.0,
+    c = r.config
+    rows.append({"lam": lam, "B": B, "T": c["T"], "updates": c["steps"], "lam x updates": lam * c["steps"],
+                 "gap": r.summary.gap, "gap - gap(ref)": dg, "z(gap diff)": dg / dg_se if dg_se > 0 else 0.0,
                  "Var sim": float(np.mean(v)), "Var exact": float(np.mean(e)),
                  "Var SDE": T0 * (H**2 * (N - 1) / N * STD**2 + BETA**2) / (2 * KAPPA),
                  "z(Var - exact)": res / res_se})
@@ -149,7 +150,7 @@ collapse
 lam_line = np.linspace(0.0, max(l for l, _ in PAIRS) * 1.05, 100)
 Dbar = H**2 * (N - 1) / N * STD**2  # E_D of D = h^2 S^2; Var(theta) is linear in D
 fig, ax = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
-ax[0].errorbar(collapse["lam"], collapse["gap"], yerr=[plain[p]["gap_ci95"] for p in PAIRS],
+ax[0].errorbar(collapse["lam"], collapse["gap"], yerr=[plain[p].summary.gap_ci95 for p in PAIRS],
                fmt="o", capsize=3, label="simulation (95% CI, data-set noise)")
 ax[0].axhline(H**2 * STD**2 / (N * KAPPA), color="k", ls="--", label="closed form h^2 s^2/(n(h+alpha))")
 ax[0].set_xlabel("lam  (B = lam / T)")
@@ -224,16 +225,16 @@ plt.show()
 # %%
 mom = {pair: run(*pair, mu=MU) for pair in MPAIRS}
 mrows = []
-g0 = np.nanmean(mom[MPAIRS[0]]["arrays"]["test"] - mom[MPAIRS[0]]["arrays"]["train"], axis=1)
+g0 = np.nanmean(mom[MPAIRS[0]].arrays["test"] - mom[MPAIRS[0]].arrays["train"], axis=1)
 v_first = e_first = None
 for (lam, B), r in mom.items():
     v, e = var_per_dataset(r), exact_var_per_dataset(r, mu=MU)
     res, res_se = mean_se(v - e)
-    g = np.nanmean(r["arrays"]["test"] - r["arrays"]["train"], axis=1)
+    g = np.nanmean(r.arrays["test"] - r.arrays["train"], axis=1)
     dg, dg_se = mean_se(g - g0)
     if v_first is None:
         v_first, e_first = float(np.mean(v)), float(np.mean(e))
-    mrows.append({"lam": lam, "B": B, "T": r["T"], "updates": r["steps"], "gap": r["gap"],
+    mrows.append({"lam": lam, "B": B, "T": r.config["T"], "updates": r.config["steps"], "gap": r.summary.gap,
                   "z(gap diff)": dg / dg_se if dg_se > 0 else 0.0, "Var sim": float(np.mean(v)),
                   "Var exact": float(np.mean(e)), "z(Var - exact)": res / res_se,
                   "departure sim": float(np.mean(v)) / v_first - 1, "departure exact": float(np.mean(e)) / e_first - 1})
@@ -256,4 +257,4 @@ print(f"largest |z| over {z_all.size} comparisons: {z_all.max():.2f} (tolerance 
 assert z_all.max() < K_SE
 # the O(lam) spread is real: the largest pair's exact variance exceeds the smallest's
 assert collapse["Var exact"].iloc[-1] > collapse["Var exact"].iloc[0]
-assert all(r["diverged"] == 0 for r in list(plain.values()) + list(mom.values()))
+assert all(r.summary.diverged == 0 for r in list(plain.values()) + list(mom.values()))

@@ -1,5 +1,5 @@
 """gapkit.sims: Numba simulators, data-averaged estimators, sweeps, indicators,
-the check catalogue and the command line. Imports gapkit.theory; never gapkit.gpu.
+the check catalogue and the command line. Imports gapkit.theory, never the torch backend.
 
 Sub-packages, one job each (imports flow down this list, never up):
   stats       ensemble -> data-averaged numbers (estimators, epoch rule, equilibration, Eq 1 fit)
@@ -8,12 +8,15 @@ Sub-packages, one job each (imports flow down this list, never up):
   indicators  the related papers' indicators and their scoring
   verify      check registry, catalogue, report
   cli         argv -> call -> print
-Backends (numba built in, torch from gapkit.gpu) register in `_backends`;
+Backends (numba built in; torch through its entry point) register in `_backends`;
 constants shared by the CLI and the library live in `_settings`.
 
 The names below are the public surface. Importing this package compiles
 nothing: Numba kernels compile (or load from cache) on first call.
 """
+# Bad arguments everywhere raise this ValueError naming the parameter (`.param`)
+from gapkit.theory._validate import ArgumentError as ArgumentError
+
 # Data-averaged estimators and steady state (issue 3)
 from .stats._estimators import control_variate_mean as control_variate_mean
 from .stats._estimators import ensemble_summary as ensemble_summary
@@ -48,6 +51,7 @@ from .indicators._toy import gamma_trace as gamma_trace
 from .indicators._toy import gaussian_kl as gaussian_kl
 from .indicators._toy import gen_first_order as gen_first_order
 from .indicators._toy import gradient_diversity as gradient_diversity
+from .indicators._toy import hutchinson as hutchinson
 from .indicators._toy import inconsistency as inconsistency
 from .indicators._toy import instability as instability
 from .indicators._toy import lanczos as lanczos

@@ -36,15 +36,33 @@ def test_implementations_agree_on_w1():
     assert abs(a.mean() - b.mean()) < 4 * se
 
 
-def test_torch_backend_missing_or_present(capsys, monkeypatch):
-    import sys
-    import types
+def fake_bench(args):
+    return {"backend": "fake", "quick": bool(args.quick), "repeats": args.repeats, "rate": 1.5}
 
-    fake = types.ModuleType("gapkit.gpu._plugin")  # a plugin without `bench`
-    monkeypatch.setitem(sys.modules, "gapkit.gpu._plugin", fake)
-    rc = main(["bench", "--backend", "torch"])
-    _, err = capsys.readouterr()
-    assert rc == 2 and "torch" in err and len(err.strip().splitlines()) == 1
+
+def print_fake_bench(res):
+    print(f"fake bench: {res['rate']} runs/s")
+
+
+def test_bench_comes_from_the_backend_registry(capsys, monkeypatch):
+    """`gapkit bench --backend B` runs B's registered benchmark and its printer;
+    a backend without one is a one-line error (exit 2)."""
+    from gapkit.sims import _backends
+    from gapkit.sims._backends import Backend
+
+    def run_point(config):  # never called
+        raise AssertionError
+
+    monkeypatch.setitem(_backends._REGISTRY, "fake-nobench", Backend(name="fake-nobench", run_point=run_point))
+    monkeypatch.setitem(_backends._REGISTRY, "fake-bench", Backend(name="fake-bench", run_point=run_point,
+                                                                     bench=fake_bench, print_bench=print_fake_bench))
+    assert main(["bench", "--backend", "fake-nobench"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fake-nobench has no benchmark" in err[0]
+    assert main(["bench", "--backend", "fake-bench", "--repeats", "4"]) == 0
+    assert capsys.readouterr().out == "fake bench: 1.5 runs/s\n"
+    assert main(["bench", "--backend", "fake-bench", "--quick", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"backend": "fake", "quick": True, "repeats": 3, "rate": 1.5}
 
 
 def test_c_reference_matches_numba_on_w2(tmp_path):

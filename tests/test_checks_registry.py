@@ -110,3 +110,34 @@ def test_warmups_run_only_for_the_modules_they_serve(monkeypatch):
     assert calls == []
     _checks.run_warmups(["mod.b"])
     assert calls == [1]
+
+
+def test_a_warmup_registered_again_serves_more_modules(monkeypatch):
+    """A backend's checks that need another backend's kernels register that
+    backend's warm-up for their module: it then runs for either, once."""
+    monkeypatch.setattr(_checks, "_WARMUPS", {})
+    calls = []
+
+    def warm():
+        calls.append(1)
+
+    _checks.register_warmup(modules=["mod.a"])(warm)
+    _checks.register_warmup(modules=["plugin.x"])(warm)
+    _checks.run_warmups(["mod.c"])
+    assert calls == []
+    _checks.run_warmups(["plugin.x"])
+    _checks.run_warmups(["mod.a", "plugin.x"])
+    assert calls == [1, 1]
+
+
+def test_backends_bring_their_warmups_and_checks():
+    """The catalogue takes the numba backend's kernel warm-up for the modules
+    whose checks run the simulators (no catalogue module names another backend)."""
+    from gapkit.sims._backends import get_backend
+
+    _checks.registered_checks()
+    numba = get_backend("numba")
+    key = f"{numba.warmup.__module__}.{numba.warmup.__qualname__}"
+    fn, serves = _checks._WARMUPS[key]
+    assert fn is numba.warmup and set(numba.warmup_modules) <= serves
+    assert "gapkit.sims.verify.catalogue.simulators" in serves

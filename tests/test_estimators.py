@@ -15,6 +15,7 @@ from gapkit.sims.stats._estimators import (
     ensemble_summary,
     gap_control_variate,
     mean_ci95,
+    per_dataset_mean,
     per_dataset_means,
 )
 
@@ -46,6 +47,27 @@ def test_ensemble_summary_known_gap_and_divergence():
     assert tr.shape == (19995,) and keep.sum() == 19995 and bad.sum() == 15
     with pytest.raises(ValueError, match="diverged must have shape"):
         per_dataset_means(train, test, diverged=div[:3])
+
+
+def test_per_dataset_mean_leaves_out_bad_members():
+    """The one per-draw mean: the mean over each data set's surviving members
+    (non-finite or diverged left out), nan for a data set with none left."""
+    x = np.array([[1.0, 3.0, 5.0], [2.0, np.nan, 4.0], [7.0, 8.0, 9.0], [np.inf, 1.0, 1.0]])
+    div = np.zeros((4, 3), bool)
+    div[2] = True
+    div[3, 1] = True
+    got = per_dataset_mean(x, diverged=div)
+    assert got[:2].tolist() == [3.0, 3.0] and np.isnan(got[2]) and got[3] == 1.0
+    assert per_dataset_mean(x)[2] == 8.0 and per_dataset_mean(x)[3] == 1.0
+    tr, te, keep, bad = per_dataset_means(x, x + 1, diverged=div)
+    assert keep.tolist() == [True, True, False, True] and tr.tolist() == [3.0, 3.0, 1.0]
+    assert te.tolist() == [4.0, 4.0, 2.0] and bad.sum() == 6
+    # a member bad in test only is dropped from train too (one set of members per data set)
+    te2 = x.copy()
+    te2[0, 0] = np.nan
+    assert per_dataset_means(x, te2)[0][0] == 4.0
+    with pytest.raises(ValueError, match="values must have shape"):
+        per_dataset_mean(np.ones(3))
 
 
 def test_mean_ci95_basics():

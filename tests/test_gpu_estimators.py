@@ -99,6 +99,33 @@ def test_lanczos_top_eigs_exact_when_iters_reach_P(tiny):
     assert few[0] == pytest.approx(ev[0], rel=1e-4)  # the top one converges first
 
 
+def test_trace_and_lanczos_are_the_numpy_ones_at_the_same_probes(tiny):
+    """The torch estimators run gapkit's one Hutchinson and one Lanczos: at the
+    probes their generator draws, they equal a PyHessian-style loop on the
+    explicit Hessian (Hutchinson, mean of v'Hv) and the numpy Lanczos on the
+    explicit matrix from the same start (1e-10)."""
+    from gapkit.gpu import _estimators as gest
+    from gapkit.sims.indicators import _dimensions
+
+    assert gest.hutchinson is _dimensions.hutchinson and gest.lanczos is _dimensions.lanczos
+    H = tiny["H"]
+    P = H.shape[0]
+    r = hessian_trace(tiny["model"], tiny["params"], tiny["x"], tiny["y"], samples=50, generator=torch_generator(3))
+    g = torch_generator(3)
+    vhv = []
+    for _ in range(50):
+        v = (torch.randint(0, 2, (P,), generator=g) * 2 - 1).double()
+        vhv.append(float(v @ H @ v))
+    assert r["trace"] == pytest.approx(np.mean(vhv), rel=1e-10)
+    assert r["se"] == pytest.approx(np.std(vhv, ddof=1) / np.sqrt(50), rel=1e-8)
+    assert r["trace"] != pytest.approx(np.mean(vhv[1:]), rel=1e-6)  # other probes give another value
+    got = hessian_top_eigs(tiny["model"], tiny["params"], tiny["x"], tiny["y"], k=2, iters=8, generator=torch_generator(4))
+    v0 = torch.randn(P, generator=torch_generator(4), dtype=torch.float64).numpy()
+    Hn = H.numpy()
+    th, _ = _dimensions.lanczos(lambda v: Hn @ v, v0, 8)
+    np.testing.assert_allclose(got, th[::-1][:2], rtol=1e-10)
+
+
 def test_estimator_argument_checks(tiny):
     with pytest.raises(ValueError, match="samples"):
         hessian_trace(tiny["model"], tiny["params"], tiny["x"], tiny["y"], samples=1, generator=torch_generator(0))
@@ -117,7 +144,7 @@ def test_paper_epochs():
     assert paper_epochs(1e-4) == 375          # 300 (1 + (2 - 1)/4)
     assert paper_epochs(1e-9) == 1200         # capped at 4x
     assert paper_epochs(1.0) == 300           # at least the reference
-    assert paper_epochs(1e-4, n_ref=40) == 50
+    assert paper_epochs(1e-4, reference_epochs=40) == 50
     with pytest.raises(ValueError, match="T"):
         paper_epochs(0.0)
 
@@ -127,7 +154,7 @@ def test_steady_value_median_and_spike_cut():
     assert steady_value(flat, window=50) == pytest.approx(np.median(flat[-50:]))
     spiked = np.r_[flat, np.full(5, 9.0)]
     assert steady_value(spiked, window=50) < 1.1                   # the late spike is cut
-    assert steady_value(spiked, window=50, cut_spikes=False) == pytest.approx(np.median(spiked[-50:]))
+    assert steady_value(spiked, window=50, spike_cut=False) == pytest.approx(np.median(spiked[-50:]))
     assert np.isnan(steady_value(np.r_[flat, np.nan], window=50))  # a diverged run
 
 
@@ -148,16 +175,22 @@ def _fake_rec(K, M, S, seed=0):
 def test_summarize_ensemble_uses_steady_values_and_ensemble_summary():
     K, M, S = 4, 2, 60
     rec = _fake_rec(K, M, S)
-    res = summarize_ensemble(rec, K, M, window=50, cut_spikes=False)
+    res, _ = summarize_ensemble(rec, K, M, window=50, cut_spikes=False)
     tr = np.median(rec["train_loss"][:, -50:], axis=1).reshape(K, M)
     te = np.median(rec["test_loss"][:, -50:], axis=1).reshape(K, M)
     ref = ensemble_summary(tr, te)
     for k in ("gap", "gap_ci95", "train_loss", "test_loss", "datasets_used"):
-        assert res[k] == pytest.approx(ref[k], rel=1e-12)
-    assert res["acc_gap"] == pytest.approx(0.2) and res["test_acc"] == pytest.approx(0.7)
-    assert res["sigma_l"] == pytest.approx(0.2) and res["fdr1"] == pytest.approx(1.0)
+        assert getattr(res, k) == pytest.approx(ref[k], rel=1e-12)
+    ex = res.extras
+    assert ex["acc_gap"] == pytest.approx(0.2) and ex["test_acc"] == pytest.approx(0.7)
+    assert ex["sigma_l"] == pytest.approx(0.2) and ex["fdr1"] == pytest.approx(1.0)
+    assert ex["equilibrated"] is True  # flat traces pass the verdict
     rec["diverged"][0] = True
-    assert summarize_ensemble(rec, K, M, window=50)["diverged"] == 1
+    assert summarize_ensemble(rec, K, M, window=50)[0].diverged == 1
+    rec["diverged"][0] = False
+    rec["test_loss"][3, -10] = np.nan  # a non-finite record inside the window: that member diverged
+    bad, per_run = summarize_ensemble(rec, K, M, window=50)
+    assert bad.diverged == 1 and per_run["diverged"][1, 1] and np.isnan(per_run["test"][1, 1])
 
 
 def test_spike_cut_truncates_every_metric_alike():
@@ -167,8 +200,8 @@ def test_spike_cut_truncates_every_metric_alike():
     rec = _fake_rec(K, M, S, seed=1)
     rec["train_acc"] = np.tile(np.linspace(0.1, 0.9, S + 1), (2, 1))  # still rising at the end
     rec["train_loss"][1, -6:] += 5.0                                    # member 1: a late spike
-    res = summarize_ensemble(rec, K, M, window=20)
-    acc = res["per_run"]["train_acc"][0]
+    _, per_run = summarize_ensemble(rec, K, M, window=20)
+    acc = per_run["train_acc"][0]
     assert acc[0] == pytest.approx(np.median(rec["train_acc"][0, -20:]))   # no cut from the accuracy
     assert acc[1] < acc[0]                                                  # member 1 cut before its spike
-    assert res["per_run"]["train"][0, 1] < 1.5
+    assert per_run["train"][0, 1] < 1.5

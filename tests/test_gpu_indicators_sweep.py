@@ -24,17 +24,18 @@ CORE = ("ind_param_norm", "ind_dist_init", "ind_hessian_trace", "ind_hessian_top
 
 
 def test_sweep_point_with_indicators_returns_finite_columns():
-    r = _plugin.sweep_point({"preset": "smoke", "seed": 5, "seeds": 2, "epochs": 2, "indicators": True})
+    res = _plugin.sweep_point({"preset": "smoke", "seed": 5, "seeds": 2, "epochs": 2, "indicators": True})
+    r = res.summary.extras
     for k in CORE:
         assert k in r and math.isfinite(r[k]), k
     assert set(k for k in r if k.startswith("ind_")) <= set(NETWORK_INDICATOR_KEYS)
     assert r["ind_param_norm"] > 0 and r["ind_dist_init"] > 0 and r["ind_grad_diversity"] > 0
     assert r["indicator_members"] == 4
     # the extra cost stays small next to training (a few seconds on a CPU at most)
-    assert r["indicator_seconds"] < 10.0
+    assert res.timings["indicator_seconds"] < 10.0
     plain = _plugin.sweep_point({"preset": "smoke", "seed": 5, "seeds": 2, "epochs": 2})
-    assert not any(k.startswith("ind_") for k in plain)
-    assert plain["gap"] == r["gap"]  # indicators are read off the end state, training is untouched
+    assert not any(k.startswith("ind_") for k in plain.record())
+    assert plain.summary.gap == res.summary.gap  # indicators are read off the end state, training is untouched
 
 
 def _tiny(E=2, seed=0):
@@ -127,6 +128,25 @@ def test_network_indicators_rejects_bad_arguments(bad, match):
     kw.update(bad)
     with pytest.raises(ValueError, match=match):
         network_indicators(model, P, P, X, y, tr, **kw)
+
+
+def test_indicator_options_object_and_knobs_agree():
+    """IndicatorOptions carries the cost knobs; single knobs by name override it
+    (same values, same random streams); a misspelt knob is an error, not ignored."""
+    from gapkit.gpu._indicators import IndicatorOptions
+
+    model, X, y, P, tr = _tiny(E=2)
+    kw = dict(draws=2, seeds=1, lr=0.1, batch=4, seed=3)
+    a = network_indicators(model, P, P, X, y, tr, options=IndicatorOptions(hutchinson=5, lanczos_steps=3,
+                                                                          sharpness_batches=2), **kw)
+    b = network_indicators(model, P, P, X, y, tr, hutchinson=5, lanczos_steps=3, sharpness_batches=2, **kw)
+    c = network_indicators(model, P, P, X, y, tr, options=IndicatorOptions(hutchinson=6, lanczos_steps=3,
+                                                                          sharpness_batches=2), **kw)
+    assert a == b and a["ind_hessian_trace"] != c["ind_hessian_trace"]
+    with pytest.raises(TypeError, match="hutchinsn"):
+        network_indicators(model, P, P, X, y, tr, hutchinsn=5, **kw)
+    with pytest.raises(ValueError, match="lanczos_steps"):
+        IndicatorOptions(lanczos_steps=0)
 
 
 def test_torch_sweep_indicators_flag_reaches_the_store(tmp_path):

@@ -288,6 +288,75 @@ def test_inconsistency_and_instability():
         ind.inconsistency(rng.standard_normal((1, 1, 3, 2)))
 
 
+
+def _kl_loop(p, q):
+    return sum(p[c] * (math.log(p[c]) - math.log(q[c])) for c in range(len(p)) if p[c] > 0)
+
+
+def _softmax(z):
+    e = [math.exp(v - max(z)) for v in z]
+    return [v / sum(e) for v in e]
+
+
+def _pair_kl_brute(probs):
+    """Mean over groups, ordered pairs k != k' and inputs of KL(p_gk || p_gk'), one scalar at a time."""
+    G, K, N = len(probs), len(probs[0]), len(probs[0][0])
+    tot = sum(_kl_loop(probs[g][a][i], probs[g][c][i])
+              for g in range(G) for a in range(K) for c in range(K) if a != c for i in range(N))
+    return tot / (G * K * (K - 1) * N)
+
+
+@pytest.mark.parametrize("block", [None, 7])  # 7: many input blocks (the memory cap path)
+def test_inconsistency_instability_against_brute_force_loops(block, monkeypatch):
+    from gapkit.sims.indicators import _predictions
+
+    if block is not None:
+        monkeypatch.setattr(_predictions, "_PAIR_BLOCK", block)
+    rng = np.random.default_rng(5)
+    J, K, N, C = 3, 4, 9, 5
+    logits = 2.0 * rng.standard_normal((J, K, N, C))
+    p = [[[_softmax(list(logits[j, k, i])) for i in range(N)] for k in range(K)] for j in range(J)]
+    assert ind.inconsistency(logits) == pytest.approx(_pair_kl_brute(p), rel=1e-12)
+    fbar = [[[sum(p[j][k][i][c] for k in range(K)) / K for c in range(C)] for i in range(N)] for j in range(J)]
+    assert ind.instability(logits) == pytest.approx(_pair_kl_brute([fbar]), rel=1e-12)
+    # the diagonal pairs (k = k', KL 0) are not counted: counting them scales by (K - 1) / K
+    assert abs(ind.inconsistency(logits) - _pair_kl_brute(p) * (K - 1) / K) > 1e-3
+
+
+def test_hutchinson_is_v_a_v_at_the_probes_and_matches_slq_one_step():
+    rng = np.random.default_rng(8)
+    d = 30
+    U = _rot(rng, d)
+    ev = rng.uniform(0.0, 2.0, d)
+    A = U @ np.diag(ev) @ U.T
+    h = ind.hutchinson(lambda v: A @ v, d, probes=400, seed=3)
+    # the probes are slq's Rademacher draws: replay them
+    r = np.random.default_rng(3)
+    vs = np.stack([r.choice(np.array([-1.0, 1.0]), size=d) for _ in range(400)])
+    np.testing.assert_allclose(h["values"], np.einsum("pi,ij,pj->p", vs, A, vs), rtol=1e-12)
+    assert h["se"] == pytest.approx(h["values"].std(ddof=1) / math.sqrt(400), rel=1e-12)
+    assert abs(h["trace"] - ev.sum()) <= 4 * h["se"]  # 4 SE: false-FAIL ~6e-5
+    assert abs(h["trace"] - 1.1 * ev.sum()) > 4 * h["se"]  # a 10% wrong trace is told apart
+    # SLQ with one Lanczos step per probe is Hutchinson at the same probes
+    s = ind.slq(lambda v: A @ v, d, m=1, probes=400, seed=3)
+    assert s["trace"] == pytest.approx(h["trace"], rel=1e-12)
+    # a caller's own probe stream
+    it = iter(vs[:5])
+    assert ind.hutchinson(lambda v: A @ v, d, probes=5, draw=lambda: next(it))["trace"] == pytest.approx(
+        h["values"][:5].mean(), rel=1e-12)
+    with pytest.raises(ValueError, match="probes"):
+        ind.hutchinson(lambda v: A @ v, d, probes=0)
+
+
+def test_one_lyapunov_home_shared_by_indicators_and_theory():
+    from gapkit import sims, theory
+    from gapkit.sims.indicators import _sde_bounds
+    from gapkit.theory import _lyapunov
+
+    for name in ("lyapunov_discrete", "lyapunov_continuous"):
+        assert getattr(sims, name) is getattr(_lyapunov, name) is getattr(_sde_bounds, name)
+        assert getattr(theory, name) is getattr(_lyapunov, name)
+
 # ------------------------------------------------------------------ toy_indicators
 def _quadratic_traj(rng, d=3, n=40, lr=0.1, B=4, steps=300, alpha=0.0):
     U = _rot(rng, d)
@@ -419,3 +488,15 @@ def test_torch_versions_match_numpy():
     logits = rng.standard_normal((2, 3, 7, 4))
     assert gind.inconsistency_logits(torch.tensor(logits)) == pytest.approx(ind.inconsistency(logits), rel=1e-12)
     assert gind.instability_logits(torch.tensor(logits)) == pytest.approx(ind.instability(logits), rel=1e-12)
+    # one implementation: the torch side passes float64 arrays to the numpy functions
+    assert gind.inconsistency is ind.inconsistency and gind.instability is ind.instability
+    assert gind.hutchinson is ind.hutchinson and gind.slq is ind.slq
+    p = [[[_softmax(list(logits[j, k, i])) for i in range(7)] for k in range(3)] for j in range(2)]
+    assert gind.inconsistency_logits(torch.tensor(logits, dtype=torch.float32)) == pytest.approx(
+        _pair_kl_brute([[[_softmax(list(np.float32(logits[j, k, i]).astype(float))) for i in range(7)]
+                         for k in range(3)] for j in range(2)]), rel=1e-12)
+    assert gind.inconsistency_logits(torch.tensor(logits)) == pytest.approx(_pair_kl_brute(p), rel=1e-12)
+    h = gind.hessian_hutchinson(lambda: 0.5 * w @ A @ w, [w], probes=7, seed=2)
+    assert h["trace"] == pytest.approx(ind.hutchinson(lambda v: A.numpy() @ v, d, probes=7, seed=2)["trace"], rel=1e-12)
+    with pytest.raises(ValueError, match="logits"):
+        gind.inconsistency_logits(logits)  # not a tensor

@@ -194,3 +194,76 @@ def test_linreg_em_equals_sgd_at_dt1_and_matches_simulation():
     se_C = np.sqrt((np.outer(np.diag(C), np.diag(C)) + C**2) / M)
     assert np.all(np.abs(np.cov(th.T) - C) < 4 * se_C)
     assert np.all(np.abs(th.mean(axis=0) - m) < 4 * np.sqrt(np.diag(C) / M))
+
+
+# ---------------------------------------------------------------- the one Lyapunov solver
+def _rot(rng, d):
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    return q * np.sign(np.diag(r))
+
+
+def _closed_form_mp(U, h, Q, eta, dps=40):
+    """Eigenbasis closed form of H L + L H - eta H L H = Q (H = U diag(h) U'),
+    evaluated in 40-digit arithmetic from the float64 U, h, Q."""
+    import mpmath
+
+    with mpmath.workdps(dps):
+        Um, Qm = mpmath.matrix(U.tolist()), mpmath.matrix(Q.tolist())
+        Qt = Um.T * Qm * Um
+        d = len(h)
+        M = mpmath.matrix(d, d)
+        for i in range(d):
+            for j in range(d):
+                hi, hj = mpmath.mpf(h[i]), mpmath.mpf(h[j])
+                M[i, j] = Qt[i, j] / (hi + hj - eta * hi * hj)
+        L = Um * M * Um.T
+        return np.array([[float(L[i, j]) for j in range(d)] for i in range(d)])
+
+
+def test_lyapunov_discrete_accurate_where_the_A_form_cancels():
+    """eta h down to 1e-7: 1 - (1 - eta h_i)(1 - eta h_j) loses ~7 digits in the
+    A form (scipy's solve_discrete_lyapunov: 4e-11 relative error here); the
+    H-form solve stays within 1e-13 of a 40-digit reference, and so does the
+    quadratic model's covariance, which uses it."""
+    import mpmath
+
+    from gapkit.theory._lyapunov import lyapunov_discrete
+
+    rng = np.random.default_rng(1)
+    d, eta = 8, 1e-4
+    U = _rot(rng, d)
+    H = U @ np.diag(np.exp(rng.uniform(np.log(1e-3), np.log(10.0), d))) @ U.T
+    H = 0.5 * (H + H.T)
+    Sx = _spd(rng, d, 0.1)
+    Q = eta * (H @ Sx @ H)  # T Dn of quadratic_sgd_stationary at lam = eta, B = 1, beta = 0
+    with mpmath.workdps(40):  # the reference: the same float64 H, its eigenbasis in 40 digits
+        E, V = mpmath.eigsy(mpmath.matrix(H.tolist()))
+        Vn = np.array([[float(V[i, j]) for j in range(d)] for i in range(d)])
+        hn = [float(E[i]) for i in range(d)]
+    ref = _closed_form_mp(Vn, hn, Q, eta)
+    scale = np.abs(ref).max()
+    assert np.abs(lyapunov_discrete(H, Q, eta) - ref).max() / scale < 1e-13
+    _, cov = quadratic_sgd_stationary(H, np.zeros(d), Sx, lam=eta, B=1)
+    assert np.abs(cov - ref).max() / scale < 1e-13
+
+
+def test_lyapunov_solver_branches_solve_the_equation():
+    """vec solve (d <= 60), eigenbasis (d > 60, H symmetric) and scipy
+    (d > 60, H not symmetric) all satisfy H L + L H' - eta H L H' = Q; a
+    non-symmetric H tells H' from H."""
+    from gapkit.theory._lyapunov import MAX_VEC_DIM, lyapunov_continuous, lyapunov_discrete
+
+    rng = np.random.default_rng(2)
+    for d in (6, MAX_VEC_DIM + 4):
+        G = rng.standard_normal((d, d))
+        Q = G @ G.T / d
+        S = _spd(rng, d, 0.5)
+        N = S + (1.0 / d) * np.triu(rng.standard_normal((d, d)), 1)  # not symmetric, still stable
+        for H in (S, N):
+            eta = 0.5 / np.abs(np.linalg.eigvals(H)).max()
+            for L, e in ((lyapunov_discrete(H, Q, eta), eta), (lyapunov_continuous(H, Q), 0.0)):
+                res = H @ L + L @ H.T - e * H @ L @ H.T - Q
+                assert np.abs(res).max() < 1e-11 * np.abs(Q).max(), (d, e)
+                assert np.allclose(L, L.T)
+        wrong = N @ L + L @ N - Q  # the untransposed equation is not what was solved
+        assert np.abs(wrong).max() > 1e-3

@@ -24,6 +24,15 @@ def _cases():
     yield LinRegModel(1), 4, "y"
     yield LinRegModel(2), 5, "y"  # under-parameterized (n > d)
     yield LinRegModel(3), 2, "y"  # over-parameterized (d > n)
+    yield LogRegModel(2), 3, "pm1"
+
+
+def _labels(rng, n, kind):
+    """None (quadratic), real labels (least squares) or +-1 labels (logistic)."""
+    if kind is None:
+        return None
+    y = rng.standard_normal(n)
+    return np.where(y > 0, 1.0, -1.0) if kind == "pm1" else y
 
 
 @pytest.mark.parametrize("model,n,has_y", list(_cases()), ids=lambda c: getattr(c, "name", str(c)))
@@ -33,7 +42,7 @@ def test_lambdified_equals_numpy_and_sympy(model, n, has_y):
     for _ in range(3):
         theta = rng.standard_normal(model.dim)
         X = rng.standard_normal((n, model.dim))
-        y = rng.standard_normal(n) if has_y else None
+        y = _labels(rng, n, has_y)
         for q in QUANTITIES:
             expr, f = sym[q]
             got = f(theta, X, y)
@@ -42,7 +51,7 @@ def test_lambdified_equals_numpy_and_sympy(model, n, has_y):
     # literal sympy substitution at one point == the lambdified evaluator
     theta = rng.standard_normal(model.dim)
     X = rng.standard_normal((n, model.dim))
-    y = rng.standard_normal(n) if has_y else None
+    y = _labels(rng, n, has_y)
     subs = {sp.Symbol(f"theta{i}", real=True): theta[i] for i in range(model.dim)}
     subs.update({sp.Symbol(f"x{j}_{i}", real=True): X[j, i] for j in range(n) for i in range(model.dim)})
     if has_y:
@@ -181,3 +190,96 @@ def test_one_dimensional_v_a_g_closed_forms_match_quadrature():
         LinRegModel(2).v([0.0, 0.0], np.ones((3, 2)), np.ones(3))
     with pytest.raises(ValueError, match="T"):
         q.g([0.1], X, T=0.0)
+
+
+# ---------------------------------------------------------------- the numeric home of the toy losses
+# gapkit.sims.engine._losses holds the one numeric definition of each toy model's per-example loss,
+# gradient and Hessian (used by the Numba kernels, the indicators adapter and the torch cross-check).
+# It is held against the sympy expressions above on random points: with n = 1 symbolic point U,
+# grad U and hess U are the per-example loss, gradient and Hessian; with n > 1, the per-example
+# gradients must also give the sympy D (Eq 17).
+def _home(name, h=1.7):
+    from gapkit.sims.engine import _losses as L
+
+    if name == "quadratic":
+        return (QuadraticModel(h * np.eye(2)), None, lambda w, X, y: L.quadratic_losses(w, X, h),
+                lambda w, X, y: L.quadratic_grads(w, X, h),
+                lambda w, X, y: np.broadcast_to(L.quadratic_hessian(X.shape[1], h), (X.shape[0], 2, 2)))
+    logistic = name == "logreg"
+    model = LogRegModel(3) if logistic else LinRegModel(3)
+    return (model, "pm1" if logistic else "y", lambda w, X, y: L.glm_losses(w, X, y, logistic),
+            lambda w, X, y: L.glm_grads(w, X, y, logistic),
+            lambda w, X, y: L.glm_curvatures(w, X, y, logistic)[:, None, None] * np.einsum("ni,nj->nij", X, X))
+
+
+def _home_mismatch(model, labels, loss, grad, hess, *, points=4, seed=21):
+    """Largest relative deviation of (loss, gradient, Hessian, D from the gradients) from sympy."""
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for n in (1, 4):
+        sym = model.symbolic(n)
+        for _ in range(points):
+            w = 1.5 * rng.standard_normal(model.dim)
+            X = rng.standard_normal((n, model.dim))
+            y = _labels(rng, n, labels)
+            G = grad(w, X, y)
+            got = {"U": np.mean(loss(w, X, y)), "grad_U": G.mean(axis=0), "hess_U": np.mean(hess(w, X, y), axis=0),
+                   "D": G.T @ G / n - np.outer(G.mean(axis=0), G.mean(axis=0))}
+            for q, v in got.items():
+                ref = np.asarray(sym[q][1](w, X, y), dtype=float)
+                worst = max(worst, float(np.abs(np.asarray(v) - ref).max()) / max(1.0, float(np.abs(ref).max())))
+    return worst
+
+
+@pytest.mark.parametrize("name", ["quadratic", "linreg", "logreg"])
+def test_engine_losses_match_sympy(name):
+    model, labels, loss, grad, hess = _home(name)
+    assert _home_mismatch(model, labels, loss, grad, hess) < 1e-12
+
+
+@pytest.mark.parametrize("name,which,wrong", [
+    ("quadratic", "loss", lambda f: lambda w, X, y: 2.0 * f(w, X, y)),  # h instead of h/2
+    ("quadratic", "grad", lambda f: lambda w, X, y: -f(w, X, y)),  # h (x - theta)
+    ("linreg", "loss", lambda f: lambda w, X, y: f(w, X, -y)),  # (1/2)(w'x + y)^2
+    ("linreg", "grad", lambda f: lambda w, X, y: f(w, X, 0.0 * y)),  # the label left out
+    ("logreg", "loss", lambda f: lambda w, X, y: f(w, X, -y)),  # softplus(+y a)
+    ("logreg", "grad", lambda f: lambda w, X, y: f(w, X, y) * 2.0),  # -2 y sigmoid(-y a) x
+    ("logreg", "hess", lambda f: lambda w, X, y: f(w, X, y) * 4.0),  # sigmoid(a) instead of sigmoid(a) sigmoid(-a)
+])
+def test_a_wrong_toy_loss_fails_the_sympy_check(name, which, wrong):
+    model, labels, loss, grad, hess = _home(name)
+    fns = {"loss": loss, "grad": grad, "hess": hess}
+    fns[which] = wrong(fns[which])
+    assert _home_mismatch(model, labels, fns["loss"], fns["grad"], fns["hess"]) > 1e-3
+
+
+def test_scalar_pieces_and_kernel_losses_are_the_home_functions():
+    """The Numba scalars (one sigmoid, softplus) are overflow-free, and the kernels' loss
+    evaluators (sufficient-statistics and logistic forms) equal the array functions."""
+    from gapkit.sims.engine import _kernels as Kn
+    from gapkit.sims.engine import _losses as L
+
+    for a in (-800.0, -30.0, -1.0, 0.0, 0.5, 30.0, 800.0):
+        s = L.sigmoid(a)
+        assert np.isfinite(s) and s == pytest.approx(1.0 / (1.0 + np.exp(-np.clip(a, -700, 700))), rel=1e-15, abs=1e-300)
+        assert L.softplus(a) == pytest.approx(np.logaddexp(0.0, a), rel=1e-15)
+        assert L.sigmoid(a) + L.sigmoid(-a) == pytest.approx(1.0, rel=1e-15)
+    rng = np.random.default_rng(5)
+    X, Xt = rng.standard_normal((2, 9, 3)), rng.standard_normal((1, 40, 3))
+    y, yt = np.where(rng.random((2, 9)) < 0.5, -1.0, 1.0), np.where(rng.random((1, 40)) < 0.5, -1.0, 1.0)
+    w = rng.standard_normal(3)
+    tr, te = Kn._logit_losses(w, 1, 0, X, y, Xt, yt)
+    assert tr == pytest.approx(np.mean(L.glm_losses(w, X[1], y[1], True)), rel=1e-13)
+    assert te == pytest.approx(np.mean(L.glm_losses(w, Xt[0], yt[0], True)), rel=1e-13)
+    A, c, q = L.lsq_suff_stats(X, y)
+    At, ct, qt = L.lsq_suff_stats(Xt, yt)
+    tr, te = Kn._lsq_losses(w, 1, 0, A, c, q, At, ct, qt)
+    assert tr == pytest.approx(np.mean(L.glm_losses(w, X[1], y[1], False)), rel=1e-12)
+    assert te == pytest.approx(L.lsq_suff_loss(w, At[0], ct[0], qt[0]), rel=1e-12)
+    assert te == pytest.approx(np.mean(L.glm_losses(w, Xt[0], yt[0], False)), rel=1e-12)
+    # E over w (mean w, covariance S) of (1/2)(w'x - y)^2 = (1/2)((w'x - y)^2 + x'Sx), per example
+    R = rng.standard_normal((3, 3))
+    S = R @ R.T
+    per_example = 0.5 * ((X[1] @ w - y[1]) ** 2 + np.einsum("ni,ij,nj->n", X[1], S, X[1]))
+    assert L.lsq_expected_loss(w, S, A[1], c[1], q[1]) == pytest.approx(per_example.mean(), rel=1e-12)
+    assert L.lsq_expected_loss(w, 1.1 * S, A[1], c[1], q[1]) != pytest.approx(per_example.mean(), rel=1e-6)

@@ -1,4 +1,4 @@
-"""The Numba simulators (sims/_simulate.py, _kernels.py, _data.py, _toymodels.py).
+"""The Numba simulators (sims/engine: _simulate, _kernels, _data, _problems, _losses).
 
 Statistical checks: fixed seeds, agreement within K_AGREE = 3 standard errors
 computed from the run itself (issue 3's criterion), and each kind of check is
@@ -38,7 +38,7 @@ def _z(res):
 def test_chain_matches_its_exact_law(algo, kw):
     res = simulate(algo=algo, chains=8000, **Q, **kw)
     zm, zv = _z(res)
-    assert res["diverged"] == 0
+    assert res.summary.diverged == 0
     assert zm.max() < K_AGREE and zv.max() < K_AGREE, (zm, zv)
 
 
@@ -48,7 +48,7 @@ def test_quadratic_ddim_matches_its_exact_law(algo, kw):
     # minibatch shares indices across coordinates (correlated noise, exact law from Lyapunov)
     res = simulate(algo=algo, dim=2, chains=8000, lr=0.3, batch=2, h=1.5, **{**Q, "model": "quadratic"}, **kw)
     mu, cov = exact_stationary(res)
-    th = res["arrays"]["theta_final"]
+    th = res.arrays["theta_final"]
     M = th.shape[1]
     for k in range(th.shape[0]):
         c = np.cov(th[k].T)
@@ -60,7 +60,7 @@ def test_quadratic_ddim_matches_its_exact_law(algo, kw):
 def test_linreg_conditional_theory():
     r = simulate(model="linreg", algo="sgd", n=30, dim=3, lr=0.1, batch=4, alpha=0.01, beta=0.1, datasets=32,
                  chains=50, seed=0)
-    c = r["theory"]["conditional"]
+    c = r.theory["conditional"]
     sim = c["sim_same_datasets"]
     assert c["datasets"] == 16
     for k in ("train_loss", "test_loss", "gap"):  # exact given the data: agreement far inside the data spread
@@ -71,7 +71,7 @@ def test_wrong_noise_scale_is_detected():
     # a simulator whose minibatch noise is sqrt(3/2) too large (B = 2 draws where the law assumes
     # B = 3) is caught by the same check
     bad = simulate(algo="sgd", chains=8000, lr=0.3, batch=2, **Q)
-    bad["batch"] = 3
+    bad.config["batch"] = 3
     zm, zv = _z(bad)
     assert zv.max() > 4
 
@@ -82,12 +82,13 @@ def test_gap_matches_closed_form():
     r = simulate(model="quadratic1d", algo="sgd", n=20, data_mean=0.5, lr=0.2, batch=4, alpha=0.1, beta=0.3,
                  datasets=20000, chains=1, seed=1)
     th = quadratic1d_steady(20, 0.5, 1.0, alpha=0.1, beta=0.3, lam=0.2, B=4, scheme="sgd")
-    se = r["gap_ci95"] / 1.96
-    assert abs(r["gap"] - th["gap"]) < K_AGREE * se
-    assert abs(r["gap"] - 1.2 * th["gap"]) > 4 * se  # a 20% wrong value is detected
-    assert r["theory"]["gap"] == pytest.approx(th["gap"], rel=1e-12)
+    s = r.summary
+    se = s.gap_ci95 / 1.96
+    assert abs(s.gap - th["gap"]) < K_AGREE * se
+    assert abs(s.gap - 1.2 * th["gap"]) > 4 * se  # a 20% wrong value is detected
+    assert r.theory["gap"] == pytest.approx(th["gap"], rel=1e-12)
     for k in ("train_loss", "test_loss"):
-        assert abs(r[k] - th[k]) < K_AGREE * r[k + "_ci95"] / 1.96
+        assert abs(getattr(s, k) - th[k]) < K_AGREE * getattr(s, k + "_ci95") / 1.96
 
 
 def test_em_first_order():
@@ -115,10 +116,10 @@ def test_catalogue_rows_pass_and_fail_on_wrong_theory(prefix):
 def test_every_model_and_algo_runs(model, algo):
     r = simulate(model=model, algo=algo, n=12, dim=3, lr=0.05, batch=3, alpha=0.1, beta=0.1, datasets=6, chains=2,
                  steps=300, seed=0, record_every=100, momentum=0.5 if algo == "momentum" else 0.0)
-    a = r["arrays"]
+    a = r.arrays
     assert a["train"].shape == (6, 2) and a["theta_final"].shape == (6, 2, 3)
     assert a["trace_theta"].shape == (6, 2, 3, 3) and np.all(np.isfinite(a["trace_train"]))
-    assert r["diverged"] == 0 and np.isfinite(r["gap"]) and r["T"] == pytest.approx(0.05 / 3)
+    assert r.summary.diverged == 0 and np.isfinite(r.summary.gap) and r.config["T"] == pytest.approx(0.05 / 3)
 
 
 def test_linreg_population_loss_closed_form():
@@ -127,16 +128,17 @@ def test_linreg_population_loss_closed_form():
                  steps=2, burnin=1, seed=4)
     w = _data.teacher(4, 4)
     Sig = np.eye(4) + 0.09 * np.ones((4, 4))
-    assert r["arrays"]["test"][0, 0] == pytest.approx(0.5 * (w @ Sig @ w + 0.25), rel=1e-9)
+    assert r.arrays["test"][0, 0] == pytest.approx(0.5 * (w @ Sig @ w + 0.25), rel=1e-9)
 
 
 def test_cosine_schedule_and_pool():
     r = simulate(model="quadratic1d", algo="sgd", cosine=True, n=10, lr=0.2, datasets=50, chains=2, seed=0)
-    assert "cosine" in r["burnin_rule"] and r["steps"] - r["burnin"] == max(1, r["steps"] // 20)
+    c = r.config
+    assert "cosine" in c["burnin_rule"] and c["steps"] - c["burnin"] == max(1, c["steps"] // 20)
     for scheme in ("split", "iid"):
         r = simulate(model="linreg", algo="sgd", n=10, dim=2, lr=0.05, datasets=4, chains=1, pool=30,
                      scheme=scheme, steps=200, seed=0)
-        assert "pool of 30" in r["test_loss_source"] and np.isfinite(r["gap"])
+        assert "pool of 30" in r.config["test_loss_source"] and np.isfinite(r.summary.gap)
 
 
 def test_pool_schemes():
@@ -152,10 +154,10 @@ def test_pool_schemes():
 
 def test_divergence_is_counted_not_raised():
     r = simulate(model="quadratic1d", algo="sgd", n=10, lr=2.5, datasets=5, chains=3, steps=400, seed=0)
-    assert r["diverged"] == 15 and r["arrays"]["diverged"].all()
-    assert "no stationary law" in r["theory"]["note"]
+    assert r.summary.diverged == 15 and r.arrays["diverged"].all()
+    assert "no stationary law" in r.theory["note"]
     r = simulate(model="quadratic1d", algo="sgd", n=10, lr=0.1, datasets=5, chains=3, seed=0)
-    assert r["diverged"] == 0
+    assert r.summary.diverged == 0
 
 
 @pytest.mark.parametrize("kw,match", [
@@ -182,7 +184,7 @@ for model, algo in [("quadratic1d", "sgd"), ("quadratic1d", "langevin"), ("quadr
                  alpha=0.1, beta=0.2, datasets=37, chains=3, steps=150, seed=11,
                  momentum=0.5 if algo == "momentum" else 0.0)
     for k in ("train", "test", "theta_final"):
-        h.update(r["arrays"][k].tobytes())
+        h.update(r.arrays[k].tobytes())
 print(h.hexdigest())
 """
 
@@ -200,22 +202,25 @@ def test_thread_count_independence():
 
 # ---------------------------------------------------------------- kernel == slow reference
 def _ref_quad1d(res, algo):
-    """Eq 15 / 16 / 17 written out in plain Python on the same keyed streams (no Numba loops)."""
+    """Eq 15 / 16 / 17 written out in plain Python on the same keyed streams (no Numba loops), with
+    the gradient of the toy loss's one numeric definition (`_losses.quadratic_grads`)."""
     from gapkit.sims.engine import _rng as _rng
+    from gapkit.sims.engine._losses import quadratic_grads
 
-    prob = res["_problem"]
+    prob = res.problem
     X = prob.X[:, :, 0]
     a = prob.arrays
     K, n = X.shape
-    M, B, lam, al, be, mu, dt = res["chains"], res["batch"], res["lr"], res["alpha"], res["beta"], res["momentum"], res["dt"]
+    c = res.config
+    M, B, lam, al, be, mu, dt = c["chains"], c["batch"], c["lr"], c["alpha"], c["beta"], c["momentum"], c["dt"]
     h = prob.h
-    seed = np.uint64(_rng.seed64(res["seed"]))
+    seed = np.uint64(_rng.seed64(c["seed"]))
     out = np.empty((K, M))
     for k in range(K):
         for m in range(M):
             s = _rng.stream(seed, np.uint64(_rng.TAG_CHAIN), k, m)
             th = v = 0.0
-            for _ in range(res["steps"]):
+            for _ in range(c["steps"]):
                 if algo == "langevin":
                     z, *s = _rng.std_normal(*map(np.uint64, s))
                     sd = np.sqrt(h * h * a["trs"][k] + be * be) * np.sqrt(dt / B)
@@ -230,10 +235,12 @@ def _ref_quad1d(res, algo):
                     xs += X[k, i]
                 z, *s = _rng.std_normal(*map(np.uint64, s))
                 bn = be / np.sqrt(B) * z
+                # the mean minibatch gradient from the toy loss's one definition, h (theta - xbar_b)
+                g = float(quadratic_grads([th], np.array([[xs / B]]), h)[0, 0])
                 if algo == "sgd":
-                    th = th * (1.0 - lam * (h + al)) + lam * (h * xs * (1.0 / B) - bn)
+                    th = th - lam * (g + al * th + bn)
                 else:
-                    v = mu * v + (h * (th - xs * (1.0 / B)) + bn) + al * th
+                    v = mu * v + (g + bn) + al * th
                     th = th - lam * v
             out[k, m] = th
     return out
@@ -246,10 +253,81 @@ def test_kernel_equals_python_reference(algo, kw):
                    burnin=5, seed=8, **kw)
     ref = _ref_quad1d(res, algo)
     # same streams, same update: equal up to rounding (LLVM may fuse multiply-adds)
-    np.testing.assert_allclose(res["arrays"]["theta_final"][:, :, 0], ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.arrays["theta_final"][:, :, 0], ref, rtol=1e-12, atol=1e-14)
     # and a wrong reference (noise scale 10% off) is not equal
-    res["beta"] *= 1.1
+    res.config["beta"] *= 1.1
     assert not np.allclose(_ref_quad1d(res, algo), ref, rtol=1e-6, atol=0)
+
+
+def _ref_glm(res, grads):
+    """Eq 15 / 16 / 17 on a GLM in plain Python on the kernel's keyed streams, per-example
+    gradients from `grads(w, X, y)` (the one home: `_losses.glm_grads`)."""
+    from gapkit.sims.engine import _rng as _rng
+
+    prob, c = res.problem, res.config
+    K, n, p = prob.X.shape
+    M, B, lam, al, be, mu, dt = c["chains"], c["batch"], c["lr"], c["alpha"], c["beta"], c["momentum"], c["dt"]
+    seed = np.uint64(_rng.seed64(c["seed"]))
+    out = np.empty((K, c["chains"], p))
+
+    def normal(s):
+        z, *s = _rng.std_normal(*map(np.uint64, s))
+        return z, s
+
+    for k in range(K):
+        X, y = prob.X[k], prob.y[k]
+        for m in range(M):
+            s = _rng.stream(seed, np.uint64(_rng.TAG_CHAIN), k, m)
+            w, v = np.zeros(p), np.zeros(p)
+            for _ in range(c["steps"]):
+                if c["algo"] == "langevin":
+                    G = grads(w, X, y)
+                    z = np.empty(n)
+                    for j in range(n):
+                        z[j], s = normal(s)
+                    zi = np.empty(p)
+                    for i in range(p):
+                        zi[i], s = normal(s)
+                    gb = G.sum(axis=0) / n
+                    noise = (z @ G - z.sum() * gb) / np.sqrt(n) + be * zi
+                    w = w - lam * dt * (gb + al * w) + lam * np.sqrt(dt / B) * noise
+                    continue
+                rows = []
+                for b in range(0, B, 2):
+                    i, j, *s = _rng.index_pair(n, *map(np.uint64, s))
+                    rows += [i] if b + 1 >= B else [i, j]
+                g = grads(w, X[rows], y[rows]).sum(axis=0) / B
+                for i in range(p):
+                    if be != 0.0:
+                        zb, s = normal(s)
+                        g[i] += be / np.sqrt(B) * zb
+                if c["algo"] == "sgd":
+                    w = w - lam * (g + al * w)
+                else:
+                    v = mu * v + g + al * w
+                    w = w - lam * v
+            out[k, m] = w
+    return out
+
+
+@pytest.mark.parametrize("model", ["linreg", "logreg"])
+@pytest.mark.parametrize("algo,kw", [("sgd", dict(batch=3)), ("momentum", dict(batch=2, momentum=0.6)),
+                                     ("langevin", dict(batch=2, dt=0.5))])
+def test_glm_kernel_equals_python_reference(model, algo, kw):
+    """The GLM kernel's updates use the per-example gradients of the one numeric home."""
+    from gapkit.sims.engine._losses import glm_grads
+
+    logistic = model == "logreg"
+    res = simulate(model=model, algo=algo, n=6, dim=3, lr=0.2, alpha=0.1, beta=0.3, datasets=2, chains=2, steps=20,
+                   burnin=5, seed=4, test_size=8, **kw) if logistic else \
+        simulate(model=model, algo=algo, n=6, dim=3, lr=0.2, alpha=0.1, beta=0.3, datasets=2, chains=2, steps=20,
+                 burnin=5, seed=4, **kw)
+    ref = _ref_glm(res, lambda w, X, y: glm_grads(w, X, y, logistic))
+    np.testing.assert_allclose(res.arrays["theta_final"], ref, rtol=1e-10, atol=1e-12)
+    # a wrong per-example gradient (least squares without its label; logistic with the label's sign
+    # flipped) is not equal
+    wrong = (lambda w, X, y: glm_grads(w, X, -y, True)) if logistic else (lambda w, X, y: (X @ w)[:, None] * X)
+    assert not np.allclose(_ref_glm(res, wrong), ref, rtol=1e-4, atol=0)
 
 
 from hypothesis import given, settings  # noqa: E402
@@ -272,14 +350,14 @@ def test_problem_seed_fixes_the_distribution_and_seed_the_data_sets():
     """A sweep shares one data distribution (teacher w*) across its grid points
     via problem_seed, while each run still draws its own data sets."""
     kw = dict(model="linreg", algo="sgd", n=20, dim=3, lr=0.05, batch=2, datasets=8, steps=50)
-    a = simulate(seed=1, problem_seed=7, **kw)["_problem"]
-    b = simulate(seed=2, problem_seed=7, **kw)["_problem"]
-    c = simulate(seed=2, **kw)["_problem"]
+    a = simulate(seed=1, problem_seed=7, **kw).problem
+    b = simulate(seed=2, problem_seed=7, **kw).problem
+    c = simulate(seed=2, **kw).problem
     assert np.array_equal(a.teacher, b.teacher)
     assert not np.array_equal(a.X, b.X)
     assert not np.array_equal(b.teacher, c.teacher)
     # without problem_seed, the run seed decides both (unchanged default)
-    assert np.array_equal(c.teacher, simulate(seed=2, problem_seed=2, **kw)["_problem"].teacher)
+    assert np.array_equal(c.teacher, simulate(seed=2, problem_seed=2, **kw).problem.teacher)
 
 
 def test_control_variate_gap_is_unbiased_and_tighter():
@@ -289,10 +367,11 @@ def test_control_variate_gap_is_unbiased_and_tighter():
     the plain mean over data sets (which is kept as gap_plain)."""
     r = simulate(model="quadratic1d", algo="sgd", n=20, data_mean=0.3, data_std=1.2, alpha=0.1, beta=0.2,
                  lr=0.1, batch=4, datasets=4000, chains=2, seed=5)
-    assert r["gap_estimator"].startswith("control variates")
-    se = r["gap_ci95"] / 1.96
-    assert abs(r["gap"] - r["theory"]["gap"]) <= K_AGREE * se
-    assert r["gap_ci95"] < 0.5 * r["gap_plain_ci95"]
-    assert abs(r["gap_plain"] - r["theory"]["gap"]) <= K_AGREE * r["gap_plain_ci95"] / 1.96
+    s, x = r.summary, r.summary.extras
+    assert x["gap_estimator"].startswith("control variates")
+    se = s.gap_ci95 / 1.96
+    assert abs(s.gap - r.theory["gap"]) <= K_AGREE * se
+    assert s.gap_ci95 < 0.5 * x["gap_plain_ci95"]
+    assert abs(x["gap_plain"] - r.theory["gap"]) <= K_AGREE * x["gap_plain_ci95"] / 1.96
     # a wrong theory value 20% off is far outside the control-variate interval
-    assert abs(r["gap"] - 1.2 * r["theory"]["gap"]) > 4 * se
+    assert abs(s.gap - 1.2 * r.theory["gap"]) > 4 * se

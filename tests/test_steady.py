@@ -26,6 +26,7 @@ from gapkit.sims.stats._steady import (
     rescaled_steps,
     spike_cut_end,
     steady_summary,
+    steady_value,
 )
 
 
@@ -39,6 +40,38 @@ def test_paper_epochs_formula():
     for T in np.geomspace(1e-6, 1e-2, 13):
         f = max(1.0, min(4.0, 1 + (2e-4 / T - 1) / 4))
         assert paper_epochs(T) == int(np.ceil(300 * f - 1e-9))
+
+
+def test_paper_epochs_exact_where_floats_round_off():
+    """The rule is exact in real arithmetic: with T = lr / B from decimal lr and
+    integer B, N(T) equals the ceiling computed in exact fractions (80 x 1.75 =
+    140 at T = 0.3/12, where the float factor gives 140.00000000000003), and
+    the sweep spec's `epochs_for` is the same function."""
+    from fractions import Fraction
+
+    from gapkit.sims.sweep._spec import epochs_for
+
+    assert paper_epochs(0.3 / 12, reference_epochs=80, reference_T=0.1) == 140
+    n_bad = 0
+    for lr in ("0.05", "0.1", "0.15", "0.2", "0.3", "0.4", "0.6", "0.8", "1.2"):
+        for B in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64):
+            for ref, T_ref in ((80, "0.1"), (300, "2e-4"), (4, "0.01"), (3, "0.05")):
+                T = Fraction(lr) / B
+                f = max(Fraction(1), min(Fraction(4), 1 + (Fraction(T_ref) / T - 1) / 4))
+                exact = -((-ref * f.numerator) // f.denominator)  # ceil in integers
+                got = paper_epochs(float(lr) / B, reference_epochs=ref, reference_T=float(T_ref))
+                n_bad += got != exact
+    assert n_bad == 0
+    # a naive float ceil (the old sweep copy) is wrong on some of these grid points
+    naive = int(np.ceil(80 * max(1.0, min(4.0, 1.0 + (0.1 / (0.3 / 12) - 1.0) / 4.0))))
+    assert naive == 141
+
+    class _Spec:
+        ref_epochs, T_ref = 80, 0.1
+
+    assert epochs_for(0.3 / 12, _Spec()) == 140
+    for T in np.geomspace(1e-4, 1.0, 17):
+        assert epochs_for(float(T), _Spec()) == paper_epochs(float(T), reference_epochs=80, reference_T=0.1)
 
 
 def test_rescaled_steps_keeps_lam_times_updates():
@@ -113,14 +146,31 @@ def test_spike_cut_matches_slow_reference(seed, S, ramp):
     assert spike_cut_end(x) == _spike_end_reference(x)
 
 
-def test_steady_summary_short_runs_and_nan():
-    x = np.array([3.0, 1.0, 2.0, np.nan, 5.0])
-    s = steady_summary(x, window=50)
-    assert s["value"] == 2.5 and s["n_used"] == 4 and not s["cut"]
+def test_steady_summary_short_runs_and_nonfinite_rule():
+    x = np.array([3.0, 1.0, 2.0, 4.0, 5.0])
+    s = steady_summary(x, window=50)  # shorter than the window: all it has
+    assert s["value"] == 3.0 and s["n_used"] == 5 and not s["cut"] and not s["diverged"]
+    # a non-finite record inside the window: nan and diverged; outside it: ignored
+    y = np.array([3.0, np.nan, 2.0, 4.0, 5.0])
+    assert np.isnan(steady_summary(y, window=50)["value"]) and steady_summary(y, window=50)["diverged"]
+    s3 = steady_summary(y, window=3)
+    assert s3["value"] == 4.0 and not s3["diverged"]
+    assert steady_value(y, window=3) == 4.0
     with pytest.raises(ValueError, match="window"):
         steady_summary(x, window=0)
     with pytest.raises(ValueError, match="long"):
         spike_cut_end(np.ones(30), short=7, long=7)
+
+
+def test_steady_summary_given_ends_apply_to_every_metric():
+    """The run's end (e.g. the train loss's spike cut) applied to another metric:
+    its window is the `window` records before that end."""
+    x = np.arange(100.0)[None].repeat(2, 0)
+    s = steady_summary(x, window=10, ends=np.array([100, 60]))
+    assert s["value"].tolist() == [np.median(x[0, 90:]), np.median(x[1, 50:60])]
+    assert s["cut"].tolist() == [False, True] and s["n_used"].tolist() == [10, 10]
+    with pytest.raises(ValueError, match="ends"):
+        steady_summary(x, window=10, ends=np.array([0, 101]))
 
 
 # ------------------------------------------------------------------ autocorrelation
@@ -272,3 +322,93 @@ def test_moment_residuals_zero_at_stationarity_and_wrong_T_detected():
         moment_residuals(th, gU, p["D"], T=p["T"], grad_Ue=gE)
     with pytest.raises(ValueError, match="D must have shape"):
         moment_residuals(th, gU, np.eye(3), T=p["T"])
+
+
+# ------------------------------------------------------------------ the equilibration verdict
+def _skewed_traces(rng, n, K, M, S, rho, kind):
+    """n stationary (K, M, S) traces of a skewed loss: exp(g) (log-normal) or
+    g1^2 + g2^2 (chi-square, 2 dof) of Gaussian AR(1) chains g with lag-1
+    correlation rho and unit variance (started from their stationary law), times
+    a level that differs between data sets."""
+    def ar1():
+        e = rng.standard_normal((n, K, M, S))
+        e[..., 0] /= np.sqrt(1 - rho**2)  # x_0 ~ N(0, 1): stationary from the start
+        return lfilter([np.sqrt(1 - rho**2)], [1.0, -rho], e, axis=-1)
+
+    g = ar1()
+    loss = np.exp(g) if kind == "exp" else g**2 + ar1() ** 2
+    return rng.uniform(0.5, 2.0, (n, K, 1, 1)) * loss
+
+
+# the sweeps' shapes: torch (K draws x 1 seed, the 50-epoch window), Numba smoke and quick
+# (16 or 64 data sets x 2 chains, 67 records after the burn-in)
+VERDICT_CASES = [(K, M, S, rho, kind) for K, M, S in ((4, 1, 50), (16, 2, 67), (64, 2, 67))
+                 for rho in (0.0, 0.5, 0.8) for kind in ("exp", "chi2")]
+
+
+@pytest.mark.parametrize("K,M,S,rho,kind", VERDICT_CASES)
+def test_verdict_false_alarm_rate_on_skewed_stationary_traces(K, M, S, rho, kind):
+    """At stationarity the drift test flags a run with probability
+    P(|t_{K-1}| >= 4) (`drift_false_alarm`); the count over n trials stays below
+    the binomial quantile that the bound exceeds with probability 1e-4. Next to
+    it the pooled Geweke z of `equilibration` on the same traces alarms far more
+    often (its per-chain errors are biased on a skewed loss), which is why it
+    does not vote. The verdict as a whole adds ESS >= 100: a run it rejects
+    with |z| < 4 has fewer effective samples (a precision rule, stated)."""
+    from scipy import stats
+
+    from gapkit.sims.stats._equilibration import drift_false_alarm, steady_verdict
+
+    n = 300
+    rng = np.random.default_rng([K, M, S, int(10 * rho), kind == "exp"])
+    X = _skewed_traces(rng, n, K, M, S, rho, kind)
+    v = [steady_verdict(x) for x in X]
+    z = np.array([r["drift_z"] for r in v])
+    bound = drift_false_alarm(K)
+    limit = stats.binom.ppf(1 - 1e-4, n, bound)
+    assert np.sum(np.abs(z) >= 4) <= limit, (np.mean(np.abs(z) >= 4), bound)
+    rejected_flat = [r for r in v if r["steady"] is False and abs(r["drift_z"]) < 4]
+    assert all(r["eq_ess"] < 100 for r in rejected_flat)
+    if K * M * S / ((1 + rho) / (1 - rho)) >= 400:  # ESS ~ 4x the floor: the verdict is the drift test
+        assert sum(r["steady"] is False for r in v) <= limit
+    geweke = np.mean([abs(r["eq_geweke_z_pooled"]) >= 4 for r in v])
+    if K * M >= 32 and rho <= 0.5:
+        assert geweke > 0.1 > 10 * bound  # the biased pooled test alarms in > 10% of stationary runs
+
+
+@pytest.mark.parametrize("K,M,S", [(4, 1, 50), (16, 2, 67)])
+def test_verdict_flags_a_real_drift(K, M, S):
+    """Power: a loss still relaxing through the judged segment (a linear fall of
+    4 of its standard deviations over the segment, on top of the skewed
+    stationary AR(1) fluctuation) is flagged in nearly every run."""
+    from gapkit.sims.stats._equilibration import steady_verdict
+
+    rng = np.random.default_rng(17 + K)
+    X = _skewed_traces(rng, 200, K, M, S, 0.5, "exp")
+    sd = np.exp(0.5) * np.sqrt(np.e - 1)  # sd of exp(N(0, 1))
+    drifting = X + 4 * sd * np.linspace(1, 0, S)
+    flagged = np.mean([steady_verdict(x)["steady"] is False for x in drifting])
+    assert flagged >= 0.95, flagged
+
+
+def test_verdict_discard_and_unknown():
+    """The measuring segment: Numba runs drop their burn-in, torch runs judge the
+    last 50 epochs (never the record before training); a trace too short to
+    judge is unknown (None), or False when the run was capped."""
+    from gapkit.sims.stats._equilibration import run_verdict, verdict_discard
+
+    assert verdict_discard(100, {"steps": 20000, "burnin": 6666, "record_every": 200}) == 33
+    assert verdict_discard(40, {"steps": 20000, "burnin": 6666, "record_every": 200}) == 0  # post-burn-in trace
+    assert verdict_discard(81, {"epochs": 80}) == 31 and verdict_discard(5, {"epochs": 4}) == 1
+    assert verdict_discard(81, {"epochs": 80, "steps": 640}) == 31  # a torch run's updates do not matter
+    assert verdict_discard(50, {}) == 0
+    short = np.ones((4, 1, 5))
+    assert run_verdict(short, {"epochs": 4})["steady"] is None
+    assert run_verdict(short, {"epochs": 4, "capped": True})["steady"] is False
+    assert run_verdict(None, {})["steady"] is None
+    rng = np.random.default_rng(4)
+    flat = np.concatenate([np.full((16, 2, 33), 9.0), 1 + 0.1 * rng.standard_normal((16, 2, 67))], axis=-1)
+    cfg = {"steps": 20000, "burnin": 6666, "record_every": 200}
+    judged = run_verdict(flat, cfg)
+    assert judged["steady"] is True and judged["eq_n_records"] == 67  # the burn-in (the 9s) is not judged
+    assert run_verdict(flat, {})["eq_n_records"] == 100

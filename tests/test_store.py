@@ -4,7 +4,9 @@ killed with SIGKILL and resumed (nothing finished is recomputed or lost).
 `fake_simulate` is a stand-in for `gapkit.sims.engine._simulate.simulate` with the
 same keyword interface: it draws (K, M) losses from a seeded generator around
 curves with a known shape, so tests of the sweep machinery need no Numba and
-run in milliseconds. test_sweep.py and test_dask.py use it too.
+run in milliseconds. `fake_run_point` wraps it as a backend's run point, and the
+backend registry holds it under the name FAKE (registered when this module is
+imported); test_sweep.py and test_dask.py use it too.
 """
 from __future__ import annotations
 
@@ -19,11 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gapkit.sims._backends import Backend, register_backend
+from gapkit.sims.stats._results import RunResult, Summary
 from gapkit.sims.sweep._store import ResultsStore, canonical_json, config_key
 from gapkit.sims.sweep._spec import make_spec
 from gapkit.sims.sweep._runner import run_sweep
 
-FAKE = "test_store:fake_simulate"
+FAKE = "fake-toy"
 TESTS_DIR = str(Path(__file__).resolve().parent)
 
 # Curves of the stand-in: gap follows Eq 1 with these (a, b, c); train loss
@@ -50,6 +54,22 @@ def fake_simulate(*, model, algo, n, lr, batch=1, datasets=16, chains=2, steps=N
     return out
 
 
+_FAKE_ARGS = ("model", "algo", "n", "lr", "batch", "datasets", "chains", "steps", "burnin", "seed", "record_every")
+
+
+def fake_run_point(config: dict) -> RunResult:
+    """`fake_simulate` on a sweep run's config, as a backend's run point."""
+    kw = {k: config[k] for k in _FAKE_ARGS if k in config}
+    out = fake_simulate(**kw, **config.get("model_kwargs", {}))
+    arrays, wall = out.pop("arrays"), out.pop("wall_seconds")
+    what = {k: out.pop(k) for k in ("model", "algo", "T")}
+    return RunResult(config=what, summary=Summary.from_dict(out), arrays=arrays, timings={"wall_seconds": wall})
+
+
+# the stand-in backend: the toy presets and run length, any model name
+register_backend(Backend(name=FAKE, run_point=fake_run_point, presets=("smoke", "quick", "paper")), replace=True)
+
+
 def test_canonical_key_is_order_free_and_type_exact():
     a = {"lr": 0.1, "batch": 2, "model": "q"}
     b = {"model": "q", "batch": 2, "lr": 0.1}
@@ -67,7 +87,8 @@ def test_put_get_roundtrip_and_temp_files_cleaned(tmp_path):
     key = st.put(cfg, {"gap": 0.25, "bad": float("nan"), "nested": {"x": 1.0}}, {"wall_seconds": 1.0})
     assert (tmp_path / "runs" / f"{key}.json").exists()
     rec = st.get(key)
-    assert rec["config"] == cfg and rec["result"]["gap"] == 0.25 and rec["result"]["bad"] == "nan"
+    assert rec["config"] == cfg and rec["result"]["gap"] == 0.25 and rec["result"]["bad"] is None
+    assert '"bad": null' in (tmp_path / "runs" / f"{key}.json").read_text()  # null for non-finite, not "nan"
     # a half-written temp file and a truncated record: ignored, cleaned, recomputed
     (tmp_path / "runs" / ".tmp-abc.part").write_text('{"config": {')
     (tmp_path / "runs" / f"{'0' * 64}.json").write_text('{"config": {"a"')
@@ -75,6 +96,28 @@ def test_put_get_roundtrip_and_temp_files_cleaned(tmp_path):
     assert not list((tmp_path / "runs").glob(".tmp-*"))
     assert st2.get("0" * 64) is None and not st2.has("0" * 64)
     assert [r["config"] for r in st2.records()] == [cfg]
+
+
+def test_old_records_with_nan_strings_read_as_null(tmp_path):
+    """Records written before the one JSON convention hold "nan"/"inf" strings:
+    they read as null, and the table gives them the same empty cell as a new
+    record's null (a string "nan" in the result would fail both asserts)."""
+    st = ResultsStore.open(tmp_path)
+    new = st.put({"model": "m", "lr": 0.1}, {"gap": float("nan"), "tau": float("inf"), "note": "nanny"})
+    cfg = {"model": "m", "lr": 0.2}
+    old = config_key(cfg)
+    rec = {"config": cfg, "result": {"gap": "nan", "tau": "-inf", "note": "nanny", "theory": {"gap": "inf"},
+                                     "trace": [1.0, "nan"]}}
+    (tmp_path / "runs" / f"{old}.json").write_text(json.dumps(rec))
+    got = st.get(old)["result"]
+    assert got["gap"] is None and got["tau"] is None and got["theory"]["gap"] is None and got["trace"] == [1.0, None]
+    assert got["note"] == "nanny" and st.get(new)["result"]["gap"] is None
+    cols, rows = st.table_rows()
+    assert [r["gap"] for r in rows] == [None, None] and [r["tau"] for r in rows] == [None, None]
+    import csv
+
+    table = list(csv.DictReader(st.write_table().read_text().splitlines()))
+    assert [(r["gap"], r["tau"], r["theory.gap"], r["note"]) for r in table] == [("", "", "", "nanny")] * 2
 
 
 def test_table_reads_in_pandas(tmp_path):
@@ -95,9 +138,10 @@ def test_table_reads_in_pandas(tmp_path):
 
 _SWEEP_SCRIPT = """
 import sys
+import test_store  # registers the stand-in backend
 from gapkit.sims.sweep._spec import make_spec
 from gapkit.sims.sweep._runner import run_sweep
-spec = make_spec("quadratic1d", preset="smoke", backend="test_store:fake_simulate",
+spec = make_spec("quadratic1d", preset="smoke", backend=test_store.FAKE,
                  T_grid=[0.01, 0.02, 0.05, 0.1, 0.2, 0.5], batch_grid=[1, 2], seeds=2,
                  model_kwargs={"delay": float(sys.argv[2])})
 run_sweep(spec, sys.argv[1], workers=1, progress=False, table_every=3, figures=False)

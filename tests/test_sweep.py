@@ -1,25 +1,26 @@
 """The sweep runner and `gapkit sweep`: grids, validation, seeds, executors,
 run length, diagnostics, indicators hook, figures and the --json summary.
 
-Runs use the stand-in simulator of test_store.py (same keyword interface as
-`gapkit.sims.engine._simulate.simulate`), so these tests need no Numba.
+Runs use the stand-in backend of test_store.py (FAKE: the same keyword
+interface as `gapkit.sims.engine._simulate.simulate`, registered in the backend
+registry), so these tests need no Numba.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-import sys
-import types
 
 import numpy as np
 import pytest
 
-from gapkit.sims.sweep import _runner as _sweep
+from gapkit.sims import _backends
+from gapkit.sims._backends import Backend, get_backend, register_backend
 from gapkit.sims.cli._main import main
 from gapkit.sims.sweep._executor import ProcessExecutor, SerialExecutor, make_executor
 from gapkit.sims.sweep._spec import build_runs, make_spec, relax_time, run_seed, steps_for
 from gapkit.sims.sweep._runner import execute_run, run_sweep
-from test_store import FAKE, fake_simulate
+from test_store import FAKE, fake_run_point, fake_simulate
 
 GRID = dict(T_grid=[0.01, 0.03, 0.1, 0.3], batch_grid=[1, 3], seeds=2)
 
@@ -134,15 +135,19 @@ def test_execute_run_records_diagnostics_and_moves_timings():
     assert res["gap"] == ref["gap"]
 
 
-def drifting_simulate(**kw):
-    out = fake_simulate(**kw)
-    tr = out["arrays"]["trace_train"]
-    out["arrays"]["trace_train"] = tr + np.linspace(0, 1, tr.shape[-1])  # still relaxing
-    return out
+def drifting_run_point(config):
+    res = fake_run_point(config)
+    tr = res.arrays["trace_train"]
+    res.arrays["trace_train"] = tr + np.linspace(0, 1, tr.shape[-1])  # still relaxing
+    return res
+
+
+DRIFTING = register_backend(Backend(name="fake-drifting", run_point=drifting_run_point, presets=("smoke",)),
+                            replace=True)
 
 
 def test_not_steady_run_is_marked_and_left_out(tmp_path):
-    spec = make_spec("quadratic1d", preset="smoke", backend="test_sweep:drifting_simulate", **GRID)
+    spec = make_spec("quadratic1d", preset="smoke", backend=DRIFTING.name, **GRID)
     s = run_sweep(spec, tmp_path, workers=1, progress=False, figures=True)
     assert s["not_steady"] == 16 and s["includes_not_steady"] is True  # nothing steady: all runs, flagged
     steady_spec = _spec(seeds=1)
@@ -155,20 +160,31 @@ def test_not_steady_run_is_marked_and_left_out(tmp_path):
     assert (tmp_path / "figures" / "sweep.png").stat().st_size > 10_000
 
 
+def norm_indicators(result, config):
+    return {"norm": float(np.abs(result.arrays["train"]).mean()), "bound_x": 2.0, "vector": np.ones(3)}
+
+
 def test_indicator_hook(tmp_path, monkeypatch):
-    mod = types.ModuleType("gapkit.sims.indicators._toy")
-    mod.toy_indicators = lambda traj: {"ind_norm": float(np.abs(traj["arrays"]["train"]).mean()), "bound_x": 2.0}
-    monkeypatch.setitem(sys.modules, "gapkit.sims.indicators._toy", mod)
-    s = run_sweep(_spec(indicators=True, seeds=1, T_grid=[0.1]), tmp_path, workers=1, progress=False, figures=False)
+    """The backend's indicator hook runs when the spec asks: bare names become
+    ind_* columns, bound_* stay, non-scalars are left out; without the flag it never runs."""
+    b = Backend(name="fake-ind", run_point=fake_run_point, presets=("smoke",), indicators=norm_indicators)
+    monkeypatch.setitem(_backends._REGISTRY, b.name, b)
+    spec = make_spec("quadratic1d", preset="smoke", backend=b.name, indicators=True, seeds=1, T_grid=[0.1],
+                     batch_grid=[1, 3])
+    s = run_sweep(spec, tmp_path, workers=1, progress=False, figures=False)
     import pandas as pd
 
     df = pd.read_csv(tmp_path / "runs.csv")
     assert s["runs_computed"] == 2 and (df["ind_status"] == "ok").all()
-    assert (df["ind_norm"] > 0).all() and (df["bound_x"] == 2.0).all()
+    assert (df["ind_norm"] > 0).all() and (df["bound_x"] == 2.0).all() and "ind_vector" not in df
+    plain = run_sweep(dataclasses.replace(spec, indicators=False), tmp_path / "plain", workers=1, progress=False,
+                      figures=False)
+    assert plain["runs_computed"] == 2 and "ind_norm" not in pd.read_csv(tmp_path / "plain" / "runs.csv")
 
 
 def test_cli_json_summary_and_resume(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(_sweep, "_resolve_backend", lambda b: (fake_simulate, "kwargs"))
+    # the numba backend with the stand-in's run point: the CLI's path without Numba
+    monkeypatch.setitem(_backends._REGISTRY, "numba", dataclasses.replace(get_backend("numba"), run_point=fake_run_point))
     argv = ["sweep", "--model", "quadratic1d", "--T-grid", "0.01,0.03,0.1,0.3", "--batch-grid", "1,2",
             "--workers", "1", "--out", str(tmp_path), "--seed", "3", "--json"]
     assert main(argv) == 0
@@ -183,12 +199,28 @@ def test_cli_json_summary_and_resume(tmp_path, monkeypatch, capsys):
     assert "runs: 8 total, 8 reused" in capsys.readouterr().out
 
 
+def missing_package(spec):
+    from gapkit.theory._validate import ArgumentError
+
+    raise ArgumentError("backend fake-missing needs the package nosuchpkg: pip install nosuchpkg")
+
+
 def test_cli_backend_missing_is_one_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "gapkit.gpu._plugin", types.ModuleType("gapkit.gpu._plugin"))
-    rc = main(["sweep", "--model", "quadratic1d", "--backend", "torch", "--workers", "1", "--T-grid", "0.1",
+    """A backend whose preflight fails stops the sweep before any run, in one line;
+    an unregistered backend is refused by name (no "module:function" backends)."""
+    b = Backend(name="fake-missing", run_point=fake_run_point, presets=("smoke",), preflight=missing_package)
+    monkeypatch.setitem(_backends._REGISTRY, b.name, b)
+    rc = main(["sweep", "--model", "quadratic1d", "--backend", b.name, "--workers", "1", "--T-grid", "0.1",
                "--batch-grid", "1", "--out", str(tmp_path)])
     err = capsys.readouterr().err.strip()
-    assert rc == 2 and "gpu._plugin" in err and len(err.splitlines()) == 1
+    assert rc == 2 and "nosuchpkg" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").glob("*.json"))
+    for name in ("nosuch", "test_store:fake_simulate", "os:getcwd"):
+        with pytest.raises(ValueError, match="backend must be one of numba"):
+            make_spec("quadratic1d", preset="smoke", backend=name)
+    with pytest.raises(SystemExit) as e:
+        main(["sweep", "--model", "quadratic1d", "--backend", "nosuch", "--out", str(tmp_path)])
+    assert e.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
 def test_numba_backend_sweep_matches_closed_form(tmp_path, capsys):

@@ -4,6 +4,9 @@ Sympy derivations, the numpy/scipy evaluators they lambdify to, and the exact
 data-averaging engine on finite universes. Imports nothing from gapkit.sims or
 gapkit.gpu.
 """
+# The one argument-check layer's error (a ValueError naming the parameter)
+from ._validate import ArgumentError as ArgumentError
+
 # Exact data-averaging engine (Eqs 2-9, 21)
 from ._universe import MAX_MULTISETS as MAX_MULTISETS
 from ._universe import Averages as Averages
@@ -68,6 +71,8 @@ from ._lyapunov import linreg_em_stationary as linreg_em_stationary
 from ._lyapunov import linreg_gap_vs_T as linreg_gap_vs_T
 from ._lyapunov import linreg_sgd_stationary as linreg_sgd_stationary
 from ._lyapunov import linreg_steady_state_exists as linreg_steady_state_exists
+from ._lyapunov import lyapunov_continuous as lyapunov_continuous
+from ._lyapunov import lyapunov_discrete as lyapunov_discrete
 from ._lyapunov import quadratic_em_stationary as quadratic_em_stationary
 from ._lyapunov import quadratic_sde_stationary as quadratic_sde_stationary
 from ._lyapunov import quadratic_sgd_stationary as quadratic_sgd_stationary

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.integrate
 
 from ._lyapunov import _arr
+from ._validate import ArgumentError
 
 __all__ = ["curvature_decomposition", "mixture_expectation_1d"]
 
@@ -24,16 +25,16 @@ __all__ = ["curvature_decomposition", "mixture_expectation_1d"]
 def _mix_inputs(weights, means, covs):
     w = _arr("weights", weights, 1)
     if np.any(w < 0) or abs(w.sum() - 1) > 1e-12 * max(1, w.size):
-        raise ValueError("weights must be >= 0 and sum to 1")
+        raise ArgumentError("weights must be >= 0 and sum to 1")
     K = w.size
     mu = np.asarray(means, dtype=np.float64).reshape(K, -1)
     d = mu.shape[1]
     S = np.asarray(covs, dtype=np.float64).reshape(K, d, d)
     if not np.all(np.isfinite(mu)) or not np.all(np.isfinite(S)):
-        raise ValueError("means and covs must be finite")
+        raise ArgumentError("means and covs must be finite", param="means")
     for k in range(K):
         if np.linalg.eigvalsh(0.5 * (S[k] + S[k].T)).min() < 0:
-            raise ValueError(f"covs[{k}] must be positive semi-definite")
+            raise ArgumentError(f"covs[{k}] must be positive semi-definite", param="covs")
     return w, mu, S, K, d
 
 
@@ -79,7 +80,7 @@ def mixture_expectation_1d(f, weights, means, sds, *, width=14.0):
     mu = np.asarray(means, dtype=np.float64).reshape(w.size)
     sd = np.asarray(sds, dtype=np.float64).reshape(w.size)
     if np.any(sd <= 0):
-        raise ValueError("sds must be > 0")
+        raise ArgumentError("sds must be > 0")
     tot, err = 0.0, 0.0
     for wk, m, s in zip(w, mu, sd):
         g = lambda t, m=m, s=s: f(t) * np.exp(-0.5 * ((t - m) / s) ** 2) / (s * np.sqrt(2 * np.pi))  # noqa: E731

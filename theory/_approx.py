@@ -51,7 +51,7 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
-from ._validate import check_array, check_int, check_positive
+from ._validate import ArgumentError, check_array, check_int, check_positive
 
 __all__ = [
     "Approx",
@@ -101,7 +101,7 @@ class Approx:
 # ------------------------------------------------------------------ helpers
 def _gauge(gauge: str) -> str:
     if gauge not in _GAUGES:
-        raise ValueError(f"gauge must be one of {_GAUGES} (got {gauge!r})")
+        raise ArgumentError(f"gauge must be one of {_GAUGES} (got {gauge!r})")
     return gauge
 
 
@@ -217,7 +217,7 @@ def _rhobar_from(rhobar, gbar, sigma_g2, w, tails, gauge):
         r = check_array("rhobar", rhobar, shape=w.shape, nonneg=True)
         return _safe_log(r), "given", ""
     if gbar is None or sigma_g2 is None:
-        raise ValueError("give rhobar, or gbar and sigma_g2 for Eq 10's rhobar")
+        raise ArgumentError("give rhobar, or gbar and sigma_g2 for Eq 10's rhobar", param="rhobar")
     res = eq10_lognormal_rhobar(gbar, sigma_g2, w, gauge=gauge, tails=tails)
     if not res.defined:
         return None, "eq10", res.reason
@@ -241,7 +241,7 @@ def eq10_lognormal_rhobar(gbar, sigma_g2, weights, *, gauge: str = "logrho", tai
     gauge = _gauge(gauge)
     w, (gbar, s2) = _arrays(weights, gbar=gbar, sigma_g2=sigma_g2)
     if np.any(s2 < 0):
-        raise ValueError("sigma_g2 must have entries >= 0")
+        raise ArgumentError("sigma_g2 must have entries >= 0")
     e = -gbar + 0.5 * s2
     ok, reason, logd = normalizable(e, w, tails=tails)
     if not ok:
@@ -335,7 +335,7 @@ def eq13_gap(Ubar, sigma_gu, sigma_u, weights, *, rhobar=None, gbar=None, sigma_
     gauge = _gauge(gauge)
     w, (Ub, sgu, su) = _arrays(weights, Ubar=Ubar, sigma_gu=sigma_gu, sigma_u=sigma_u)
     if np.any(Ub < 0):
-        raise ValueError("Ubar must have entries >= 0")
+        raise ArgumentError("Ubar must have entries >= 0")
     logr, src, why = _rhobar_from(rhobar, gbar, sigma_g2, w, tails, gauge)
     if logr is None:
         return _undefined("eq13", why, gauge, rhobar_source=src)
@@ -494,7 +494,7 @@ def eq50_delta_cov(Sigma, df, dh, d2f, d2h, *, form: str = "paper"):
     second-order answer. For Eq 51 (f = exp(-g)/Z, h = U_l) both forms coincide.
     """
     if form not in ("paper", "gaussian"):
-        raise ValueError(f"form must be 'paper' or 'gaussian' (got {form!r})")
+        raise ArgumentError(f"form must be 'paper' or 'gaussian' (got {form!r})")
     S = np.asarray(Sigma, dtype=np.float64)
     a = np.asarray(df, dtype=np.float64)
     b = np.asarray(dh, dtype=np.float64)
@@ -503,7 +503,7 @@ def eq50_delta_cov(Sigma, df, dh, d2f, d2h, *, form: str = "paper"):
     d = S.shape[-1]
     if (S.shape[-2:] != (d, d) or a.shape[-1] != d or b.shape[-1] != d
             or A.shape[-2:] != (d, d) or B.shape[-2:] != (d, d)):
-        raise ValueError("Sigma must be (..., d, d), df and dh (..., d), d2f and d2h (..., d, d) with the same d")
+        raise ArgumentError("Sigma must be (..., d, d), df and dh (..., d), d2f and d2h (..., d, d) with the same d")
     first = np.einsum("...i,...ij,...j->...", a, S, b)
     if form == "paper":
         second = -0.25 * np.einsum("...ij,...ji->...", S, A) * np.einsum("...ij,...ji->...", S, B)

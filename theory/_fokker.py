@@ -44,7 +44,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ._validate import check_int, check_nonneg, check_positive
+from ._validate import ArgumentError, check_finite, check_int, check_nonneg, check_positive
 
 __all__ = [
     "FokkerPlanckSolution",
@@ -96,15 +96,15 @@ def _check_box(bounds, n_cells):
     bounds = [tuple(b) for b in bounds]
     d = len(bounds)
     if d not in (1, 2):
-        raise ValueError(f"bounds must give 1 or 2 axes (got {d})")
+        raise ArgumentError(f"bounds must give 1 or 2 axes (got {d})")
     if isinstance(n_cells, (int, np.integer)):
         n_cells = (int(n_cells),) * d
     n_cells = tuple(check_int("n_cells", n, 3) for n in n_cells)
     if len(n_cells) != d:
-        raise ValueError(f"n_cells must have one entry per axis ({d}) (got {len(n_cells)})")
+        raise ArgumentError(f"n_cells must have one entry per axis ({d}) (got {len(n_cells)})")
     for lo, hi in bounds:
         if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-            raise ValueError(f"bounds must be finite (lo, hi) pairs with hi > lo (got {(lo, hi)})")
+            raise ArgumentError(f"bounds must be finite (lo, hi) pairs with hi > lo (got {(lo, hi)})")
     return bounds, n_cells
 
 
@@ -113,9 +113,9 @@ def _as_drift(values, P, d):
     if d == 1 and f.shape == (P,):
         f = f[:, None]
     if f.shape != (P, d):
-        raise ValueError(f"drift must return shape ({P}, {d}) (got {f.shape})")
+        raise ArgumentError(f"drift must return shape ({P}, {d}) (got {f.shape})")
     if not np.all(np.isfinite(f)):
-        raise ValueError("drift must return finite values on the grid")
+        raise ArgumentError("drift must return finite values on the grid")
     return f
 
 
@@ -124,13 +124,13 @@ def _as_diffusion(values, P, d):
     if d == 1 and C.shape in ((P,), (P, 1)):
         C = C.reshape(P, 1, 1)
     if C.shape != (P, d, d):
-        raise ValueError(f"diffusion must return shape ({P}, {d}, {d}) (got {C.shape})")
+        raise ArgumentError(f"diffusion must return shape ({P}, {d}, {d}) (got {C.shape})")
     if not np.all(np.isfinite(C)):
-        raise ValueError("diffusion must return finite values on the grid")
+        raise ArgumentError("diffusion must return finite values on the grid")
     if np.any(np.abs(C - np.swapaxes(C, 1, 2)) > 1e-12 * (1 + np.abs(C))):
-        raise ValueError("diffusion must return symmetric matrices")
+        raise ArgumentError("diffusion must return symmetric matrices")
     if np.any(np.linalg.eigvalsh(C)[:, 0] <= 0):
-        raise ValueError("diffusion must be positive definite at every cell centre")
+        raise ArgumentError("diffusion must be positive definite at every cell centre")
     return C
 
 
@@ -205,7 +205,8 @@ def solve_fokker_planck(
     rhs[r] = 1.0
     rho = spla.spsolve(sp.csc_matrix(A), rhs)
     if not np.all(np.isfinite(rho)):
-        raise ValueError("the discrete Fokker-Planck system is singular: enlarge the box or refine the grid")
+        raise ArgumentError("the discrete Fokker-Planck system is singular: enlarge the box or refine the grid",
+                            param="bounds")
 
     shape = tuple(n_cells)
     J_faces = []
@@ -249,9 +250,7 @@ def sgd_fokker_planck(
     T = check_positive("T", T)
     lam = check_positive("lam", lam)
     alpha = check_nonneg("alpha", alpha)
-    beta = float(beta)
-    if not np.isfinite(beta):
-        raise ValueError(f"beta must be finite (got {beta!r})")
+    beta = check_finite("beta", beta)
     d = len(list(bounds))
 
     def drift(x):
@@ -272,7 +271,7 @@ def boltzmann_density(g: np.ndarray, cell_volume: float) -> np.ndarray:
     g = np.asarray(g, dtype=np.float64)
     cell_volume = check_positive("cell_volume", cell_volume)
     if not np.all(np.isfinite(g)):
-        raise ValueError("g must be finite on the grid")
+        raise ArgumentError("g must be finite on the grid")
     gmin = g.min()
     w = np.exp(-(g - gmin))
     return w / (w.sum() * cell_volume)
@@ -285,7 +284,7 @@ def cell_average(values: np.ndarray, factor: int) -> np.ndarray:
     for ax in range(v.ndim):
         n = v.shape[ax]
         if n % factor:
-            raise ValueError(f"factor must divide every axis length (axis {ax} has {n} cells)")
+            raise ArgumentError(f"factor must divide every axis length (axis {ax} has {n} cells)")
         shape = v.shape[:ax] + (n // factor, factor) + v.shape[ax + 1:]
         v = v.reshape(shape).mean(axis=ax + 1)
     return v

@@ -29,6 +29,7 @@ import numpy as np
 import sympy as sp
 
 from ._lyapunov import _arr, _finite, _int, _nonneg, _pos
+from ._validate import ArgumentError
 
 __all__ = ["QuadraticModel", "LinRegModel", "LogRegModel", "curl_asymmetry", "linreg1d_v"]
 
@@ -42,16 +43,16 @@ class _Model:
     def _inputs(self, theta, X, y):
         theta = np.asarray(theta, dtype=np.float64).reshape(-1)
         if theta.shape != (self.dim,):
-            raise ValueError(f"theta must have {self.dim} entries (got {theta.size})")
+            raise ArgumentError(f"theta must have {self.dim} entries (got {theta.size})")
         X = np.asarray(X, dtype=np.float64)
         if X.ndim == 1 and self.dim == 1:
             X = X[:, None]
         if X.ndim != 2 or X.shape[1] != self.dim or X.shape[0] < 1:
-            raise ValueError(f"X must have shape (n, {self.dim}) with n >= 1 (got {X.shape})")
+            raise ArgumentError(f"X must have shape (n, {self.dim}) with n >= 1 (got {X.shape})")
         if y is not None:
             y = np.asarray(y, dtype=np.float64).reshape(-1)
             if y.shape[0] != X.shape[0]:
-                raise ValueError(f"y must have length n = {X.shape[0]} (got {y.shape[0]})")
+                raise ArgumentError(f"y must have length n = {X.shape[0]} (got {y.shape[0]})")
         return theta, X, y
 
     def U(self, theta, X, y=None):
@@ -82,7 +83,8 @@ class _Model:
         """Eq 19 from theta_0 = 0 (the gauge shared by all data sets). Generic 1-D version:
         scipy.integrate.quad of the integrand (models override with closed forms)."""
         if self.dim != 1:
-            raise ValueError(f"v has no generic closed form for d = {self.dim} (path dependence): use a 1-D model")
+            raise ArgumentError(f"v has no generic closed form for d = {self.dim} (path dependence): use a 1-D model",
+                                param="theta")
         import scipy.integrate
 
         t = float(np.asarray(theta, dtype=np.float64).reshape(-1)[0])
@@ -92,11 +94,11 @@ class _Model:
     def a(self, theta, X, y=None, *, alpha=0.0, beta=0.0):
         """Eq 20 in 1-D: a = log(D + beta^2) - log(D(0) + beta^2) (exact: the integrand is (log(D + beta^2))')."""
         if self.dim != 1:
-            raise ValueError(f"a has no generic closed form for d = {self.dim}: use a 1-D model")
+            raise ArgumentError(f"a has no generic closed form for d = {self.dim}: use a 1-D model", param="theta")
         d1 = self.D(theta, X, y)[0, 0] + beta**2
         d0 = self.D([0.0], X, y)[0, 0] + beta**2
         if d1 <= 0 or d0 <= 0:
-            raise ValueError("beta must be != 0 where D = 0 (Eq 20 diverges)")
+            raise ArgumentError("beta must be != 0 where D = 0 (Eq 20 diverges)")
         return float(np.log(d1) - np.log(d0))
 
     def g(self, theta, X, y=None, *, T, alpha=0.0, beta=0.0):
@@ -141,9 +143,9 @@ class QuadraticModel(_Model):
     def __init__(self, H=1.0):
         H = np.atleast_2d(np.asarray(H, dtype=np.float64))
         if H.shape[0] != H.shape[1] or not np.allclose(H, H.T) or not np.all(np.isfinite(H)):
-            raise ValueError("H must be a finite symmetric square matrix (or a scalar h > 0)")
+            raise ArgumentError("H must be a finite symmetric square matrix (or a scalar h > 0)")
         if np.linalg.eigvalsh(H).min() <= 0:
-            raise ValueError("H must be positive definite (h > 0 in 1-D)")
+            raise ArgumentError("H must be positive definite (h > 0 in 1-D)")
         self.H = H
         self.dim = H.shape[0]
 
@@ -173,7 +175,8 @@ class QuadraticModel(_Model):
         """Eq 19 in closed form (only where curl_matrix = 0; ValueError otherwise)."""
         theta, X, _ = self._inputs(theta, X, None)
         if np.abs(self.curl_matrix(X, alpha=alpha, beta=beta)).max() > 1e-10 * max(1.0, np.abs(self.H).max()):
-            raise ValueError("the Eq 19 integrand is not curl-free for this H, data, alpha, beta: v does not exist")
+            raise ArgumentError("the Eq 19 integrand is not curl-free for this H, data, alpha, beta: v does not exist",
+                                param="H")
         K = self.D(theta, X) + beta**2 * np.eye(self.dim)
         M = np.linalg.solve(K, self.H + alpha * np.eye(self.dim))
         b = np.linalg.solve(K, self.H @ X.mean(axis=0))
@@ -238,7 +241,8 @@ class LinRegModel(_Model):
     def v(self, theta, X, y=None, *, alpha=0.0, beta=0.0):
         """Eq 19 in closed form for d = 1 (`linreg1d_v`); ValueError for d > 1 (path-dependent in general)."""
         if self.dim != 1:
-            raise ValueError(f"v is path-dependent for linear regression with d = {self.dim} > 1 (see curl_asymmetry)")
+            raise ArgumentError(f"v is path-dependent for linear regression with d = {self.dim} > 1 (see curl_asymmetry)",
+                                param="theta")
         theta, X, y = self._inputs(theta, X, y)
         return float(linreg1d_v(theta[0], X[:, 0], y, alpha=alpha, beta=beta))
 
@@ -274,12 +278,12 @@ def linreg1d_v(w, X, y, *, alpha=0.0, beta=0.0):
     P = float(np.mean(x2)) + alpha
     Q = -float(np.mean(xy))
     if K <= 0:
-        raise ValueError("beta must be != 0 when D(0) = 0 (the Eq 19 integrand is singular at w = 0)")
+        raise ArgumentError("beta must be != 0 when D(0) = 0 (the Eq 19 integrand is singular at w = 0)")
     if A <= 1e-15 * max(1.0, float(np.mean(x2)) ** 2):
         return P * w**2 / (2 * K) + Q * w / K
     delta = 4 * A * K - b * b
     if delta <= 0:
-        raise ValueError("D(w) + beta^2 has a zero: use beta != 0")
+        raise ArgumentError("D(w) + beta^2 has a zero: use beta != 0", param="beta")
     sd = math.sqrt(delta)
     return (P / (2 * A)) * np.log((A * w**2 + b * w + K) / K) + (Q - P * b / (2 * A)) * (2 / sd) * (
         np.arctan((2 * A * w + b) / sd) - math.atan(b / sd)
@@ -288,7 +292,7 @@ def linreg1d_v(w, X, y, *, alpha=0.0, beta=0.0):
 
 # ---------------------------------------------------------------- logistic regression
 class LogRegModel(_Model):
-    """Logistic regression l = log(1 + exp(-y w'x)), y in {-1, +1} (numeric only).
+    """Logistic regression l = log(1 + exp(-y w'x)), y in {-1, +1} (numeric, and `symbolic`).
 
     With z_j = w'x_j: dl_j = s_j x_j, s_j = -y_j sigmoid(-y_j z_j); ds_j/dz = q_j = sigmoid(z_j) sigmoid(-z_j);
     hess U = (1/n) sum q_j x_j x_j'; D = Cov_j(s_j x_j);
@@ -300,10 +304,21 @@ class LogRegModel(_Model):
     def __init__(self, d=1):
         self.dim = _int("d", d)
 
+    @functools.lru_cache(maxsize=8)  # noqa: B019
+    def symbolic(self, n):
+        """Sympy expressions of l = log(1 + exp(-y w'x)) for n symbolic points and labels (evaluate
+        at y = +-1), and their lambdified evaluators."""
+        d = self.dim
+        th = sp.Matrix(sp.symbols(f"theta0:{d}", real=True))
+        xs = [sp.Matrix(sp.symbols(f"x{j}_0:{d}", real=True)) for j in range(n)]
+        ys = list(sp.symbols(f"y0:{n}", real=True))
+        losses = [sp.log(1 + sp.exp(-yj * (th.T * x)[0, 0])) for x, yj in zip(xs, ys)]
+        return _derive(th, xs, losses, ys)
+
     def _z(self, theta, X, y):
         theta, X, y = self._inputs(theta, X, y)
         if y is None or not np.all(np.abs(y) == 1):
-            raise ValueError("y must hold labels -1 or +1")
+            raise ArgumentError("y must hold labels -1 or +1")
         return theta, X, y, X @ theta
 
     @staticmethod

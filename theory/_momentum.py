@@ -43,6 +43,7 @@ import functools
 import sympy as sp
 
 from ._lyapunov import _finite, _int, _mom, _nonneg, _pos
+from ._validate import ArgumentError
 
 __all__ = ["momentum_var_1d", "momentum_symbolic", "momentum_diffusion_symbolic"]
 
@@ -65,7 +66,7 @@ def momentum_var_1d(h, D, *, lam, B, alpha=0.0, beta=0.0, mu=0.9):
     k = h + alpha
     den = 2 * (1 + mu) - lam * k
     if den <= 0:
-        raise ValueError(f"lam must satisfy 0 < lam (h + alpha) < 2 (1 + mu), i.e. lam < {2 * (1 + mu) / k:.6g} (got {lam})")
+        raise ArgumentError(f"lam must satisfy 0 < lam (h + alpha) < 2 (1 + mu), i.e. lam < {2 * (1 + mu) / k:.6g} (got {lam})")
     T = lam / B
     Dt = D + beta**2
     return {

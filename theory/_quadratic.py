@@ -43,6 +43,7 @@ import math
 import sympy as sp
 
 from ._lyapunov import _finite, _int, _nonneg, _pos
+from ._validate import ArgumentError
 
 __all__ = ["quadratic1d_steady", "quadratic1d_symbolic", "quadratic1d_data_nodes", "quadratic1d_eq07_bound", "SCHEMES"]
 
@@ -71,7 +72,7 @@ def quadratic1d_steady(n, m, s, *, h=1.0, alpha=0.0, beta=0.0, lam, B=1, scheme=
     B = _int("B", B)
     dt = _pos("dt", dt)
     if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {SCHEMES} (got {scheme!r})")
+        raise ArgumentError(f"scheme must be one of {SCHEMES} (got {scheme!r})")
     k = h + alpha
     T = lam / B
     if scheme == "sde":
@@ -82,7 +83,8 @@ def quadratic1d_steady(n, m, s, *, h=1.0, alpha=0.0, beta=0.0, lam, B=1, scheme=
         den, stab = 2.0 - lam * dt * k, f"0 < lam dt (h + alpha) < 2, i.e. lam dt < {2.0 / k:.6g}"
     if den <= 0:
         what = "lam" if scheme == "sgd" else "lam * dt"
-        raise ValueError(f"{what} is outside the stability range {stab} (got lam={lam}, dt={dt}, h+alpha={k})")
+        raise ArgumentError(f"{what} is outside the stability range {stab} (got lam={lam}, dt={dt}, h+alpha={k})",
+                            param="lam")
     c = h / k
     s2, sn = s * s, s * s / n
     ES2 = (n - 1) * s2 / n
@@ -202,7 +204,7 @@ def quadratic1d_eq07_bound(n, m, s, *, h=1.0, alpha=0.0, beta=0.0, lam, B=1, sch
     from scipy.integrate import simpson
 
     if scheme not in ("sde", "em"):
-        raise ValueError(f"scheme must be 'sde' or 'em' for an exact Gaussian law (got {scheme!r})")
+        raise ArgumentError(f"scheme must be 'sde' or 'em' for an exact Gaussian law (got {scheme!r})")
     ref = quadratic1d_steady(n, m, s, h=h, alpha=alpha, beta=beta, lam=lam, B=B, scheme=scheme, dt=dt)
     k = h + alpha
     den = 2.0 if scheme == "sde" else 2.0 - lam * dt * k

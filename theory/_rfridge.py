@@ -25,6 +25,8 @@ import math
 
 import numpy as np
 
+from ._validate import ArgumentError, check_array, check_choice, check_int, check_positive
+
 __all__ = [
     "RF_KINDS",
     "mean_kernel",
@@ -38,25 +40,17 @@ RF_KINDS = ("relu", "cos")
 
 
 def _arr(name, x, ndim):
-    a = np.asarray(x, dtype=np.float64)
-    if a.ndim != ndim or a.size == 0:
-        raise ValueError(f"{name} must be a non-empty {ndim}-D array (got shape {a.shape})")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (found nan or inf)")
+    a = check_array(name, x, ndim=ndim)
+    if a.size == 0:
+        raise ArgumentError(f"{name} must be a non-empty {ndim}-D array (got shape {a.shape})", param=name)
     return a
 
 
 def _kind(kind):
-    if kind not in RF_KINDS:
-        raise ValueError(f"kind must be one of {RF_KINDS} (got {kind!r})")
-    return kind
+    return check_choice("kind", kind, RF_KINDS)
 
 
-def _pos(name, v):
-    v = float(v)
-    if not (v > 0 and math.isfinite(v)):
-        raise ValueError(f"{name} must be > 0 and finite (got {v!r})")
-    return v
+_pos = check_positive
 
 
 def mean_kernel(X, Y, *, kind: str = "relu", ell: float = 1.0) -> np.ndarray:
@@ -64,7 +58,7 @@ def mean_kernel(X, Y, *, kind: str = "relu", ell: float = 1.0) -> np.ndarray:
     X = _arr("X", X, 2)
     Y = _arr("Y", Y, 2)
     if X.shape[1] != Y.shape[1]:
-        raise ValueError(f"X and Y must have the same number of columns (got {X.shape[1]} and {Y.shape[1]})")
+        raise ArgumentError(f"X and Y must have the same number of columns (got {X.shape[1]} and {Y.shape[1]})")
     _kind(kind)
     if kind == "cos":
         ell = _pos("ell", ell)
@@ -84,9 +78,7 @@ def random_features(X, P: int, *, kind: str = "relu", ell: float = 1.0, seed=0) 
     applies the same frozen features to new inputs Z."""
     X = _arr("X", X, 2)
     _kind(kind)
-    if isinstance(P, bool) or int(P) != P or P < 1:
-        raise ValueError(f"P must be an integer >= 1 (got {P!r})")
-    P = int(P)
+    P = check_int("P", P, 1)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     d = X.shape[1]
     if kind == "relu":
@@ -115,7 +107,7 @@ def rf_ridge_predict(X, y, Xtest, P: int, *, ridge: float, kind: str = "relu", e
     X = _arr("X", X, 2)
     y = _arr("y", y, 1)
     if y.size != X.shape[0]:
-        raise ValueError(f"y must have one entry per row of X ({X.shape[0]}, got {y.size})")
+        raise ArgumentError(f"y must have one entry per row of X ({X.shape[0]}, got {y.size})")
     ridge = _pos("ridge", ridge)
     Phi, feat = random_features(X, P, kind=kind, ell=ell, seed=seed)
     return feat(Xtest) @ (Phi.T @ _solve(Phi @ Phi.T, y, X.shape[0], ridge))
@@ -126,7 +118,7 @@ def kernel_ridge_predict(X, y, Xtest, *, ridge: float, kind: str = "relu", ell: 
     X = _arr("X", X, 2)
     y = _arr("y", y, 1)
     if y.size != X.shape[0]:
-        raise ValueError(f"y must have one entry per row of X ({X.shape[0]}, got {y.size})")
+        raise ArgumentError(f"y must have one entry per row of X ({X.shape[0]}, got {y.size})")
     ridge = _pos("ridge", ridge)
     K = mean_kernel(X, X, kind=kind, ell=ell)
     return mean_kernel(Xtest, X, kind=kind, ell=ell) @ _solve(K, y, X.shape[0], ridge)
@@ -147,9 +139,8 @@ def finite_width_deviation(X, y, Xtest, widths, *, ridge: float, kind: str = "re
     """
     widths = [int(w) for w in widths]
     if len(widths) < 1 or any(w < 1 for w in widths):
-        raise ValueError(f"widths must be integers >= 1 (got {widths})")
-    if isinstance(reps, bool) or int(reps) != reps or reps < 2:
-        raise ValueError(f"reps must be an integer >= 2 (got {reps!r})")
+        raise ArgumentError(f"widths must be integers >= 1 (got {widths})")
+    reps = check_int("reps", reps, 2)
     fK = kernel_ridge_predict(X, y, Xtest, ridge=ridge, kind=kind, ell=ell)
     ss = np.random.SeedSequence(seed if not isinstance(seed, np.random.SeedSequence) else seed.entropy)
     streams = ss.spawn(len(widths) * reps)

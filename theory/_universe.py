@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import gammaln, logsumexp, xlogy
 
-from ._validate import check_array, check_int, check_positive, check_prob
+from ._validate import ArgumentError, check_array, check_int, check_positive, check_prob
 
 __all__ = [
     "Universe",
@@ -85,7 +85,7 @@ class Universe:
         loss = check_array("loss", self.loss, ndim=2, nonneg=True)
         m, k = loss.shape
         if m < 1 or k < 1:
-            raise ValueError(f"loss must have at least one theta row and one data column (got shape {loss.shape})")
+            raise ArgumentError(f"loss must have at least one theta row and one data column (got shape {loss.shape})")
         r_l = check_prob("r_l", self.r_l, size=k)
         r_e = r_l if self.r_e is None else check_prob("r_e", self.r_e, size=k)
         w = np.ones(m) if self.weights is None else check_array("weights", self.weights, shape=(m,), positive=True)
@@ -93,12 +93,12 @@ class Universe:
         if self.theta is not None:
             th = check_array("theta", self.theta, ndim=(1, 2))
             if th.shape[0] != m:
-                raise ValueError(f"theta must have {m} rows, one per loss row (got shape {th.shape})")
+                raise ArgumentError(f"theta must have {m} rows, one per loss row (got shape {th.shape})")
         xs = None
         if self.x is not None:
             xs = check_array("x", self.x, ndim=(1, 2))
             if xs.shape[0] != k:
-                raise ValueError(f"x must have {k} rows, one per loss column (got shape {xs.shape})")
+                raise ArgumentError(f"x must have {k} rows, one per loss column (got shape {xs.shape})")
         for name, val in (("loss", loss), ("r_l", r_l), ("r_e", r_e), ("weights", w), ("theta", th), ("x", xs)):
             if val is not None:
                 val = np.array(val, dtype=np.float64)
@@ -183,12 +183,13 @@ def training_sets(universe: Universe, n: int, *, side: str = "l", max_sets: int 
     """
     n = check_int("n", n, lo=1)
     if side not in ("l", "e"):
-        raise ValueError(f"side must be 'l' or 'e' (got {side!r})")
+        raise ArgumentError(f"side must be 'l' or 'e' (got {side!r})")
     k = universe.k
     count = n_multisets(n, k)
     if count > max_sets:
-        raise ValueError(
-            f"n={n} and k={k} give C(n+k-1, k-1) = {count} multisets, above the limit {max_sets}; lower n or k"
+        raise ArgumentError(
+            f"n={n} and k={k} give C(n+k-1, k-1) = {count} multisets, above the limit {max_sets}; lower n or k",
+            param="n",
         )
     r = universe.r_l if side == "l" else universe.r_e
     c = _compositions(n, k)
@@ -206,7 +207,7 @@ class Boltzmann:
 
     def __init__(self, universe: Universe, g: Callable[[np.ndarray], np.ndarray]):
         if not callable(g):
-            raise ValueError("g must be a callable counts -> (m,) array")
+            raise ArgumentError("g must be a callable counts -> (m,) array")
         self.universe = universe
         self.g = g
         self._logw = np.log(universe.weights)
@@ -238,7 +239,7 @@ class Averages:
     def __init__(self, universe: Universe, algorithm: Callable[[np.ndarray], np.ndarray], n: int,
                  *, max_sets: int = MAX_MULTISETS):
         if not callable(algorithm):
-            raise ValueError("algorithm must be a callable counts -> (m,) density")
+            raise ArgumentError("algorithm must be a callable counts -> (m,) density")
         self.universe = universe
         self.sets = training_sets(universe, n, max_sets=max_sets)
         self.n = self.sets.n
@@ -249,14 +250,14 @@ class Averages:
         for i, c in enumerate(self.sets.counts):
             out = np.asarray(algorithm(c), dtype=np.float64)
             if out.shape != (m,):
-                raise ValueError(f"algorithm must return a density of shape ({m},) (got {out.shape})")
+                raise ArgumentError(f"algorithm must return a density of shape ({m},) (got {out.shape})")
             rho[i] = out
         if not np.all(np.isfinite(rho)) or np.any(rho < 0):
-            raise ValueError("algorithm must return a finite, non-negative density of length m")
+            raise ArgumentError("algorithm must return a finite, non-negative density of length m")
         norm = rho @ self.w
         if np.any(np.abs(norm - 1.0) > _NORM_RTOL):
             worst = norm[np.argmax(np.abs(norm - 1))]
-            raise ValueError(f"algorithm must return a density normalized as sum_i w_i rho_i = 1 (worst sum {worst!r})")
+            raise ArgumentError(f"algorithm must return a density normalized as sum_i w_i rho_i = 1 (worst sum {worst!r})")
         self.rho = rho
         self.algorithm = algorithm
         # U_l(theta, x_l) = (1/n) sum_j c_j l(theta, x_j)
@@ -491,15 +492,15 @@ def potential_statistics(universe: Universe, n: int, *, g: Callable | None = Non
       point nearest the origin, or index 0 without coordinates).
     """
     if gauge not in ("logrho", "anchor"):
-        raise ValueError(f"gauge must be 'logrho' or 'anchor' (got {gauge!r})")
+        raise ArgumentError(f"gauge must be 'logrho' or 'anchor' (got {gauge!r})")
     sgd = v is not None or a is not None or T is not None
     if sgd:
         if g is not None or v is None or a is None or T is None:
-            raise ValueError("give either g, or all three of v, a and T")
+            raise ArgumentError("give either g, or all three of v, a and T", param="g")
         T = check_positive("T", T)
         g = _sgd_g(v, a, T)
     elif g is None:
-        raise ValueError("g must be given (or v, a and T)")
+        raise ArgumentError("g must be given (or v, a and T)")
     anchor = _default_anchor(universe) if anchor is None else check_int("anchor", anchor, lo=0, hi=universe.m - 1)
     alg = boltzmann(universe, g)
     avg = data_averages(universe, alg, n)
@@ -537,7 +538,8 @@ def gap_by_sequences(universe: Universe, algorithm, n: int, *, max_sequences: in
     n = check_int("n", n, lo=1)
     k = universe.k
     if k ** n > max_sequences:
-        raise ValueError(f"n={n} and k={k} give k^n = {k ** n} sequences, above the limit {max_sequences}")
+        raise ArgumentError(f"n={n} and k={k} give k^n = {k ** n} sequences, above the limit {max_sequences}",
+                            param="n")
     total = 0.0
     for seq in itertools.product(range(k), repeat=n):
         idx = np.array(seq)

@@ -1,13 +1,20 @@
 """argparse types of the command line, built on the one validation layer
-(`gapkit.theory._validate`): each raises with a message that names the
-parameter and the allowed range, e.g. ``--lr must be > 0 (got -1.0)``.
+(`gapkit.theory._validate`): each turns the layer's `ArgumentError` into
+argparse's error, so a bad value ends in one line naming the option and the
+allowed range, e.g. ``--lr must be > 0 and finite (got -1.0)``, and exit status 2.
 """
 from __future__ import annotations
 
 import argparse
-import math
 
-from gapkit.theory._validate import _as_float, check_int, check_nonneg, check_positive
+from gapkit.theory._validate import (
+    ArgumentError,
+    check_finite,
+    check_int,
+    check_interval,
+    check_nonneg,
+    check_positive,
+)
 
 __all__ = [
     "positive_float",
@@ -21,21 +28,9 @@ __all__ = [
 ]
 
 
-def _argtype(check):
-    def make(name: str, *a, **k):
-        def conv(s: str):
-            try:
-                return check(name, _parse_num(name, s), *a, **k)
-            except ValueError as exc:
-                raise argparse.ArgumentTypeError(str(exc)) from None
-
-        conv.__name__ = name
-        return conv
-
-    return make
-
-
 def _parse_num(name: str, s: str):
+    """The number a command-line word spells: an int when it is one (so an
+    integer option sees 3, not 3.0), else a float ("1e-3", "nan", "inf")."""
     s = s.strip()
     try:
         return int(s)
@@ -44,49 +39,43 @@ def _parse_num(name: str, s: str):
     try:
         return float(s)
     except ValueError:
-        raise ValueError(f"{name} must be a number (got {s!r})") from None
+        raise ArgumentError(f"{name} must be a number (got {s!r})", param=name) from None
 
 
-positive_float = _argtype(check_positive)
-nonneg_float = _argtype(check_nonneg)
+def _argtype(name: str, check, *a, **k):
+    def conv(s: str):
+        try:
+            return check(name, _parse_num(name, s), *a, **k)
+        except ArgumentError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    conv.__name__ = name  # argparse names the type in some messages
+    return conv
+
+
+def positive_float(name: str):
+    """A finite number > 0."""
+    return _argtype(name, check_positive)
+
+
+def nonneg_float(name: str):
+    """A finite number >= 0."""
+    return _argtype(name, check_nonneg)
 
 
 def finite_float(name: str):
-    def conv(s: str):
-        try:
-            v = _as_float(name, _parse_num(name, s))
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-        if math.isinf(v):
-            raise argparse.ArgumentTypeError(f"{name} must be finite (got {s!r})")
-        return v
-
-    return conv
+    """Any finite number."""
+    return _argtype(name, check_finite)
 
 
 def int_at_least(name: str, lo: int, hi: int | None = None):
-    def conv(s: str):
-        try:
-            return check_int(name, _parse_num(name, s), lo, hi)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return conv
+    """An integer in [lo, hi] (an integral float such as 1e3 is accepted)."""
+    return _argtype(name, check_int, lo, hi)
 
 
 def unit_interval(name: str, *, closed_right: bool = False):
-    def conv(s: str):
-        try:
-            v = _as_float(name, _parse_num(name, s))
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-        ok = 0 <= v <= 1 if closed_right else 0 <= v < 1
-        if not ok:
-            rng = "[0, 1]" if closed_right else "[0, 1)"
-            raise argparse.ArgumentTypeError(f"{name} must be in {rng} (got {s})")
-        return v
-
-    return conv
+    """A number in [0, 1) (or [0, 1] with closed_right), e.g. a momentum."""
+    return _argtype(name, check_interval, 0.0, 1.0, closed_right=closed_right)
 
 
 def _list(name: str, item, s: str) -> list:

@@ -1,8 +1,9 @@
 """The `gapkit` command line.
 
-Subcommands live in their own modules (``_cmd_<name>.py``) and each exposes a
-`Command`. Plugins (the torch backend) add commands through
-``register_commands(add_command)``. Modules imported here must stay light:
+Subcommands live in their own modules (``_<name>.py``) and each exposes a
+`Command`. Backends add theirs through the backend registry
+(`gapkit.sims._backends`, ``Backend.commands``; the torch backend's arrive with
+its ``gapkit.plugins`` entry point). Modules imported here must stay light:
 heavy imports (numba kernels, torch) happen inside ``run``.
 
 Contract (DESIGN.md): every subcommand has --help; --seed where anything is
@@ -19,13 +20,15 @@ import json
 import sys
 from collections.abc import Callable
 
+from gapkit.theory._validate import ArgumentError
+
 __all__ = ["Command", "main", "build_parser", "UsageError", "emit_json"]
 
 # Built-in command modules, in help order.
 _BUILTIN = ("verify", "simulate", "sweep", "score", "bench")
 
 
-class UsageError(ValueError):
+class UsageError(ArgumentError):
     """Bad input found after parsing (e.g. an impossible grid): exit status 2."""
 
 
@@ -44,39 +47,25 @@ class _Parser(argparse.ArgumentParser):
 
 
 def emit_json(obj) -> None:
-    """The one JSON object a --json command prints on stdout."""
-    sys.stdout.write(json.dumps(obj, indent=None, sort_keys=False, allow_nan=False, default=_json_default))
+    """The one JSON object a --json command prints on stdout: gapkit's one JSON
+    convention (`to_jsonable`: non-finite numbers are null); objects JSON does
+    not know (paths) print as their str."""
+    from gapkit.sims.stats._results import to_jsonable
+
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=None, sort_keys=False, allow_nan=False, default=str))
     sys.stdout.write("\n")
     sys.stdout.flush()
-
-
-def _json_default(o):
-    import math
-
-    import numpy as np
-
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        f = float(o)
-        return f if math.isfinite(f) else ("nan" if math.isnan(f) else ("inf" if f > 0 else "-inf"))
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.bool_):
-        return bool(o)
-    return str(o)
 
 
 def _commands() -> list[Command]:
     cmds: list[Command] = []
     for name in _BUILTIN:
         cmds.append(importlib.import_module(f"{__package__}._{name}").COMMAND)
-    from gapkit.sims._backends import load_plugins
+    from gapkit.sims._backends import backends
 
-    for plugin in load_plugins():
-        hook = getattr(plugin, "register_commands", None)
-        if hook is not None:
-            hook(cmds.append)
+    for b in backends():
+        if b.commands is not None:
+            cmds.extend(b.commands())
     return cmds
 
 
@@ -102,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(table[args.command].run(args) or 0)
-    except (UsageError, ValueError) as exc:
+    except ArgumentError as exc:  # bad input (UsageError is one); anything else is a bug and shows its traceback
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         sys.stderr.write(f"gapkit {args.command}: error: {msg}\n")
         return 2

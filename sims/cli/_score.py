@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from ._main import Command, emit_json
+from gapkit.theory._validate import ArgumentError
 
 # Hyperparameter axes recognised when --axes is not given. The seed is not an
 # axis (granulated tau compares settings, not replicates) and T = lr / batch is
@@ -42,13 +43,13 @@ def load_runs(results: Path, gap: str = "gap"):
 
     results = Path(results)
     if not results.is_dir():
-        raise ValueError(f"RESULTS_DIR {results} does not exist or is not a directory")
+        raise ArgumentError(f"RESULTS_DIR {results} does not exist or is not a directory", param="RESULTS_DIR")
     path = results / "runs.csv"
     if not path.is_file():
-        raise ValueError(f"{path} does not exist (is {results} a sweep's results directory?)")
+        raise ArgumentError(f"{path} does not exist (is {results} a sweep's results directory?)", param="RESULTS_DIR")
     df = pd.read_csv(path)
     if gap not in df.columns:
-        raise ValueError(f"{path} has no column {gap!r}")
+        raise ArgumentError(f"{path} has no column {gap!r}", param="gap")
     return df
 
 
@@ -62,7 +63,7 @@ def _columns(df, gap, axes_arg):
         axes = [a.strip() for a in axes_arg.split(",") if a.strip()]
         for a in axes:
             if a not in df.columns:
-                raise ValueError(f"--axes names column {a!r}, which runs.csv does not have")
+                raise ArgumentError(f"--axes names column {a!r}, which runs.csv does not have", param="--axes")
     else:
         axes = [a for a in HYPER_AXES if a in df.columns and df[a].nunique(dropna=True) > 1]
     return inds, bounds, axes
@@ -172,7 +173,8 @@ def score_results(results: Path, *, gap: str = "gap", axes: str | None = None) -
     df = load_runs(results, gap)
     inds, bounds, ax = _columns(df, gap, axes)
     if "T" not in df.columns and not {"lr", "batch"} <= set(df.columns):
-        raise ValueError(f"{Path(results) / 'runs.csv'} has no column 'T' (nor 'lr' and 'batch' to derive it)")
+        raise ArgumentError(f"{Path(results) / 'runs.csv'} has no column 'T' (nor 'lr' and 'batch' to derive it)",
+                            param="RESULTS_DIR")
     res = score_table(df, gap=gap, indicators=inds, bounds=bounds, axes=ax, baseline="T")
     res["axes"] = ax
     res["runs"] = int(len(df))
@@ -186,11 +188,9 @@ def run(args: argparse.Namespace) -> int:
         written = write_outputs(df, res, args.gap, Path(args.out))
         sys.stderr.write(f"gapkit score: wrote {', '.join(str(p) for p in written)}\n")
     if args.json:
-        from gapkit.sims.verify._registry import _jsonable  # nan/inf -> "nan"/"inf", as in verify's JSON
-
         res = dict(res)
         res["written"] = [str(p) for p in written]
-        emit_json(_jsonable(res))
+        emit_json(res)  # a tau that does not exist (constant column) is null
     else:
         print(f"{res['runs']} runs; axes: {', '.join(res['axes']) or '(none)'}")
         print(format_table(res))

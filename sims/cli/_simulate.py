@@ -10,10 +10,8 @@ import argparse
 import sys
 
 from ._args import finite_float, int_at_least, nonneg_float, positive_float, unit_interval
-from ._main import Command, emit_json
-
-MODELS = ("quadratic1d", "quadratic", "linreg", "logreg", "rfridge")
-ALGOS = ("langevin", "sgd", "momentum")
+from ._main import Command, UsageError, emit_json
+from gapkit.sims._settings import ALGOS, MODELS, QUADRATIC_MODELS, SCHEMES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="updates left out of the time average (default: 10 / (lr (curvature + alpha)))")
     p.add_argument("--pool", type=int_at_least("--pool", 2), default=None,
                    help="draw train/test sets from a finite pool of this many points")
-    p.add_argument("--scheme", choices=("iid", "split"), default="iid", help="pool draws: iid random sampling or split")
+    p.add_argument("--scheme", choices=SCHEMES, default="iid", help="pool draws: iid random sampling or split")
     p.add_argument("--h", type=positive_float("--h"), default=None, help="curvature h of the quadratic models")
     p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="root seed")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -50,46 +48,31 @@ def run(args: argparse.Namespace) -> int:
 
     kw = {}
     if args.h is not None:
-        if args.model not in ("quadratic1d", "quadratic"):
-            raise ValueError(f"--h applies to the quadratic models only (got --model {args.model})")
+        if args.model not in QUADRATIC_MODELS:
+            raise UsageError(f"--h applies to the quadratic models only (got --model {args.model})")
         kw["h"] = args.h
-    r = simulate(model=args.model, algo=args.algo, cosine=args.cosine, n=args.n, dim=args.dim,
-                 data_mean=args.data_mean, data_std=args.data_std, noise_std=args.noise_std, alpha=args.alpha,
-                 beta=args.beta, lr=args.lr, batch=args.batch, momentum=args.momentum, dt=args.dt,
-                 datasets=args.datasets, chains=args.chains, steps=args.steps, burnin=args.burnin,
-                 pool=args.pool, scheme=args.scheme, seed=args.seed, **kw)
-    r.pop("arrays")
-    r.pop("_problem")
-    total = r["datasets"] * r["chains"]
-    if r["diverged"]:
-        sys.stderr.write(f"gapkit simulate: warning: {r['diverged']} of {total} chains diverged "
+    res = simulate(model=args.model, algo=args.algo, cosine=args.cosine, n=args.n, dim=args.dim,
+                   data_mean=args.data_mean, data_std=args.data_std, noise_std=args.noise_std, alpha=args.alpha,
+                   beta=args.beta, lr=args.lr, batch=args.batch, momentum=args.momentum, dt=args.dt,
+                   datasets=args.datasets, chains=args.chains, steps=args.steps, burnin=args.burnin,
+                   pool=args.pool, scheme=args.scheme, seed=args.seed, **kw)
+    c, s = res.config, res.summary
+    total = c["datasets"] * c["chains"]
+    if s.diverged:
+        sys.stderr.write(f"gapkit simulate: warning: {s.diverged} of {total} chains diverged "
                          f"(non-finite or |theta| > 1e30); left out of the averages\n")
     if args.json:
-        emit_json(_finite_or_none(r))
+        emit_json(res.to_json())  # a statistic that does not exist (every chain diverged) is null
         return 0
-    th = r["theory"]
-    print(f"{r['model']} / {r['algo']}{' + cosine' if r['cosine'] else ''}: K={r['datasets']} data sets x "
-          f"M={r['chains']} chains, {r['steps']} steps (burn-in {r['burnin']}: {r['burnin_rule']}), T={r['T']:.6g}")
+    print(f"{c['model']} / {c['algo']}{' + cosine' if c['cosine'] else ''}: K={c['datasets']} data sets x "
+          f"M={c['chains']} chains, {c['steps']} steps (burn-in {c['burnin']}: {c['burnin_rule']}), T={c['T']:.6g}")
     for key in ("gap", "train_loss", "test_loss"):
-        t = th.get(key)
+        t = res.theory.get(key)
         ts = f"   theory {t:.6g}" if isinstance(t, float) else ""
-        print(f"  {key:<11s} {r[key]:.6g} +- {r[key + '_ci95']:.2g}{ts}")
-    print(f"  test loss: {r['test_loss_source']}")
-    print(f"  diverged: {r['diverged']} of {total}   wall {r['wall_seconds']:.2f} s")
+        print(f"  {key:<11s} {getattr(s, key):.6g} +- {getattr(s, key + '_ci95'):.2g}{ts}")
+    print(f"  test loss: {c['test_loss_source']}")
+    print(f"  diverged: {s.diverged} of {total}   wall {res.timings['wall_seconds']:.2f} s")
     return 0
-
-
-def _finite_or_none(o):
-    """JSON has no nan: a statistic that does not exist (every chain diverged) is null."""
-    import math
-
-    if isinstance(o, dict):
-        return {k: _finite_or_none(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_finite_or_none(v) for v in o]
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    return o
 
 
 COMMAND = Command(

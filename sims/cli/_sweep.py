@@ -1,36 +1,42 @@
-"""`gapkit sweep`: a temperature sweep with the Eq 1 fit and predictions A, B, C.
+"""`gapkit sweep`: a temperature sweep with the Eq 1 fit and predictions A, B, C,
+on any registered backend (`gapkit.sims._backends`): the options common to
+every backend are here, each backend adds its own (in its own group of
+``--help``) and may add aliases (`sweep_alias`).
 
 Light at import: the simulator, scipy and matplotlib load inside `run`.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 from ._args import float_list, int_at_least, int_list, nonneg_float, positive_float, unit_interval
 from ._main import Command, UsageError, emit_json
 
-_MODELS = ("quadratic1d", "quadratic", "linreg", "logreg", "rfridge")  # = _sweep.MODELS (kept light)
-_PRESETS = ("smoke", "quick", "paper")  # = _sweep.PRESETS
-_TORCH_PRESETS = ("smoke", "mnist1d-cpu")  # = gapkit.gpu._plugin.SWEEP_PRESETS (kept light)
+from gapkit.sims._settings import ALGOS as _ALGOS
+from gapkit.sims._settings import MODELS as _MODELS
 
 
-def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, metavar="M",
-                   help=f"toy model: {', '.join(_MODELS)} (torch backend: its network, e.g. mlp)")
-    p.add_argument("--algo", choices=("sgd", "langevin", "momentum"), default="sgd")
+def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, defaults: dict | None = None) -> None:
+    from gapkit.sims._backends import backends
+
+    bks = backends()
+    presets = tuple(dict.fromkeys(name for b in bks for name in b.presets))
+    p.add_argument("--model", required=model_required, metavar="M",
+                   help=f"toy model: {', '.join(_MODELS)} (torch backend: its network, e.g. mlp)"
+                   + ("" if model_required else "; default: the preset's"))
+    p.add_argument("--algo", choices=_ALGOS, default="sgd")
     p.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule (T from the initial lr)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--lr-grid", type=float_list("--lr-grid"), metavar="L1,L2,...", help="learning rates (T = lr/B)")
     g.add_argument("--T-grid", type=float_list("--T-grid"), metavar="T1,T2,...", help="temperatures (lr = T B)")
     p.add_argument("--batch-grid", type=int_list("--batch-grid", 1), metavar="B1,B2,...",
                    help="batch sizes, integers >= 1")
-    p.add_argument("--preset", choices=tuple(dict.fromkeys(_PRESETS + _TORCH_PRESETS)), default="smoke",
+    p.add_argument("--preset", choices=presets, default="smoke",
                    help="grid, replicates and run length (explicit flags override it); smoke: under a minute. "
-                   f"numba: {', '.join(_PRESETS)}; torch: {', '.join(_TORCH_PRESETS)}")
-    p.add_argument("--backend", choices=("numba", "torch"), default="numba")
-    p.add_argument("--dataset", choices=("mnist1d", "digits", "cifar10"), default=None,
-                   help="torch backend: the data set (default: the preset's, mnist1d)")
+                   + "; ".join(f"{b.name}: {', '.join(b.presets)}" for b in bks if b.presets))
+    p.add_argument("--backend", choices=tuple(b.name for b in bks), default="numba")
     p.add_argument("--seeds", type=int_at_least("--seeds", 1), help="independent runs per grid point")
     p.add_argument("--datasets", type=int_at_least("--datasets", 2), help="data sets per run (K)")
     p.add_argument("--chains", type=int_at_least("--chains", 1), help="chains per data set (M)")
@@ -45,7 +51,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
                    help="extra model setting passed to the backend (e.g. h=2, input_dim=5, features=cos; "
                         "torch: dataset=mnist1d, n_train=1000); VALUE is read as JSON when it parses")
-    p.add_argument("--indicators", action="store_true", help="also compute the toy indicators (ind_* columns)")
+    p.add_argument("--indicators", action="store_true",
+                   help="also compute the backend's indicators (ind_* columns for `gapkit score`): the toy "
+                   "indicators, or the network indicators at each run's end")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask distributed scheduler address (default: local pool)")
     p.add_argument("--workers", type=int_at_least("--workers", 1),
                    help="local worker processes (default: all cores; 1 runs in this process)")
@@ -53,6 +61,25 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="root seed")
     p.add_argument("--no-figures", action="store_true", help="skip the figure panels")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    owners = {}
+    for b in bks:
+        if b.sweep_options is not None:
+            rec = _Recorder(p.add_argument_group(f"{b.name} backend"))
+            b.sweep_options(rec)
+            owners[b.name] = rec.actions
+    p.set_defaults(backend_options=owners, **(defaults or {}))
+
+
+class _Recorder:
+    """An argparse group that remembers the actions a backend adds to it."""
+
+    def __init__(self, group):
+        self.group, self.actions = group, []
+
+    def add_argument(self, *args, **kwargs):
+        action = self.group.add_argument(*args, **kwargs)
+        self.actions.append(action)
+        return action
 
 
 def _key_value(s: str):
@@ -67,46 +94,35 @@ def _key_value(s: str):
         return key.strip(), val
 
 
-def _torch_spec(args):
-    """--backend torch: the torch backend's own sweep preset (gapkit.gpu._plugin),
-    the grid and settings given here on top."""
-    from ._main import UsageError
+def _spec(args):
+    """The sweep spec the arguments ask for, on the backend they name."""
+    from gapkit.sims._backends import get_backend
+    from gapkit.sims.sweep._spec import make_spec
 
-    try:
-        from gapkit.gpu._plugin import torch_sweep_spec
-    except ImportError:
-        raise UsageError("backend torch needs gapkit.gpu._plugin.torch_sweep_spec, which is not available") from None
-    if args.preset not in _TORCH_PRESETS:
-        raise UsageError(f"--preset must be one of {', '.join(_TORCH_PRESETS)} with --backend torch (got {args.preset})")
-    spec = torch_sweep_spec(args.preset, lr_grid=args.lr_grid, T_grid=args.T_grid, batch_grid=args.batch_grid,
-                            seeds=args.seeds, alpha=args.alpha, momentum=args.momentum,
-                            cosine=bool(args.cosine) or None, root_seed=args.seed,
-                            indicators=bool(args.indicators) or None)
-    spec.model = args.model
-    spec.model_kwargs.update(dict(args.set))
-    if args.dataset is not None:
-        spec.model_kwargs["dataset"] = args.dataset
-    return spec.validate()
+    b = get_backend(args.backend)
+    if args.preset not in b.presets:
+        raise UsageError(f"--preset must be one of {', '.join(b.presets)} with --backend {b.name} (got {args.preset})")
+    for owner, actions in args.backend_options.items():
+        given = [a.option_strings[0] for a in actions if owner != b.name and getattr(args, a.dest) != a.default]
+        if given:
+            raise UsageError(f"{given[0]} is for --backend {owner} (got --backend {b.name})")
+    kw = dict(algo=args.algo, cosine=bool(args.cosine) or None, T_grid=args.T_grid, lr_grid=args.lr_grid,
+              batch_grid=args.batch_grid, seeds=args.seeds, datasets=args.datasets, chains=args.chains, n=args.n,
+              dim=args.dim, alpha=args.alpha, beta=args.beta, momentum=args.momentum, time=args.time,
+              burn_time=args.burn_time, max_steps=args.max_steps, indicators=bool(args.indicators) or None,
+              root_seed=args.seed)
+    kwargs = dict(args.set)
+    if b.sweep_settings is not None:
+        own = dict(b.sweep_settings(args))
+        kwargs.update(own.pop("model_kwargs", {}))
+        kw.update(own)
+    return make_spec(args.model, preset=args.preset, backend=b.name, model_kwargs=kwargs or None, **kw)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gapkit.sims.sweep._spec import make_spec
     from gapkit.sims.sweep._runner import run_sweep
 
-    if args.backend == "torch":
-        spec = _torch_spec(args)
-    elif args.preset not in _PRESETS:
-        raise UsageError(f"--preset must be one of {', '.join(_PRESETS)} with --backend numba (got {args.preset})")
-    elif args.dataset is not None:
-        raise UsageError("--dataset is for --backend torch (the toy models draw their own data)")
-    else:
-        spec = make_spec(
-            args.model, preset=args.preset, algo=args.algo, cosine=bool(args.cosine) or None, backend=args.backend,
-            T_grid=args.T_grid, lr_grid=args.lr_grid, batch_grid=args.batch_grid, seeds=args.seeds,
-            datasets=args.datasets, chains=args.chains, n=args.n, dim=args.dim, alpha=args.alpha, beta=args.beta,
-            momentum=args.momentum, time=args.time, burn_time=args.burn_time, max_steps=args.max_steps,
-            indicators=bool(args.indicators) or None, root_seed=args.seed, model_kwargs=dict(args.set) or None,
-        )
+    spec = _spec(args)
     summary = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers,
                         progress=True, figures=not args.no_figures)
     if args.json:
@@ -135,3 +151,11 @@ COMMAND = Command(
     add_arguments=_add_arguments,
     run=_run,
 )
+
+
+def sweep_alias(name: str, *, backend: str, help: str, description: str = "", **defaults) -> Command:
+    """A command that is `gapkit sweep` with other defaults (e.g. `--backend`):
+    the same options, run and output; --model defaults to the preset's."""
+    return Command(name=name, help=help, description=description, run=_run,
+                   add_arguments=functools.partial(_add_arguments, model_required=False,
+                                                   defaults={"backend": backend, "model": None, **defaults}))

@@ -104,13 +104,15 @@ def _w1_numba(w, data, seed, threads):
     K, M, steps = w["K"], w["M"], w["steps"]
     sdl = np.sqrt(trs + w["beta"] ** 2)
     lams = np.full(steps, w["lam"])
-    out = [np.empty((K, M)), np.empty((K, M)), np.zeros((K, M), np.bool_), np.empty((K, M, 1)),
-           np.empty((K, M, 0)), np.empty((K, M, 0)), np.empty((K, M, 0, 1))]
+    kin = _kernels.QuadData(X, xbar, trs, sdl, np.zeros(1), np.ones(1), np.zeros(K, np.int64), 1.0)
+    upd = _kernels.Update(0, lams, 1, w["alpha"], w["beta"], 0.0, w["dt"])
+    meas = _kernels.Measure(w["burnin"], 1, 1, np.uint64(_rng.seed64(seed)), M)
+    out = _kernels.Outputs(np.empty((K, M)), np.empty((K, M)), np.zeros((K, M), np.bool_), np.empty((K, M, 1)),
+                           np.empty((K, M, 0)), np.empty((K, M, 0)), np.empty((K, M, 0, 1)))
 
     def go():
-        _kernels.quad1d(X, xbar, trs, sdl, np.zeros(1), np.ones(1), np.zeros(K, np.int64), 1.0, 0, lams, 1,
-                        w["alpha"], w["beta"], 0.0, w["dt"], w["burnin"], 1, np.uint64(_rng.seed64(seed)), M, *out)
-        return out[0]
+        _kernels.quad1d(kin, upd, meas, out)
+        return out.train
 
     return go
 
@@ -172,14 +174,16 @@ def _w2_numba(w, data, seed, threads):
     K, M, d, steps = w["K"], w["M"], w["d"], w["steps"]
     lams = np.full(steps, w["lam"])
     z3, z2, z1 = np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros(1)
-    out = [np.empty((K, M)), np.empty((K, M)), np.zeros((K, M), np.bool_), np.empty((K, M, d)),
-           np.empty((K, M, 0)), np.empty((K, M, 0)), np.empty((K, M, 0, d))]
+    kin = _kernels.GlmData(X, y, False, z3, z2, z1, z3, z2, z1, np.zeros((1, 1, d)), z2, np.zeros(K, np.int64))
+    upd = _kernels.Update(1, lams, w["B"], w["alpha"], w["beta"], 0.0, 1.0)
+    # burnin = steps: no loss evaluation (the other implementations do none either)
+    meas = _kernels.Measure(steps, 1, 1, np.uint64(_rng.seed64(seed)), M)
+    out = _kernels.Outputs(np.empty((K, M)), np.empty((K, M)), np.zeros((K, M), np.bool_), np.empty((K, M, d)),
+                           np.empty((K, M, 0)), np.empty((K, M, 0)), np.empty((K, M, 0, d)))
 
     def go():
-        # burnin = steps: no loss evaluation (the other implementations do none either)
-        _kernels.glm(X, y, False, z3, z2, z1, z3, z2, z1, np.zeros((1, 1, d)), z2, np.zeros(K, np.int64), 1, lams,
-                     w["B"], w["alpha"], w["beta"], 0.0, 1.0, steps, 1, 1, np.uint64(_rng.seed64(seed)), M, *out)
-        return out[3]
+        _kernels.glm(kin, upd, meas, out)
+        return out.theta
 
     return go
 

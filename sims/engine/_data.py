@@ -27,10 +27,12 @@ from numba import prange
 
 from . import _rng
 from ._jit import pjit
+from ._losses import sigmoid
 
 __all__ = ["SCHEMES", "teacher", "gaussian_inputs", "pool_indices", "labels"]
 
-SCHEMES = ("iid", "split")
+from gapkit.sims._settings import SCHEMES as SCHEMES  # noqa: E402 - names live in the settings module
+from gapkit.theory._validate import ArgumentError  # noqa: E402
 
 
 def teacher(seed: int, d: int, *, key: int = 1) -> np.ndarray:
@@ -68,8 +70,7 @@ def _labels(seed, tag, X, w, noise, logistic):
                 a += X[k, j, i] * w[i]
             if logistic:
                 u, s0, s1, s2, s3 = _rng.uniform01(s0, s1, s2, s3)
-                # P(y = +1) = sigmoid(a), computed without overflow
-                p = 1.0 / (1.0 + math.exp(-a)) if a >= 0 else math.exp(a) / (1.0 + math.exp(a))
+                p = sigmoid(a)  # P(y = +1)
                 y[k, j] = 1.0 if u < p else -1.0
             else:
                 z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
@@ -118,7 +119,7 @@ def pool_indices(seed: int, K: int, N: int, n: int, scheme: str) -> tuple[np.nda
     replacement (test has N - n points; they may overlap with train).
     """
     if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {SCHEMES} (got {scheme!r})")
+        raise ArgumentError(f"scheme must be one of {SCHEMES} (got {scheme!r})")
     if not (1 <= n < N):
-        raise ValueError(f"pool must be > n (got pool={N}, n={n})")
+        raise ArgumentError(f"pool must be > n (got pool={N}, n={n})")
     return _pool_idx(np.uint64(_rng.seed64(seed)), int(K), int(N), int(n), int(N - n), scheme == "iid")

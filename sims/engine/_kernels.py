@@ -1,7 +1,11 @@
 """Numba kernels of the simulators (paper Eqs 15, 16, 17; cosine schedule of Section 2.3).
 
 Private: the wrappers in `_simulate.py` validate, allocate and call these.
-One kernel per model kind, each running the three algorithms (codes in ALGOS):
+One kernel per model kind, each running the three algorithms (codes in ALGOS),
+each taking four structs (namedtuples): the data sets (`QuadData` / `GlmData`),
+the update rule (`Update`), what to measure (`Measure`) and the outputs
+(`Outputs`). Per-example losses and gradients of the GLMs come from `_losses`
+(the one numeric definition of each toy loss):
 
 - ``langevin`` (Euler-Maruyama of Eq 17, step dt in units of updates):
       theta' = theta - lam_t (dU_l + alpha theta) dt + sqrt(lam_t T_t dt) (D + beta^2 I)^{1/2} z,
@@ -30,17 +34,44 @@ absolute value is marked diverged and stopped (its outputs are nan).
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import prange
 
+from gapkit.sims._settings import BIG  # |theta| beyond this is divergence (a compile-time constant)
+
 from . import _rng
 from ._jit import jit, pjit
+from ._losses import glm_dphi, glm_phi
 
-__all__ = ["ALGOS", "BIG", "quad1d", "quad", "glm"]
+__all__ = ["ALGOS", "BIG", "QuadData", "GlmData", "Update", "Measure", "Outputs", "quad1d", "quad", "glm"]
 
 ALGOS = {"langevin": 0, "sgd": 1, "momentum": 2}
-BIG = 1e30  # |theta| beyond this is divergence; keeps loss squares finite in the estimators
+
+# The kernels' inputs, packed (Numba passes namedtuples of arrays and scalars by value, typed per field).
+QuadData = namedtuple("QuadData", "x xbar trs noise tcen tconst tidx h")
+QuadData.__doc__ = """A quadratic model's K data sets. quad1d: x (K, n), xbar (K,), trs (K,) = S^2, noise (K,) =
+sqrt(h^2 S^2 + beta^2); quad: x (K, n, d), xbar (K, d), trs (K,) = tr Sx, noise (K, d, d) Cholesky factor of
+h^2 Sx + beta^2 I. Test side j = tidx[k]: loss (h/2)(|theta - tcen[j]|^2 + tconst[j])."""
+GlmData = namedtuple("GlmData", "X y logistic A c q At ct qt Xt yt tidx")
+GlmData.__doc__ = """A generalised linear model's K data sets: features X (K, n, p), labels y (K, n), logistic
+(bool); least squares: train statistics A, c, q and test statistics At, ct, qt; logistic: test set Xt, yt;
+test side of data set k: tidx[k]."""
+Update = namedtuple("Update", "algo lams B alpha beta mu dt")
+Update.__doc__ = """The update rule: algo code (ALGOS), schedule lams (steps,), batch B, ridge alpha, noise
+beta, momentum mu, Euler-Maruyama step dt."""
+Measure = namedtuple("Measure", "burnin stride rec seed M")
+Measure.__doc__ = """Averaging from step burnin at every stride-th step, a record every rec steps, root seed
+(uint64) of the chains' streams, M chains per data set."""
+Outputs = namedtuple("Outputs", "train test div theta tr_train tr_test tr_theta")
+Outputs.__doc__ = """Per chain: train, test (K, M) time averages, div (K, M) bool, theta (K, M, d) final state;
+records tr_train, tr_test (K, M, nrec), tr_theta (K, M, nrec, d) (nrec = 0: none)."""
+
+
+# Chains run in _BLOCKS contiguous blocks, one parallel iteration (and one call of the per-chain code)
+# each: the per-call cost of passing the structs stays off every chain.
+_BLOCKS = 1024
 
 
 @jit
@@ -48,49 +79,71 @@ def _bad(x):
     return not (abs(x) <= BIG)  # True for nan and inf too
 
 
+# ---------------------------------------------------------------- quadratic, 1-D
 @pjit
-def quad1d(x, xbar, trs, sdl, tcen, tconst, tidx, h, algo, lams, B, alpha, beta, mu, dt, burnin, rec, seed, M,
-           train, test, div, theta_out, tr_train, tr_test, tr_theta):
-    """1-D quadratic l = (h/2)(theta - x)^2. x (K, n); xbar, trs (= S^2), sdl
-    (= sqrt(h^2 S^2 + beta^2)) per data set; test loss (h/2)((theta - tcen)^2 + tconst)."""
-    K, n = x.shape
+def quad1d(data, upd, meas, out):
+    """1-D quadratic l = (h/2)(theta - x)^2 (QuadData of 1-D arrays); chains in parallel blocks."""
+    nc = data.x.shape[0] * meas.M
+    nb = min(nc, _BLOCKS)
+    for b in prange(nb):
+        _quad1d_chains(b * nc // nb, (b + 1) * nc // nb, data, upd, meas, out)
+
+
+@jit
+def _quad1d_langevin(th, xb, tc, sd, k_, h, dt, lams, burnin, st):
+    """The hot path of Langevin ensembles (bench W1): no branches but divergence. Returns
+    (theta, sum of (theta - xbar)^2, sum of (theta - tcen)^2, diverged)."""
+    s0, s1, s2, s3 = st
+    atr = 0.0
+    ate = 0.0
+    a0 = dt * h * xb
+    for t in range(lams.shape[0]):
+        lt = lams[t]
+        z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
+        th = th * (1.0 - lt * dt * k_) + lt * (a0 + sd * z)
+        if _bad(th):
+            return th, atr, ate, True
+        if t >= burnin:
+            e = th - xb
+            f = th - tc
+            atr += e * e
+            ate += f * f
+    return th, atr, ate, False
+
+
+@jit
+def _quad1d_chains(c0, c1, data, upd, meas, out):
+    """Chains c0, ..., c1 - 1 (chain c: data set c // M, chain c % M); each writes its own output slots."""
+    x, h, lams, B, algo = data.x, data.h, upd.lams, upd.B, upd.algo
+    alpha, beta, mu, dt = upd.alpha, upd.beta, upd.mu, upd.dt
+    burnin, rec = meas.burnin, meas.rec
+    n = x.shape[1]
     steps = lams.shape[0]
     invB = 1.0 / B
     bnoise = beta * math.sqrt(invB)
     sq_dt_B = math.sqrt(dt * invB)
-    nrec = tr_train.shape[2]
-    for c in prange(K * M):
-        k = c // M
-        m = c - k * M
-        s0, s1, s2, s3 = _rng.stream(seed, _rng.TAG_CHAIN, k, m)
-        xb = xbar[k]
-        ts = trs[k]
-        sd = sdl[k] * sq_dt_B
-        kt = tidx[k]
-        tc = tcen[kt]
-        tk = tconst[kt]
+    nrec = out.tr_train.shape[2]
+    M = meas.M
+    for ch in range(c0, c1):
+        k = ch // M
+        m = ch - k * M
+        s0, s1, s2, s3 = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
+        xb = data.xbar[k]
+        ts = data.trs[k]
+        sd = data.noise[k] * sq_dt_B
+        kt = data.tidx[k]
+        tc = data.tcen[kt]
+        tk = data.tconst[kt]
         th = 0.0
         v = 0.0
         atr = 0.0
         ate = 0.0
         bad = False
         k_ = h + alpha
-        if algo == 0 and nrec == 0:
-            # the hot path of Langevin ensembles (bench W1): no branches but divergence
-            a0 = dt * h * xb
-            for t in range(steps):
-                lt = lams[t]
-                z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
-                th = th * (1.0 - lt * dt * k_) + lt * (a0 + sd * z)
-                if _bad(th):
-                    bad = True
-                    break
-                if t >= burnin:
-                    e = th - xb
-                    f = th - tc
-                    atr += e * e
-                    ate += f * f
-        for t in range(steps if not (algo == 0 and nrec == 0) else 0):
+        fast = algo == 0 and nrec == 0
+        if fast:
+            th, atr, ate, bad = _quad1d_langevin(th, xb, tc, sd, k_, h, dt, lams, burnin, (s0, s1, s2, s3))
+        for t in range(steps if not fast else 0):
             lt = lams[t]
             # written as th * a + b so the loop-carried dependency is one multiply-add
             # (no fastmath: the compiler may not reassociate, and latency bounds the speed)
@@ -128,38 +181,49 @@ def quad1d(x, xbar, trs, sdl, tcen, tconst, tidx, h, algo, lams, B, alpha, beta,
                 if r < nrec:
                     e = th - xb
                     f = th - tc
-                    tr_train[k, m, r] = 0.5 * h * (e * e + ts)
-                    tr_test[k, m, r] = 0.5 * h * (f * f + tk)
-                    tr_theta[k, m, r, 0] = th
+                    out.tr_train[k, m, r] = 0.5 * h * (e * e + ts)
+                    out.tr_test[k, m, r] = 0.5 * h * (f * f + tk)
+                    out.tr_theta[k, m, r, 0] = th
         cnt = steps - burnin
+        out.theta[k, m, 0] = th
+        out.div[k, m] = bad
         if bad or cnt <= 0:
-            div[k, m] = bad
-            train[k, m] = np.nan
-            test[k, m] = np.nan
-            theta_out[k, m, 0] = th
+            out.train[k, m] = np.nan
+            out.test[k, m] = np.nan
         else:
-            div[k, m] = False
-            train[k, m] = 0.5 * h * (atr / cnt + ts)
-            test[k, m] = 0.5 * h * (ate / cnt + tk)
-            theta_out[k, m, 0] = th
+            out.train[k, m] = 0.5 * h * (atr / cnt + ts)
+            out.test[k, m] = 0.5 * h * (ate / cnt + tk)
 
 
+# ---------------------------------------------------------------- quadratic, d-dim
 @pjit
-def quad(x, xbar, trs, L, tcen, tconst, tidx, h, algo, lams, B, alpha, beta, mu, dt, burnin, rec, seed, M,
-         train, test, div, theta_out, tr_train, tr_test, tr_theta):
-    """d-dim quadratic l = (h/2)|theta - x|^2 (H = h I). x (K, n, d); L (K, d, d)
-    Cholesky factor of h^2 Sx + beta^2 I (Langevin only)."""
-    K, n, d = x.shape
+def quad(data, upd, meas, out):
+    """d-dim quadratic l = (h/2)|theta - x|^2 (H = h I; QuadData of d-dim arrays, noise = Cholesky
+    factor of h^2 Sx + beta^2 I, Langevin only); chains in parallel blocks (_BLOCKS)."""
+    nc = data.x.shape[0] * meas.M
+    nb = min(nc, _BLOCKS)
+    for b in prange(nb):
+        _quad_chains(b * nc // nb, (b + 1) * nc // nb, data, upd, meas, out)
+
+
+@jit
+def _quad_chains(c0, c1, data, upd, meas, out):
+    """Chains c0, ..., c1 - 1 (chain c: data set c // M, chain c % M); each writes its own output slots."""
+    x, xbar, L, trs, tcen, tconst, h = data.x, data.xbar, data.noise, data.trs, data.tcen, data.tconst, data.h
+    algo, lams, B, alpha, beta, mu, dt = upd.algo, upd.lams, upd.B, upd.alpha, upd.beta, upd.mu, upd.dt
+    burnin, rec = meas.burnin, meas.rec
+    n, d = x.shape[1], x.shape[2]
     steps = lams.shape[0]
     invB = 1.0 / B
     bnoise = beta * math.sqrt(invB)
     sq_dt_B = math.sqrt(dt * invB)
-    nrec = tr_train.shape[2]
-    for c in prange(K * M):
-        k = c // M
-        m = c - k * M
-        s0, s1, s2, s3 = _rng.stream(seed, _rng.TAG_CHAIN, k, m)
-        kt = tidx[k]
+    nrec = out.tr_train.shape[2]
+    M = meas.M
+    for ch in range(c0, c1):
+        k = ch // M
+        m = ch - k * M
+        s0, s1, s2, s3 = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
+        kt = data.tidx[k]
         th = np.zeros(d)
         v = np.zeros(d)
         g = np.empty(d)
@@ -216,25 +280,27 @@ def quad(x, xbar, trs, L, tcen, tconst, tidx, h, algo, lams, B, alpha, beta, mu,
             if nrec > 0 and (t + 1) % rec == 0:
                 r = (t + 1) // rec - 1
                 if r < nrec:
-                    tr_train[k, m, r] = 0.5 * h * (e2 + trs[k])
-                    tr_test[k, m, r] = 0.5 * h * (f2 + tconst[kt])
+                    out.tr_train[k, m, r] = 0.5 * h * (e2 + trs[k])
+                    out.tr_test[k, m, r] = 0.5 * h * (f2 + tconst[kt])
                     for i in range(d):
-                        tr_theta[k, m, r, i] = th[i]
+                        out.tr_theta[k, m, r, i] = th[i]
         cnt = steps - burnin
         for i in range(d):
-            theta_out[k, m, i] = th[i]
-        div[k, m] = bad
+            out.theta[k, m, i] = th[i]
+        out.div[k, m] = bad
         if bad or cnt <= 0:
-            train[k, m] = np.nan
-            test[k, m] = np.nan
+            out.train[k, m] = np.nan
+            out.test[k, m] = np.nan
         else:
-            train[k, m] = 0.5 * h * (atr / cnt + trs[k])
-            test[k, m] = 0.5 * h * (ate / cnt + tconst[kt])
+            out.train[k, m] = 0.5 * h * (atr / cnt + trs[k])
+            out.test[k, m] = 0.5 * h * (ate / cnt + tconst[kt])
 
 
+# ---------------------------------------------------------------- generalised linear models
 @jit
 def _qform(w, A, c, q):
-    """(1/2)(w'Aw - 2 c'w + q): the least-squares loss from its sufficient statistics."""
+    """(1/2)(w'Aw - 2 c'w + q): the least-squares loss from its sufficient statistics
+    (loop form of `_losses.lsq_suff_loss`)."""
     p = w.shape[0]
     s = q
     for i in range(p):
@@ -246,77 +312,76 @@ def _qform(w, A, c, q):
 
 
 @jit
-def _softplus(a):
-    """log(1 + exp(a)) without overflow."""
-    if a > 0:
-        return a + math.log1p(math.exp(-a))
-    return math.log1p(math.exp(a))
+def _lsq_losses(w, k, kt, A, c, q, At, ct, qt):
+    """(train loss of data set k, test loss of test side kt) at w, from the sufficient statistics."""
+    return _qform(w, A[k], c[k], q[k]), _qform(w, At[kt], ct[kt], qt[kt])
 
 
 @jit
-def _sigmoid(a):
-    if a >= 0:
-        return 1.0 / (1.0 + math.exp(-a))
-    e = math.exp(a)
-    return e / (1.0 + e)
-
-
-@jit
-def _resid(a, y, logistic):
-    """d l / d a for l = (1/2)(a - y)^2 (least squares) or softplus(-y a) (logistic, y = +-1)."""
-    if logistic:
-        return -y * _sigmoid(-y * a)
-    return a - y
-
-
-@jit
-def _glm_losses(w, k, kt, logistic, X, y, A, c, q, At, ct, qt, Xt, yt):
-    if not logistic:
-        return _qform(w, A[k], c[k], q[k]), _qform(w, At[kt], ct[kt], qt[kt])
+def _logit_losses(w, k, kt, X, y, Xt, yt):
+    """(train loss of data set k, test loss of test set kt) at w: means of `_losses.glm_phi`."""
     n, p = X.shape[1], X.shape[2]
     tr = 0.0
     for j in range(n):
         a = 0.0
         for i in range(p):
             a += X[k, j, i] * w[i]
-        tr += _softplus(-y[k, j] * a)
+        tr += glm_phi(a, y[k, j], True)
     nt = Xt.shape[1]
     te = 0.0
     for j in range(nt):
         a = 0.0
         for i in range(p):
             a += Xt[kt, j, i] * w[i]
-        te += _softplus(-yt[kt, j] * a)
+        te += glm_phi(a, yt[kt, j], True)
     return tr / n, te / nt
 
 
 @pjit
-def glm(X, y, logistic, A, c, q, At, ct, qt, Xt, yt, tidx, algo, lams, B, alpha, beta, mu, dt, burnin, stride,
-        rec, seed, M, train, test, div, theta_out, tr_train, tr_test, tr_theta):
-    """Generalised linear models on features X (K, n, p), labels y (K, n):
+def glm(data, upd, meas, out):
+    """Generalised linear models on features X (K, n, p), labels y (K, n) (GlmData):
     least squares l = (1/2)(w'x - y)^2 (linreg, rfridge; losses from the
     sufficient statistics A = X'X/n, c = X'y/n, q = y'y/n and the test form At,
-    ct, qt) or logistic l = log(1 + exp(-y w'x)) (logreg; test set Xt, yt)."""
-    K, n, p = X.shape
-    steps = lams.shape[0]
+    ct, qt) or logistic l = log(1 + exp(-y w'x)) (logreg; test set Xt, yt);
+    per-example gradients `_losses.glm_dphi` x. Chains in parallel blocks (_BLOCKS)."""
+    nc = data.X.shape[0] * meas.M
+    nb = min(nc, _BLOCKS)
+    for b in prange(nb):
+        _glm_chains(b * nc // nb, (b + 1) * nc // nb, data, upd, meas, out)
+
+
+@jit
+def _glm_finish(w, k, m, bad, atr, ate, cnt, out):
+    """Write chain (k, m)'s outputs: final w, divergence, time-averaged losses (nan if diverged)."""
+    for i in range(w.shape[0]):
+        out.theta[k, m, i] = w[i]
+    out.div[k, m] = bad
+    if bad or cnt == 0:
+        out.train[k, m] = np.nan
+        out.test[k, m] = np.nan
+    else:
+        out.train[k, m] = atr / cnt
+        out.test[k, m] = ate / cnt
+
+
+@jit
+def _glm_chains(c0, c1, data, upd, meas, out):
+    """Chains c0, ..., c1 - 1 (chain c: data set c // M, chain c % M); each writes its own output slots."""
+    X, y, logistic, Xt, yt = data.X, data.y, data.logistic, data.Xt, data.yt
+    A, c, q, At, ct, qt = data.A, data.c, data.q, data.At, data.ct, data.qt
+    algo, B, alpha, beta, mu, dt = upd.algo, upd.B, upd.alpha, upd.beta, upd.mu, upd.dt
+    n, p = X.shape[1], X.shape[2]
+    lams, burnin, stride, rec, M = upd.lams, meas.burnin, meas.stride, meas.rec, meas.M
+    steps, nrec = lams.shape[0], out.tr_train.shape[2]
     invB = 1.0 / B
-    bnoise = beta * math.sqrt(invB)
-    sq_dt_B = math.sqrt(dt * invB)
-    isn = 1.0 / math.sqrt(n)
-    nrec = tr_train.shape[2]
-    for cc in prange(K * M):
-        k = cc // M
-        m = cc - k * M
-        s0, s1, s2, s3 = _rng.stream(seed, _rng.TAG_CHAIN, k, m)
-        kt = tidx[k]
-        w = np.zeros(p)
-        v = np.zeros(p)
-        g = np.empty(p)
-        nz = np.empty(p)
-        atr = 0.0
-        ate = 0.0
-        cnt = 0
-        bad = False
+    bnoise, sq_dt_B, isn = beta * math.sqrt(invB), math.sqrt(dt * invB), 1.0 / math.sqrt(n)
+    for ch in range(c0, c1):
+        k = ch // M
+        m = ch - k * M
+        s0, s1, s2, s3 = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
+        kt = data.tidx[k]
+        w, v, g, nz = np.zeros(p), np.zeros(p), np.empty(p), np.empty(p)
+        atr, ate, cnt, bad = 0.0, 0.0, 0, False
         for t in range(steps):
             lt = lams[t]
             for i in range(p):
@@ -330,7 +395,7 @@ def glm(X, y, logistic, A, c, q, At, ct, qt, Xt, yt, tidx, algo, lams, B, alpha,
                     a = 0.0
                     for i in range(p):
                         a += X[k, j, i] * w[i]
-                    r = _resid(a, y[k, j], logistic)
+                    r = glm_dphi(a, y[k, j], logistic)
                     zj, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
                     zs += zj
                     for i in range(p):
@@ -341,7 +406,7 @@ def glm(X, y, logistic, A, c, q, At, ct, qt, Xt, yt, tidx, algo, lams, B, alpha,
                     zi, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
                     noise = (nz[i] - zs * gb) * isn + beta * zi
                     w[i] += -lt * dt * (gb + alpha * w[i]) + lt * sq_dt_B * noise
-            else:
+            else:  # Eq 15 (algo 1) or Eq 16 (algo 2) on B examples drawn with replacement
                 for b in range(0, B, 2):
                     jp, jq, s0, s1, s2, s3 = _rng.index_pair(n, s0, s1, s2, s3)
                     for h2 in range(2):
@@ -351,7 +416,7 @@ def glm(X, y, logistic, A, c, q, At, ct, qt, Xt, yt, tidx, algo, lams, B, alpha,
                         a = 0.0
                         for i in range(p):
                             a += X[k, j, i] * w[i]
-                        r = _resid(a, y[k, j], logistic)
+                        r = glm_dphi(a, y[k, j], logistic)
                         for i in range(p):
                             g[i] += r * X[k, j, i]
                 for i in range(p):
@@ -364,8 +429,14 @@ def glm(X, y, logistic, A, c, q, At, ct, qt, Xt, yt, tidx, algo, lams, B, alpha,
                     else:
                         v[i] = mu * v[i] + gi + alpha * w[i]
                         w[i] -= lt * v[i]
-            if t >= burnin and (t - burnin) % stride == 0:
-                ltr, lte = _glm_losses(w, k, kt, logistic, X, y, A, c, q, At, ct, qt, Xt, yt)
+            measure = t >= burnin and (t - burnin) % stride == 0
+            r = (t + 1) // rec - 1 if nrec > 0 and (t + 1) % rec == 0 else nrec
+            if measure or r < nrec:
+                if logistic:
+                    ltr, lte = _logit_losses(w, k, kt, X, y, Xt, yt)
+                else:
+                    ltr, lte = _lsq_losses(w, k, kt, A, c, q, At, ct, qt)
+            if measure:
                 if _bad(ltr) or _bad(lte):
                     bad = True
                     break
@@ -378,20 +449,9 @@ def glm(X, y, logistic, A, c, q, At, ct, qt, Xt, yt, tidx, algo, lams, B, alpha,
                         bad = True
                 if bad:
                     break
-            if nrec > 0 and (t + 1) % rec == 0:
-                r2 = (t + 1) // rec - 1
-                if r2 < nrec:
-                    ltr, lte = _glm_losses(w, k, kt, logistic, X, y, A, c, q, At, ct, qt, Xt, yt)
-                    tr_train[k, m, r2] = ltr
-                    tr_test[k, m, r2] = lte
-                    for i in range(p):
-                        tr_theta[k, m, r2, i] = w[i]
-        for i in range(p):
-            theta_out[k, m, i] = w[i]
-        div[k, m] = bad
-        if bad or cnt == 0:
-            train[k, m] = np.nan
-            test[k, m] = np.nan
-        else:
-            train[k, m] = atr / cnt
-            test[k, m] = ate / cnt
+            if r < nrec:
+                out.tr_train[k, m, r] = ltr
+                out.tr_test[k, m, r] = lte
+                for i in range(p):
+                    out.tr_theta[k, m, r, i] = w[i]
+        _glm_finish(w, k, m, bad, atr, ate, cnt, out)

@@ -15,17 +15,20 @@ With no curvature (c + alpha = 0) the burn-in is capped at BURN_CAP updates and
 the output says so. With the cosine schedule the averaging window is the last
 5% of the run (the state the schedule ends in).
 
-Theory exposed next to each run (`theory` key): for the quadratic models the
+Theory exposed next to each run (`RunResult.theory`): for the quadratic models the
 exact data-averaged steady state of the run's own discrete chain
 (`gapkit.theory._quadratic.quadratic1d_steady`, scheme "sgd" or "em") and the
 SDE's limit dt -> 0 (scheme "sde"); for momentum the exact variance
 (`gapkit.theory._momentum.momentum_var_1d`); for linreg and the quadratic
 model the exact stationary law conditional on the first data sets
-(`exact_stationary`; in `theory.conditional` for linreg with d <= 8, next to
+(`exact_stationary`; in `theory["conditional"]` for linreg with d <= 8, next to
 the simulation's values on the same data sets).
 
-The returned dict also carries ``_problem`` (the `_problems.Problem`: data
-sets and kernel inputs), which is not JSON; the CLI and the sweep store drop it.
+The result is a `gapkit.sims.stats._results.RunResult`: `config` (what was
+run), `summary` (a `Summary`: the data-averaged numbers with 95% intervals;
+the headline gap is the control-variate one where it applies, see
+`_gap_estimate`), `theory`, `arrays` (per-chain numpy arrays), `problem`
+(the `_problems.Problem`: data sets and kernel inputs) and `timings`.
 """
 from __future__ import annotations
 
@@ -35,9 +38,11 @@ import time
 import numpy as np
 
 from . import _kernels, _problems, _rng
-from gapkit.theory._validate import check_int, check_nonneg, check_positive
+from gapkit.theory._validate import ArgumentError, check_choice, check_finite, check_int, check_nonneg, check_positive
 from ._data import SCHEMES
+from ._losses import lsq_expected_loss
 from gapkit.sims.stats._estimators import ensemble_summary, gap_control_variate
+from gapkit.sims.stats._results import RunResult, Summary
 
 __all__ = ["simulate", "default_burnin", "exact_stationary", "ALGOS", "MODELS", "BURN_E", "BURN_CAP"]
 
@@ -46,13 +51,8 @@ MODELS = _problems.MODELS
 BURN_E = 10.0
 BURN_CAP = 100_000
 _MAX_CELLS = 400_000_000  # floats held in traces / outputs
-
-
-def _finite(name, v):
-    x = float(v)
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite (got {v!r})")
-    return x
+_COSINE_RULE = "cosine schedule: average over the last 5% of the run"
+_MAX_INT64 = 2**63 - 1  # the kernels hold the batch size in an int64
 
 
 def default_burnin(*, lr, curvature, alpha=0.0, momentum=0.0, dt=1.0) -> tuple[int, str]:
@@ -74,76 +74,101 @@ def simulate(*, model: str, algo: str, n: int, lr: float, batch: int = 1,
              data_mean: float = 0.0, data_std: float = 1.0, noise_std: float = 0.5,
              datasets: int = 100, chains: int = 2, steps: int | None = None,
              burnin: int | None = None, seed: int = 0, record_every: int = 0,
-             pool: int | None = None, scheme: str = "iid", **model_kwargs) -> dict:
+             pool: int | None = None, scheme: str = "iid", **model_kwargs) -> RunResult:
     """Simulate K = `datasets` training sets x M = `chains` chains of `algo` on `model`.
 
     algo: "langevin" (Euler-Maruyama of Eq 17, step dt), "sgd" (Eq 15),
     "momentum" (Eq 16, PyTorch form, mu = `momentum`); cosine=True applies
     lam_t = lr cos(pi t / (2 t_f)) (sgd, momentum). T = lr / batch.
-    Returns the summary (JSON-ready scalars, see module docstring) and numpy
-    arrays under "arrays" (train/test (K, M), diverged (K, M), theta_final
-    (K, M, d), traces when record_every > 0).
+    Returns a `RunResult` (module docstring); its arrays are train/test (K, M),
+    diverged (K, M), theta_final (K, M, d), and the traces trace_train,
+    trace_test (K, M, S), trace_theta (K, M, S, d) when record_every > 0.
     """
     t0 = time.perf_counter()
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS} (got {model!r})")
-    if algo not in ALGOS:
-        raise ValueError(f"algo must be one of {ALGOS} (got {algo!r})")
-    n = check_int("n", n, 1)
-    lr = check_positive("lr", lr)
-    batch = check_int("batch", batch, 1)
-    alpha = check_nonneg("alpha", alpha)
-    beta = _finite("beta", beta)
-    momentum = check_nonneg("momentum", momentum)
-    if momentum >= 1:
-        raise ValueError(f"momentum must be in [0, 1) (got {momentum})")
-    if momentum > 0 and algo != "momentum":
-        raise ValueError(f"momentum applies to algo='momentum' only (got algo={algo!r}, momentum={momentum})")
-    dt = check_positive("dt", dt)
-    if dt != 1.0 and algo != "langevin":
-        raise ValueError(f"dt applies to algo='langevin' only (got algo={algo!r}, dt={dt})")
-    if cosine and algo == "langevin":
-        raise ValueError("cosine applies to algo='sgd' or 'momentum' only")
-    dim = check_int("dim", dim, 1)
-    if model == "quadratic1d" and dim != 1:
-        raise ValueError(f"dim must be 1 for model 'quadratic1d' (got dim={dim}); use model 'quadratic'")
-    data_mean = _finite("data_mean", data_mean)
-    data_std = check_nonneg("data_std", data_std)
-    noise_std = check_nonneg("noise_std", noise_std)
-    K = check_int("datasets", datasets, 1)
-    M = check_int("chains", chains, 1)
-    seed = check_int("seed", seed, 0)
-    record_every = check_int("record_every", record_every, 0)
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {SCHEMES} (got {scheme!r})")
-    if pool is not None:
-        pool = check_int("pool", pool, n + 1)
-    bad_kw = sorted(set(model_kwargs) - set(_problems.MODEL_KWARGS[model]))
-    if bad_kw:
-        raise ValueError(f"unknown option(s) {bad_kw} for model {model!r} (allowed: {list(_problems.MODEL_KWARGS[model])})")
-    if "h" in model_kwargs:
-        check_positive("h", model_kwargs["h"])
-    if "test_size" in model_kwargs:
-        check_int("test_size", model_kwargs["test_size"], 1)
-    if "input_dim" in model_kwargs:
-        check_int("input_dim", model_kwargs["input_dim"], 1)
-    if model_kwargs.get("features", "relu") not in ("relu", "cos"):
-        raise ValueError(f"features must be 'relu' or 'cos' (got {model_kwargs['features']!r})")
-    if n >= 2**20:
-        raise ValueError(f"n must be < 2^20 (got {n}): minibatch indices use 32-bit multiply-shift")
-    if (pool if pool is not None else n) * K * max(dim, model_kwargs.get("input_dim", 1)) > _MAX_CELLS:
-        raise ValueError("datasets x n x dim is too large for memory (> 4e8 numbers)")
+    p = _checked(model=model, algo=algo, n=n, lr=lr, batch=batch, alpha=alpha, beta=beta, momentum=momentum,
+                 cosine=cosine, dt=dt, dim=dim, data_mean=data_mean, data_std=data_std, noise_std=noise_std,
+                 datasets=datasets, chains=chains, seed=seed, record_every=record_every, pool=pool, scheme=scheme,
+                 model_kwargs=model_kwargs)
+    prob = _problems.build_problem(model, n=p["n"], dim=p["dim"], data_mean=p["data_mean"], data_std=p["data_std"],
+                                   noise_std=p["noise_std"], datasets=p["datasets"], seed=p["seed"], pool=p["pool"],
+                                   scheme=scheme, beta=p["beta"], **model_kwargs)
+    steps, burnin, rule = _run_length(prob, p, steps, burnin)
+    arrays, stride = _run_kernel(prob, p, steps, burnin)
+    config = _config(prob, p, steps=steps, burnin=burnin, rule=rule, stride=stride)
+    summary = _summary(prob, config, arrays)
+    theory = _theory(prob, config)
+    cond = theory.get("conditional")
+    if cond is not None:
+        k = cond["datasets"]
+        sub = ensemble_summary(arrays["train"][:k], arrays["test"][:k], diverged=arrays["diverged"][:k])
+        cond["sim_same_datasets"] = {key: sub[key] for key in ("gap", "gap_ci95", "train_loss", "test_loss")}
+    return RunResult(config=config, summary=summary, theory=theory, arrays=arrays, problem=prob,
+                     timings={"wall_seconds": time.perf_counter() - t0})
 
-    prob = _problems.build_problem(model, n=n, dim=dim, data_mean=data_mean, data_std=data_std,
-                                    noise_std=noise_std, datasets=K, seed=seed, pool=pool, scheme=scheme,
-                                    beta=beta, **model_kwargs)
-    d = prob.d
+
+# ---------------------------------------------------------------- steps of `simulate`
+def _checked(*, model, algo, n, lr, batch, alpha, beta, momentum, cosine, dt, dim, data_mean, data_std, noise_std,
+             datasets, chains, seed, record_every, pool, scheme, model_kwargs) -> dict:
+    """The arguments, validated (ArgumentError naming the parameter) and normalised."""
+    check_choice("model", model, MODELS)
+    check_choice("algo", algo, ALGOS)
+    p = dict(model=model, algo=algo, cosine=bool(cosine), n=check_int("n", n, 1), lr=check_positive("lr", lr),
+             batch=check_int("batch", batch, 1, _MAX_INT64), alpha=check_nonneg("alpha", alpha),
+             beta=check_finite("beta", beta),
+             momentum=check_nonneg("momentum", momentum))
+    if p["momentum"] >= 1:
+        raise ArgumentError(f"momentum must be in [0, 1) (got {p['momentum']})")
+    if p["momentum"] > 0 and algo != "momentum":
+        raise ArgumentError(f"momentum applies to algo='momentum' only (got algo={algo!r}, momentum={p['momentum']})")
+    p["dt"] = check_positive("dt", dt)
+    if p["dt"] != 1.0 and algo != "langevin":
+        raise ArgumentError(f"dt applies to algo='langevin' only (got algo={algo!r}, dt={p['dt']})")
+    if cosine and algo == "langevin":
+        raise ArgumentError("cosine applies to algo='sgd' or 'momentum' only")
+    p["dim"] = check_int("dim", dim, 1)
+    if model == "quadratic1d" and p["dim"] != 1:
+        raise ArgumentError(f"dim must be 1 for model 'quadratic1d' (got dim={p['dim']}); use model 'quadratic'")
+    p.update(data_mean=check_finite("data_mean", data_mean), data_std=check_nonneg("data_std", data_std),
+             noise_std=check_nonneg("noise_std", noise_std), datasets=check_int("datasets", datasets, 1),
+             chains=check_int("chains", chains, 1), seed=check_int("seed", seed, 0),
+             record_every=check_int("record_every", record_every, 0))
+    p["scheme"] = check_choice("scheme", scheme, SCHEMES)
+    p["pool"] = None if pool is None else check_int("pool", pool, p["n"] + 1)
+    _check_model_kwargs(model, model_kwargs)
+    p["model_kwargs"] = dict(model_kwargs)
+    if p["n"] >= 2**20:
+        raise ArgumentError(f"n must be < 2^20 (got {p['n']}): minibatch indices use 32-bit multiply-shift")
+    rows = p["pool"] if p["pool"] is not None else p["n"]
+    if rows * p["datasets"] * max(p["dim"], model_kwargs.get("input_dim", 1)) > _MAX_CELLS:
+        raise ArgumentError("datasets x n x dim is too large for memory (> 4e8 numbers)", param="datasets")
+    return p
+
+
+def _check_model_kwargs(model, kw) -> None:
+    bad_kw = sorted(set(kw) - set(_problems.MODEL_KWARGS[model]))
+    if bad_kw:
+        raise ArgumentError(f"unknown option(s) {bad_kw} for model {model!r} "
+                            f"(allowed: {list(_problems.MODEL_KWARGS[model])})", param="model_kwargs")
+    if "h" in kw:
+        check_positive("h", kw["h"])
+    if "test_size" in kw:
+        check_int("test_size", kw["test_size"], 1)
+    if "input_dim" in kw:
+        check_int("input_dim", kw["input_dim"], 1)
+    if kw.get("features", "relu") not in ("relu", "cos"):
+        raise ArgumentError(f"features must be 'relu' or 'cos' (got {kw['features']!r})")
+
+
+def _run_length(prob, p, steps, burnin) -> tuple[int, int, str]:
+    """(steps, burnin, the burn-in rule in words): the time-rescaling rule unless given (module docstring)."""
     rule = "user-given"
+    cosine = p["cosine"]
     if burnin is None:
-        burnin, rule = default_burnin(lr=lr, curvature=prob.curvature, alpha=alpha, momentum=momentum, dt=dt)
+        burnin, rule = default_burnin(lr=p["lr"], curvature=prob.curvature, alpha=p["alpha"], momentum=p["momentum"],
+                                      dt=p["dt"])
         if cosine and steps is not None:
             burnin = steps - max(1, steps // 20)
-            rule = "cosine schedule: average over the last 5% of the run"
+            rule = _COSINE_RULE
         elif steps is not None and burnin >= steps // 2:
             burnin = steps // 2
             rule += f"; capped at steps / 2 = {burnin} (steps given)"
@@ -152,81 +177,96 @@ def simulate(*, model: str, algo: str, n: int, lr: float, batch: int = 1,
         if cosine:
             steps = 2 * steps
             burnin = steps - max(1, steps // 20)
-            rule = "cosine schedule: average over the last 5% of the run"
-    steps = check_int("steps", steps, 1)
+            rule = _COSINE_RULE
+    steps = check_int("steps", steps, 1, _MAX_CELLS)  # the learning-rate schedule holds one float per step
     burnin = check_int("burnin", burnin, 0)
     if burnin >= steps:
-        raise ValueError(f"burnin must be < steps (got burnin={burnin}, steps={steps})")
-    nrec = steps // record_every if record_every else 0
-    if K * M * max(nrec, 1) * (d + 2) > _MAX_CELLS:
-        raise ValueError("datasets x chains x records x dim is too large for memory (> 4e8 numbers)")
+        raise ArgumentError(f"burnin must be < steps (got burnin={burnin}, steps={steps})")
+    nrec = steps // p["record_every"] if p["record_every"] else 0
+    if p["datasets"] * p["chains"] * max(nrec, 1) * (prob.d + 2) > _MAX_CELLS:
+        raise ArgumentError("datasets x chains x records x dim is too large for memory (> 4e8 numbers)",
+                            param="datasets")
+    return steps, burnin, rule
 
-    if cosine:
-        sched = lr * np.cos(np.pi * np.arange(steps) / (2.0 * steps))
-    else:
-        sched = np.full(steps, lr)
-    train = np.empty((K, M))
-    test = np.empty((K, M))
-    div = np.zeros((K, M), dtype=np.bool_)
-    theta = np.empty((K, M, d))
-    tr_train = np.full((K, M, nrec), np.nan)
-    tr_test = np.full((K, M, nrec), np.nan)
-    tr_theta = np.full((K, M, nrec, d), np.nan)
+
+def _loss_stride(prob, p, steps, burnin) -> int:
+    """GLMs evaluate the losses about as often as their cost allows: eval ~ p^2 (least squares) or
+    (n + n_test) p (logistic) against one update ~ B p (sgd) or n p (langevin)."""
+    if prob.kind == "quad":
+        return 1
+    d = prob.d
+    step_cost = (p["n"] if p["algo"] == "langevin" else p["batch"]) * d
+    eval_cost = 2 * d * d if prob.kind == "lsq" else (p["n"] + prob.arrays["Xt"].shape[1]) * d
+    return max(1, min(eval_cost // max(step_cost, 1), max(1, (steps - burnin) // 50)))
+
+
+def _run_kernel(prob, p, steps, burnin) -> tuple[dict, int]:
+    """Allocate the outputs, run the model's kernel; (arrays, loss stride)."""
+    K, M, d, lr = p["datasets"], p["chains"], prob.d, p["lr"]
+    every = p["record_every"]
+    nrec = steps // every if every else 0
+    sched = lr * np.cos(np.pi * np.arange(steps) / (2.0 * steps)) if p["cosine"] else np.full(steps, lr)
+    out = _kernels.Outputs(train=np.empty((K, M)), test=np.empty((K, M)), div=np.zeros((K, M), dtype=np.bool_),
+                           theta=np.empty((K, M, d)), tr_train=np.full((K, M, nrec), np.nan),
+                           tr_test=np.full((K, M, nrec), np.nan), tr_theta=np.full((K, M, nrec, d), np.nan))
+    upd = _kernels.Update(algo=_kernels.ALGOS[p["algo"]], lams=sched, B=p["batch"], alpha=p["alpha"],
+                          beta=p["beta"], mu=p["momentum"], dt=p["dt"])
+    stride = _loss_stride(prob, p, steps, burnin)
+    meas = _kernels.Measure(burnin=burnin, stride=stride, rec=max(every, 1), seed=np.uint64(_rng.seed64(p["seed"])),
+                            M=M)
     a = prob.arrays
-    code = _kernels.ALGOS[algo]
-    s64 = np.uint64(_rng.seed64(seed))
-    stride = 1
-    rec = max(record_every, 1)
     if prob.kind == "quad" and d == 1:
-        _kernels.quad1d(prob.X[:, :, 0].copy(), a["xbar"][:, 0].copy(), a["trs"], a["L"][:, 0, 0].copy(),
-                        a["tcen"][:, 0].copy(), a["tconst"], prob.tidx, prob.h, code, sched, batch, alpha, beta,
-                        momentum, dt, burnin, rec, s64, M, train, test, div, theta, tr_train, tr_test, tr_theta)
+        data = _kernels.QuadData(prob.X[:, :, 0].copy(), a["xbar"][:, 0].copy(), a["trs"], a["L"][:, 0, 0].copy(),
+                                 a["tcen"][:, 0].copy(), a["tconst"], prob.tidx, prob.h)
+        _kernels.quad1d(data, upd, meas, out)
     elif prob.kind == "quad":
-        _kernels.quad(prob.X, a["xbar"], a["trs"], a["L"], a["tcen"], a["tconst"], prob.tidx, prob.h, code, sched,
-                      batch, alpha, beta, momentum, dt, burnin, rec, s64, M, train, test, div, theta, tr_train,
-                      tr_test, tr_theta)
+        data = _kernels.QuadData(prob.X, a["xbar"], a["trs"], a["L"], a["tcen"], a["tconst"], prob.tidx, prob.h)
+        _kernels.quad(data, upd, meas, out)
     else:
-        # evaluate the losses about as often as their cost allows: eval ~ p^2 (least squares) or
-        # (n + n_test) p (logistic) against one update ~ B p (sgd) or n p (langevin)
-        step_cost = (n if algo == "langevin" else batch) * d
-        eval_cost = 2 * d * d if prob.kind == "lsq" else (n + a["Xt"].shape[1]) * d
-        stride = max(1, min(eval_cost // max(step_cost, 1), max(1, (steps - burnin) // 50)))
-        _kernels.glm(prob.X, prob.y, prob.kind == "logit", a["A"], a["c"], a["q"], a["At"], a["ct"], a["qt"],
-                     a["Xt"], a["yt"], prob.tidx, code, sched, batch, alpha, beta, momentum, dt, burnin, stride,
-                     rec, s64, M, train, test, div, theta, tr_train, tr_test, tr_theta)
-    summ = ensemble_summary(train, test, diverged=div)
-    T = lr / batch
-    out = {
-        "model": model, "algo": algo, "cosine": bool(cosine), "n": n, "dim": d, "lr": lr, "batch": batch, "T": T,
-        "alpha": alpha, "beta": beta, "momentum": momentum, "dt": dt, "data_mean": data_mean,
-        "data_std": data_std, "noise_std": noise_std, "pool": pool, "scheme": scheme if pool else None,
-        "model_kwargs": dict(model_kwargs), "datasets": K, "chains": M, "steps": steps, "burnin": burnin,
-        "burnin_rule": rule, "loss_stride": stride, "record_every": record_every, "seed": seed, "test_loss_source": prob.test_source,
-        **summ,
+        data = _kernels.GlmData(prob.X, prob.y, prob.kind == "logit", a["A"], a["c"], a["q"], a["At"], a["ct"],
+                                a["qt"], a["Xt"], a["yt"], prob.tidx)
+        _kernels.glm(data, upd, meas, out)
+    arrays = {"train": out.train, "test": out.test, "diverged": out.div, "theta_final": out.theta}
+    if every:
+        arrays.update(trace_train=out.tr_train, trace_test=out.tr_test, trace_theta=out.tr_theta)
+    return arrays, stride
+
+
+def _config(prob, p, *, steps, burnin, rule, stride) -> dict:
+    """What was run (`RunResult.config`), in the order of the results store's columns."""
+    return {
+        "model": p["model"], "algo": p["algo"], "cosine": p["cosine"], "n": p["n"], "dim": prob.d, "lr": p["lr"],
+        "batch": p["batch"], "T": p["lr"] / p["batch"], "alpha": p["alpha"], "beta": p["beta"],
+        "momentum": p["momentum"], "dt": p["dt"], "data_mean": p["data_mean"], "data_std": p["data_std"],
+        "noise_std": p["noise_std"], "pool": p["pool"], "scheme": p["scheme"] if p["pool"] else None,
+        "model_kwargs": p["model_kwargs"], "datasets": p["datasets"], "chains": p["chains"], "steps": steps,
+        "burnin": burnin, "burnin_rule": rule, "loss_stride": stride, "record_every": p["record_every"],
+        "seed": p["seed"], "test_loss_source": prob.test_source,
     }
-    out.update(_gap_estimate(prob, train, test, div, n=n, data_mean=data_mean, data_std=data_std, pool=pool,
-                             plain=summ))
-    out["theory"] = _theory(prob, out)
-    cond = out["theory"].get("conditional")
-    if cond is not None:
-        k = cond["datasets"]
-        sub = ensemble_summary(train[:k], test[:k], diverged=div[:k])
-        cond["sim_same_datasets"] = {key: sub[key] for key in ("gap", "gap_ci95", "train_loss", "test_loss")}
-    out["wall_seconds"] = time.perf_counter() - t0
-    arrays = {"train": train, "test": test, "diverged": div, "theta_final": theta}
-    if record_every:
-        arrays.update(trace_train=tr_train, trace_test=tr_test, trace_theta=tr_theta)
-    out["arrays"] = arrays
-    out["_problem"] = prob
-    return out
 
 
 CV_MIN_DATASETS = 40  # cross-fitting (10 folds) needs a few data sets per fold
 
 
-def _gap_estimate(prob, train, test, div, *, n, data_mean, data_std, pool, plain) -> dict:
+def _summary(prob, cfg, arrays) -> Summary:
+    """The data-averaged numbers (`ensemble_summary`) with the headline gap of `_gap_estimate`."""
+    plain = ensemble_summary(arrays["train"], arrays["test"], diverged=arrays["diverged"])
+    s = Summary.from_dict(plain)
+    est = _gap_estimate(prob, arrays, n=cfg["n"], data_mean=cfg["data_mean"], data_std=cfg["data_std"],
+                        pool=cfg["pool"])
+    if est is None:
+        s.extras["gap_estimator"] = "mean over data sets"
+        return s
+    s.gap, s.gap_ci95 = est["gap"], est["gap_ci95"]
+    s.extras.update(gap_plain=plain["gap"], gap_plain_ci95=plain["gap_ci95"],
+                    gap_estimator="control variates tr S and |xbar - m|^2 (known means), cross-fitted",
+                    gap_cv_variance_ratio=est["variance_ratio"])
+    return s
+
+
+def _gap_estimate(prob, arrays, *, n, data_mean, data_std, pool) -> dict | None:
     """The headline gap: a control-variate estimate where the expectations of
-    correlated per-data-set statistics are known exactly, else the plain mean.
+    correlated per-data-set statistics are known exactly (else None: the plain mean).
 
     Quadratic models with Gaussian data (no finite pool): the training set's
     scatter tr S (E = d s^2 (n - 1) / n) and |xbar - m|^2 (E = d s^2 / n)
@@ -235,54 +275,28 @@ def _gap_estimate(prob, train, test, div, *, n, data_mean, data_std, pool, plain
     stays unbiased (gapkit.sims.stats._estimators.control_variate_mean); the plain
     estimate is kept as gap_plain.
     """
+    train = arrays["train"]
     K = train.shape[0]
-    base = {"gap_estimator": "mean over data sets"}
     if prob.kind != "quad" or pool is not None or K < CV_MIN_DATASETS:
-        return base
+        return None
     a = prob.arrays
     d = prob.d
     xb = np.asarray(a["xbar"], dtype=np.float64).reshape(K, -1)
     cv = np.column_stack([np.asarray(a["trs"], dtype=np.float64).reshape(K), ((xb - data_mean) ** 2).sum(axis=1)])
     s2 = float(data_std) ** 2
     cv_mean = np.array([d * s2 * (n - 1) / n, d * s2 / n])
-    r = gap_control_variate(train, test, cv, cv_mean, diverged=div)
-    return {
-        "gap": r["gap"], "gap_ci95": r["gap_ci95"],
-        "gap_plain": plain["gap"], "gap_plain_ci95": plain["gap_ci95"],
-        "gap_estimator": "control variates tr S and |xbar - m|^2 (known means), cross-fitted",
-        "gap_cv_variance_ratio": r["variance_ratio"],
-    }
+    return gap_control_variate(train, arrays["test"], cv, cv_mean, diverged=arrays["diverged"])
 
 
 def _theory(prob, r) -> dict:
-    """What theory says about this run, where it is known (module docstring)."""
+    """What theory says about this run (config `r`), where it is known (module docstring)."""
     th: dict = {}
     if r["pool"] is not None or r["cosine"]:
         th["note"] = "no closed form for pool draws or the cosine schedule"
         return th
     if prob.kind == "quad" and r["data_std"] > 0:
-        from gapkit.theory._quadratic import quadratic1d_steady
-
-        d = prob.d
-        kw = dict(h=prob.h, alpha=r["alpha"], beta=r["beta"], lam=r["lr"], B=r["batch"])
-        n, m, s = r["n"], r["data_mean"], r["data_std"]
         try:
-            sde = quadratic1d_steady(n, m, s, scheme="sde", **kw)
-            th["sde_limit"] = {k: d * sde[k] for k in ("gap", "train_loss", "test_loss", "var")}
-            if r["algo"] in ("sgd", "langevin"):
-                own = quadratic1d_steady(n, m, s, scheme="sgd" if r["algo"] == "sgd" else "em", dt=r["dt"], **kw)
-                th.update({k: d * own[k] for k in ("gap", "train_loss", "test_loss", "var")})
-                th["source"] = ("exact data-averaged stationary law of this discrete chain "
-                                "(gapkit.theory._quadratic.quadratic1d_steady); per coordinate x dim")
-            else:
-                from gapkit.theory._momentum import momentum_var_1d
-
-                D = prob.h**2 * (n - 1) * s * s / n  # E_D of h^2 S^2; Var(theta) is linear in D
-                mv = momentum_var_1d(prob.h, D, lam=r["lr"], B=r["batch"], alpha=r["alpha"], beta=r["beta"],
-                                     mu=r["momentum"])
-                th.update(gap=d * sde["gap"], var=d * mv["var_theta"])
-                th["source"] = ("momentum: gap at the stationary mean (ridge solution, same for every scheme), "
-                                "E_D Var(theta) from gapkit.theory._momentum.momentum_var_1d")
+            _quadratic_theory(prob, r, th)
         except ValueError as exc:
             th["note"] = f"no stationary law: {exc}"
     elif prob.model == "linreg" and r["algo"] != "langevin" and prob.d <= _COND_MAX_D:
@@ -291,6 +305,31 @@ def _theory(prob, r) -> dict:
         except ValueError as exc:
             th["note"] = f"no stationary law: {exc}"
     return th
+
+
+def _quadratic_theory(prob, r, th) -> None:
+    """Into `th`: the exact data-averaged steady state of the quadratic chain (per coordinate x dim) and
+    its SDE limit."""
+    from gapkit.theory._quadratic import quadratic1d_steady
+
+    d = prob.d
+    kw = dict(h=prob.h, alpha=r["alpha"], beta=r["beta"], lam=r["lr"], B=r["batch"])
+    n, m, s = r["n"], r["data_mean"], r["data_std"]
+    sde = quadratic1d_steady(n, m, s, scheme="sde", **kw)
+    th["sde_limit"] = {k: d * sde[k] for k in ("gap", "train_loss", "test_loss", "var")}
+    if r["algo"] in ("sgd", "langevin"):
+        own = quadratic1d_steady(n, m, s, scheme="sgd" if r["algo"] == "sgd" else "em", dt=r["dt"], **kw)
+        th.update({k: d * own[k] for k in ("gap", "train_loss", "test_loss", "var")})
+        th["source"] = ("exact data-averaged stationary law of this discrete chain "
+                        "(gapkit.theory._quadratic.quadratic1d_steady); per coordinate x dim")
+        return
+    from gapkit.theory._momentum import momentum_var_1d
+
+    D = prob.h**2 * (n - 1) * s * s / n  # E_D of h^2 S^2; Var(theta) is linear in D
+    mv = momentum_var_1d(prob.h, D, lam=r["lr"], B=r["batch"], alpha=r["alpha"], beta=r["beta"], mu=r["momentum"])
+    th.update(gap=d * sde["gap"], var=d * mv["var_theta"])
+    th["source"] = ("momentum: gap at the stationary mean (ridge solution, same for every scheme), "
+                    "E_D Var(theta) from gapkit.theory._momentum.momentum_var_1d")
 
 
 _COND_MAX_D = 8
@@ -302,16 +341,13 @@ def _linreg_conditional(prob, r) -> dict:
     first data sets (mean m, covariance Sigma from `linreg_sgd_stationary`):
     <U_l> = U_l(m) + (1/2) Tr(A Sigma), <U_e> = U_e(m) + (1/2) Tr(A_e Sigma)."""
     k = min(_COND_DATASETS, prob.X.shape[0])
-    mu, cov = exact_stationary({**r, "_problem": prob}, k)
+    mu, cov = _stationary_law(prob, r, k)
     a = prob.arrays
     tr, te = [], []
     for i in range(k):
-        m, S = mu[i], cov[i]
-        A, c, q = a["A"][i], a["c"][i], a["q"][i]
         j = prob.tidx[i]
-        At, ct, qt = a["At"][j], a["ct"][j], a["qt"][j]
-        tr.append(0.5 * (m @ A @ m - 2 * c @ m + q) + 0.5 * np.sum(A * S))
-        te.append(0.5 * (m @ At @ m - 2 * ct @ m + qt) + 0.5 * np.sum(At * S))
+        tr.append(lsq_expected_loss(mu[i], cov[i], a["A"][i], a["c"][i], a["q"][i]))
+        te.append(lsq_expected_loss(mu[i], cov[i], a["At"][j], a["ct"][j], a["qt"][j]))
     tr, te = np.array(tr), np.array(te)
     return {"datasets": k, "train_loss": float(tr.mean()), "test_loss": float(te.mean()),
             "gap": float((te - tr).mean()),
@@ -319,15 +355,19 @@ def _linreg_conditional(prob, r) -> dict:
                       "(gapkit.theory._lyapunov.linreg_sgd_stationary); compare with sim_same_datasets"}
 
 
-def exact_stationary(result: dict, datasets: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def exact_stationary(result: RunResult, datasets: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact stationary (mean (k, d), cov (k, d, d)) of the run's own discrete
     chain for its first `datasets` data sets (quadratic: plain/momentum SGD and
-    Euler-Maruyama; linreg: plain/momentum SGD), from `gapkit.theory._lyapunov`."""
+    Euler-Maruyama; linreg: plain/momentum SGD), from `gapkit.theory._lyapunov`.
+    `result` is a `simulate` RunResult (its problem and config)."""
+    prob = result.problem
+    k = prob.X.shape[0] if datasets is None else min(int(datasets), prob.X.shape[0])
+    return _stationary_law(prob, result.config, k)
+
+
+def _stationary_law(prob, r, k) -> tuple[np.ndarray, np.ndarray]:
     from gapkit.theory import _lyapunov as L
 
-    prob = result["_problem"]
-    k = prob.X.shape[0] if datasets is None else min(int(datasets), prob.X.shape[0])
-    r = result
     means, covs = [], []
     for i in range(k):
         if prob.kind == "quad":
@@ -343,7 +383,8 @@ def exact_stationary(result: dict, datasets: int | None = None) -> tuple[np.ndar
             mu_, cv = L.linreg_sgd_stationary(prob.X[i], prob.y[i], lam=r["lr"], B=r["batch"], alpha=r["alpha"],
                                               beta=r["beta"], mu=r["momentum"])
         else:
-            raise ValueError(f"no exact stationary law for model {prob.model!r} with algo {r['algo']!r}")
+            raise ArgumentError(f"no exact stationary law for model {prob.model!r} with algo {r['algo']!r}",
+                                param="model")
         means.append(mu_)
         covs.append(cv)
     return np.array(means), np.array(covs)

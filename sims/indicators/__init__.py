@@ -19,6 +19,7 @@ from ._toy import gamma_trace as gamma_trace
 from ._toy import gaussian_kl as gaussian_kl
 from ._toy import gen_first_order as gen_first_order
 from ._toy import gradient_diversity as gradient_diversity
+from ._toy import hutchinson as hutchinson
 from ._toy import inconsistency as inconsistency
 from ._toy import instability as instability
 from ._toy import lanczos as lanczos

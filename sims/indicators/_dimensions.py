@@ -1,7 +1,9 @@
 """Dimension and curvature indicators of seed 001: sharpness dimension (Tuci,
 Korkmaz, Simsekli, Birdal) [V], PH0 dimension of trajectories (Birdal et al. 2021;
-Dupuis et al. 2023) [V], and the Hessian baselines (trace, top eigenvalue) with
-stochastic Lanczos quadrature for Hessians known only through a matvec.
+Dupuis et al. 2023) [V], and the Hessian baselines (trace, top eigenvalue) for
+Hessians known only through a matvec: the one Lanczos (`lanczos`, `slq`) and
+the one Hutchinson estimator (`hutchinson`) of gapkit. The torch backend wraps
+its Hessian-vector products as float64 numpy matvecs and calls these.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import numpy as np
 import scipy.sparse.csgraph
 import scipy.spatial.distance
 
-from gapkit.theory._validate import check_array, check_int, check_positive
+from gapkit.theory._validate import ArgumentError, check_array, check_int, check_positive
 
 __all__ = [
     "lyapunov_exponents",
@@ -20,6 +22,7 @@ __all__ = [
     "sharpness_dimension_from_hessians",
     "lanczos",
     "slq",
+    "hutchinson",
     "eigs_from_slq",
     "mst_total_length",
     "ph_dimension",
@@ -28,6 +31,10 @@ __all__ = [
 
 def _rng(seed):
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _rademacher(rng, d):
+    return rng.choice(np.array([-1.0, 1.0]), size=d)
 
 
 # ------------------------------------------------------------------ sharpness dimension
@@ -43,7 +50,7 @@ def lyapunov_exponents(minibatch_hessian_eigs, eta: float) -> np.ndarray:
     if a.ndim == 1:
         a = a[None, :]
     if a.ndim != 2 or a.shape[1] < 1:
-        raise ValueError(f"minibatch_hessian_eigs must have shape (M, d) or (d,) (got {a.shape})")
+        raise ArgumentError(f"minibatch_hessian_eigs must have shape (M, d) or (d,) (got {a.shape})")
     eta = check_positive("eta", eta)
     s = np.sort(np.abs(1.0 - eta * a), axis=1)[:, ::-1]
     with np.errstate(divide="ignore"):
@@ -59,9 +66,9 @@ def sharpness_dimension(lyap) -> float:
     """
     lam = np.asarray(lyap, dtype=np.float64)
     if lam.ndim != 1 or lam.size == 0 or np.any(np.isnan(lam)) or np.any(lam == np.inf):
-        raise ValueError("lyap must be a non-empty 1-D array without nan or +inf")
+        raise ArgumentError("lyap must be a non-empty 1-D array without nan or +inf")
     if np.any(np.diff(lam) > 0):
-        raise ValueError("lyap must be sorted in decreasing order")
+        raise ArgumentError("lyap must be sorted in decreasing order")
     d = lam.size
     if lam[0] < 0:
         return 0.0
@@ -80,7 +87,7 @@ def sharpness_dimension_from_hessians(minibatch_hessians, eta: float) -> dict:
     if H.ndim == 2:
         H = H[None]
     if H.ndim != 3 or H.shape[1] != H.shape[2]:
-        raise ValueError(f"minibatch_hessians must have shape (M, d, d) (got {H.shape})")
+        raise ArgumentError(f"minibatch_hessians must have shape (M, d, d) (got {H.shape})")
     eigs = np.linalg.eigvalsh(0.5 * (H + np.swapaxes(H, 1, 2)))
     lyap = lyapunov_exponents(eigs, eta)
     return {"dim": sharpness_dimension(lyap), "lyapunov": lyap, "eigs": eigs}
@@ -99,7 +106,7 @@ def lanczos(matvec: Callable[[np.ndarray], np.ndarray], v0, m: int) -> tuple[np.
     m = check_int("m", m, 1, d)
     nv = float(np.linalg.norm(v))
     if nv == 0:
-        raise ValueError("v0 must be nonzero")
+        raise ArgumentError("v0 must be nonzero")
     Q = np.zeros((m, d))
     alpha = np.zeros(m)
     beta = np.zeros(m)
@@ -145,8 +152,7 @@ def slq(matvec: Callable[[np.ndarray], np.ndarray], d: int, *, m: int = 30, prob
     nodes = np.zeros((probes, m))
     weights = np.zeros((probes, m))
     for p in range(probes):
-        v = rng.choice(np.array([-1.0, 1.0]), size=d)
-        th, w = lanczos(matvec, v, m)
+        th, w = lanczos(matvec, _rademacher(rng, d), m)
         nodes[p, : th.size] = th
         weights[p, : th.size] = w
     per_probe = d * np.sum(weights * nodes, axis=1)
@@ -167,6 +173,34 @@ def slq(matvec: Callable[[np.ndarray], np.ndarray], d: int, *, m: int = 30, prob
     }
 
 
+def hutchinson(matvec: Callable[[np.ndarray], np.ndarray], d: int, *, probes: int = 10, seed=0,
+               draw: Callable[[], np.ndarray] | None = None) -> dict:
+    """Hutchinson's trace estimator (PyHessian's `trace`): tr A = E_v[v' A v] for
+    probes with E v v' = I, estimated by the mean of v_l' A v_l over `probes`
+    Rademacher probes v_l, for a symmetric d x d operator given by `matvec`.
+
+    draw: a callable () -> (d,) probe, for a caller with its own random stream
+    (the torch backend draws with its torch Generator); default: Rademacher
+    probes from `seed` (an int or a Generator), the same draws as `slq`'s.
+    Returns "trace", "se" (standard error across probes; nan for one probe),
+    "samples" and "values" (probes,) the v_l' A v_l.
+    """
+    d = check_int("d", d, 1)
+    probes = check_int("probes", probes, 1)
+    if draw is None:
+        rng = _rng(seed)
+
+        def draw():
+            return _rademacher(rng, d)
+
+    vals = np.empty(probes)
+    for p in range(probes):
+        v = np.asarray(draw(), dtype=np.float64).reshape(d)
+        vals[p] = v @ np.asarray(matvec(v), dtype=np.float64).reshape(d)
+    se = float(vals.std(ddof=1) / math.sqrt(probes)) if probes > 1 else float("nan")
+    return {"trace": float(vals.mean()), "se": se, "samples": probes, "values": vals}
+
+
 def eigs_from_slq(nodes, weights, d: int) -> np.ndarray:
     """A full sorted spectrum (d values, ascending) read off an SLQ run, for the
     sharpness dimension of models too large for eigvalsh (approximation).
@@ -183,7 +217,7 @@ def eigs_from_slq(nodes, weights, d: int) -> np.ndarray:
     w = check_array("weights", weights, shape=nd.shape)
     d = check_int("d", d, 1)
     if np.any(w < 0):
-        raise ValueError("weights must be >= 0")
+        raise ArgumentError("weights must be >= 0")
     x = nd.ravel()
     p = w.ravel() / max(w.sum(), np.finfo(float).tiny)
     order = np.argsort(x, kind="stable")
@@ -200,7 +234,7 @@ def mst_total_length(points, metric: str = "euclidean") -> float:
     Duplicate points contribute zero-length edges."""
     x = check_array("points", points, ndim=2)
     if metric not in ("euclidean", "cityblock"):
-        raise ValueError(f"metric must be 'euclidean' or 'cityblock' (got {metric!r})")
+        raise ArgumentError(f"metric must be 'euclidean' or 'cityblock' (got {metric!r})")
     # csgraph reads a 0 distance as "no edge"; exact duplicates add zero-length
     # edges to the tree, so they are dropped first.
     x = np.unique(x, axis=0)
@@ -225,13 +259,13 @@ def ph_dimension(points, *, sizes=None, reps: int = 5, metric: str = "euclidean"
     x = check_array("points", points, ndim=2)
     N = x.shape[0]
     if N < 10:
-        raise ValueError(f"points must hold at least 10 points (got {N})")
+        raise ArgumentError(f"points must hold at least 10 points (got {N})")
     reps = check_int("reps", reps, 1)
     if sizes is None:
         sizes = np.unique(np.geomspace(max(10, N // 10), N, 10).astype(int))
     sizes = np.asarray([check_int("sizes", s, 2, N) for s in sizes])
     if np.unique(sizes).size < 2:
-        raise ValueError("sizes must hold at least 2 distinct values")
+        raise ArgumentError("sizes must hold at least 2 distinct values")
     rng = _rng(seed)
     E = np.zeros(sizes.size)
     for i, m in enumerate(sizes):

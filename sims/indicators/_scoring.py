@@ -22,6 +22,8 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+
+from gapkit.theory._validate import ArgumentError
 import scipy.stats
 
 __all__ = ["kendall_tau", "granulated_tau", "cmi_score", "bound_tightness", "score_table"]
@@ -31,7 +33,7 @@ def _pair(ind, gap):
     x = np.asarray(ind, dtype=np.float64)
     y = np.asarray(gap, dtype=np.float64)
     if x.ndim != 1 or x.shape != y.shape:
-        raise ValueError(f"indicator and gap must be 1-D of the same length (got {x.shape} and {y.shape})")
+        raise ArgumentError(f"indicator and gap must be 1-D of the same length (got {x.shape} and {y.shape})")
     ok = np.isfinite(x) & np.isfinite(y)
     return x[ok], y[ok]
 
@@ -53,10 +55,10 @@ def _hp_keys(hp: dict, axes: Sequence[str]):
 
 def _check_hp(hp: dict, n: int) -> dict:
     if not isinstance(hp, dict):
-        raise ValueError("hyper must be a dict {axis name: values per run}")
+        raise ArgumentError("hyper must be a dict {axis name: values per run}")
     for k, v in hp.items():
         if len(v) != n:
-            raise ValueError(f"hyper[{k!r}] must have one value per run ({n}, got {len(v)})")
+            raise ArgumentError(f"hyper[{k!r}] must have one value per run ({n}, got {len(v)})")
     return hp
 
 
@@ -135,7 +137,7 @@ def cmi_score(ind, gap, hyper: dict, *, order: int | None = None) -> dict:
     if order is None:
         order = min(2, max(len(axes) - 1, 0))
     if order < 0 or order > len(axes):
-        raise ValueError(f"order must be in [0, {len(axes)}] (got {order})")
+        raise ArgumentError(f"order must be in [0, {len(axes)}] (got {order})")
     ok = np.isfinite(x) & np.isfinite(y)
     per = {}
     for S in itertools.combinations(axes, order):
@@ -177,7 +179,7 @@ def bound_tightness(bound, gap) -> dict:
     b = np.asarray(bound, dtype=np.float64)
     g = np.asarray(gap, dtype=np.float64)
     if b.ndim != 1 or b.shape != g.shape:
-        raise ValueError(f"bound and gap must be 1-D of the same length (got {b.shape} and {g.shape})")
+        raise ArgumentError(f"bound and gap must be 1-D of the same length (got {b.shape} and {g.shape})")
     ok = ~np.isnan(b) & np.isfinite(g)
     b, g = b[ok], g[ok]
     if b.size == 0:

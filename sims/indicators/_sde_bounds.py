@@ -12,6 +12,7 @@ gradient covariance is D / b with D the per-example gradient covariance of Eq 17
   minimum w* with Hessian H the stationary law is N(w*, Lambda) with
       H Lambda + Lambda H = (eta/b) D                   (continuous, `lyapunov_continuous`)
       H Lambda + Lambda H - eta H Lambda H = (eta/b) D  (discrete SGD, `lyapunov_discrete`),
+  (both solved in gapkit.theory._lyapunov, the one home of the Lyapunov solves),
   and gen <= sqrt( (2 R^2 / n) E_S KL( N(w*_S, Lambda_S) || N(m_P, Lambda_P) ) ).
   D is NOT divided by b a second time (the (eta/b) already carries it).
 
@@ -26,7 +27,8 @@ import math
 import numpy as np
 import scipy.linalg
 
-from gapkit.theory._validate import check_array, check_int, check_nonneg, check_positive
+from gapkit.theory._lyapunov import lyapunov_continuous, lyapunov_discrete
+from gapkit.theory._validate import ArgumentError, check_array, check_int, check_nonneg, check_positive
 
 __all__ = [
     "minibatch_covariance",
@@ -96,59 +98,17 @@ def trajectory_bound(grad_norm2, trC, logdetC, *, d: int, n: int, R: float) -> d
     tc = check_array("trC", trC, shape=gn.shape)
     ld = np.asarray(logdetC, dtype=np.float64)
     if ld.shape != gn.shape or np.any(np.isnan(ld)) or np.any(ld == np.inf):
-        raise ValueError(f"logdetC must have shape {gn.shape} with entries < inf (got {ld.shape})")
+        raise ArgumentError(f"logdetC must have shape {gn.shape} with entries < inf (got {ld.shape})")
     d = check_int("d", d, 1)
     n = check_int("n", n, 1)
     R = check_positive("R", R)
     if np.any(gn < 0) or np.any(tc < 0):
-        raise ValueError("grad_norm2 and trC must be >= 0")
+        raise ArgumentError("grad_norm2 and trC must be >= 0")
     with np.errstate(divide="ignore"):
         terms = d * np.log((gn + tc) / d) - ld
     total = float(np.sum(terms))
     bound = math.sqrt(R * R / n * total) if total >= 0 else float("nan")
     return {"bound": bound if np.all(np.isfinite(ld)) else math.inf, "terms": terms}
-
-
-def lyapunov_continuous(H, Q) -> np.ndarray:
-    """Continuous Lyapunov equation of seed 002's terminal state [D]:
-        H Lambda + Lambda H' = Q,   Q = (eta/b) D.
-    Solved with scipy.linalg.solve_continuous_lyapunov; H must be stable
-    (eigenvalues with positive real part here, i.e. a minimum)."""
-    H = check_array("H", H, ndim=2)
-    d = H.shape[0]
-    Q = check_array("Q", Q, shape=(d, d))
-    if H.shape != (d, d):
-        raise ValueError(f"H must be square (got {H.shape})")
-    if np.any(np.linalg.eigvals(H).real <= 0):
-        raise ValueError("H must have eigenvalues with positive real part (a minimum)")
-    L = scipy.linalg.solve_continuous_lyapunov(H, Q)
-    return 0.5 * (L + L.T)
-
-
-def lyapunov_discrete(H, Q, eta: float) -> np.ndarray:
-    """Discrete-SGD Lyapunov equation [D]:
-        H Lambda + Lambda H - eta H Lambda H = Q,   Q = (eta/b) D,
-    the exact stationary covariance of w_{t+1} = w_t - eta (H (w_t - w*) + xi_t),
-    Cov xi = D/b (divide Lambda = (I - eta H) Lambda (I - eta H)' + eta^2 D/b by eta).
-    Solved by the vec identity vec(A X B) = (B' kron A) vec X:
-        (I kron H + H' kron I - eta H' kron H) vec Lambda = vec Q   (d^2 x d^2; d <= 60).
-    A stationary law exists iff every 1 - eta h lies strictly inside the unit circle.
-    """
-    H = check_array("H", H, ndim=2)
-    d = H.shape[0]
-    if H.shape != (d, d):
-        raise ValueError(f"H must be square (got {H.shape})")
-    if d > 60:
-        raise ValueError(f"H must be at most 60 x 60 for the vec solve (got d={d})")
-    Q = check_array("Q", Q, shape=(d, d))
-    eta = check_positive("eta", eta)
-    if np.any(np.abs(1.0 - eta * np.linalg.eigvals(H)) >= 1.0):
-        raise ValueError("eta must satisfy |1 - eta h| < 1 for every eigenvalue h of H (a stationary law)")
-    eye = np.eye(d)
-    A = np.kron(eye, H) + np.kron(H.T, eye) - eta * np.kron(H.T, H)
-    vec = np.linalg.solve(A, Q.reshape(-1, order="F"))
-    L = vec.reshape(d, d, order="F")
-    return 0.5 * (L + L.T)
 
 
 def gaussian_kl(m0, S0, m1, S1) -> float:
@@ -164,7 +124,7 @@ def gaussian_kl(m0, S0, m1, S1) -> float:
         L0 = np.linalg.cholesky(S0)
         L1 = np.linalg.cholesky(S1)
     except np.linalg.LinAlgError:
-        raise ValueError("S0 and S1 must be symmetric positive definite") from None
+        raise ArgumentError("S0 and S1 must be symmetric positive definite") from None
     A = scipy.linalg.solve_triangular(L1, L0, lower=True)
     z = scipy.linalg.solve_triangular(L1, m1 - m0, lower=True)
     logdet = 2.0 * (np.sum(np.log(np.diag(L1))) - np.sum(np.log(np.diag(L0))))
@@ -213,7 +173,7 @@ def logdet_lowrank_isotropic(top_eigs, trace: float, d: int, *, floor: float = 1
     d = check_int("d", d, ev.size)
     tr = check_nonneg("trace", trace)
     if np.any(ev <= 0):
-        raise ValueError("top_eigs must be > 0")
+        raise ArgumentError("top_eigs must be > 0")
     k = ev.size
     out = float(np.sum(np.log(ev)))
     if d > k:

@@ -1,21 +1,24 @@
 """Generalization indicators of the related seeds (000, 001, 002) and the classic
 baselines, computed on one toy-model run: `toy_indicators`.
 
-The formulas live in `_ind_traj` (seed 000, distance from init, train-longer
-preset), `_ind_sde` (seed 002), `_ind_dims` (sharpness and PH dimension, SLQ)
-and `_ind_pred` (inconsistency / instability); this module re-exports them and
+The formulas live in `_trajectory` (seed 000, distance from init, train-longer
+preset), `_sde_bounds` (seed 002; its Lyapunov solves in gapkit.theory._lyapunov),
+`_dimensions` (sharpness and PH dimension, Lanczos / SLQ / Hutchinson) and
+`_predictions` (inconsistency / instability); this module re-exports them and
 assembles the per-run `ind_<name>` / `bound_<name>` columns the sweep writes to
-runs.csv (scored by `gapkit score`, `_score.py`).
+runs.csv (scored by `gapkit score`, `_scoring.py`), one named step per family.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
-from gapkit.theory._validate import check_array, check_int, check_nonneg, check_positive
+from gapkit.theory._validate import ArgumentError, check_array, check_int, check_nonneg, check_positive
 from ._dimensions import (
     eigs_from_slq,
+    hutchinson,
     lanczos,
     lyapunov_exponents,
     mst_total_length,
@@ -47,6 +50,7 @@ __all__ = [
     "minibatch_covariance", "trajectory_terms", "trajectory_bound", "lyapunov_continuous",
     "lyapunov_discrete", "gaussian_kl", "terminal_state_bound", "logdet_lowrank_isotropic",
     "lyapunov_exponents", "sharpness_dimension", "sharpness_dimension_from_hessians", "lanczos", "slq", "eigs_from_slq",
+    "hutchinson",
     "mst_total_length", "ph_dimension", "softmax_kl", "inconsistency", "instability",
 ]
 
@@ -127,16 +131,56 @@ def toy_indicators(traj: dict) -> dict[str, float]:
                                  (left out when the chain has no stationary Gaussian)
     """
     if not isinstance(traj, dict):
-        raise ValueError("traj must be a dict of recorded arrays and callables")
+        raise ArgumentError("traj must be a dict of recorded arrays and callables")
     if "arrays" in traj:
         return _from_simulate(traj)
+    run = _toy_run(traj)
+    W = run.W
+    out: dict[str, float] = {"ind_T": run.lr / run.B}
+    out["ind_param_norm"] = float(np.linalg.norm(W[-1]))
+    out["ind_dist_init"] = distance_from_init(W, traj.get("theta0"))["final"]
+    # The steps below draw from run.rng in this order (sharpness, then PH): keep it.
+    G = _gradient_indicators(traj, run, out)
+    Hfin = _curvature_indicators(traj, run, out)
+    _ph_indicators(traj, run, out)
+    _sde_bound_indicators(traj, run, G, Hfin, out)
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _ToyRun:
+    """One run's validated inputs and the subsets of its S records the
+    per-state indicators read."""
+    W: np.ndarray          # (S, d) recorded iterates
+    lr: float
+    B: int
+    n: int
+    alpha: float
+    beta: float
+    every: int             # steps between records
+    rng: np.random.Generator
+    plain_sgd: bool
+    all_idx: np.ndarray    # <= _MAX_STATES evenly spaced records
+    w0: int                # first record of the window
+    win_idx: np.ndarray    # the records of all_idx inside the window
+
+    @property
+    def S(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.W.shape[1]
+
+
+def _toy_run(traj: dict) -> _ToyRun:
     for k in ("trace_theta", "lr", "batch", "n"):
         if k not in traj:
-            raise ValueError(f"traj must contain {k!r}")
+            raise ArgumentError(f"traj must contain {k!r}")
     W = check_array("trace_theta", traj["trace_theta"], ndim=2)
-    S, d = W.shape
+    S = W.shape[0]
     if S < 2:
-        raise ValueError(f"trace_theta must hold at least 2 states (got {S})")
+        raise ArgumentError(f"trace_theta must hold at least 2 states (got {S})")
     lr = check_positive("lr", traj["lr"])
     B = check_int("batch", traj["batch"], 1)
     n = check_int("n", traj["n"], 1)
@@ -145,97 +189,112 @@ def toy_indicators(traj: dict) -> dict[str, float]:
     every = check_int("record_every", traj.get("record_every", 1), 1)
     window = float(traj.get("window", 0.5))
     if not 0 < window <= 1:
-        raise ValueError(f"window must be in (0, 1] (got {window})")
+        raise ArgumentError(f"window must be in (0, 1] (got {window})")
     seed = traj.get("seed", 0)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    theta0 = traj.get("theta0")
     algo = traj.get("algo", "sgd")
     if algo not in ("sgd", "momentum", "langevin"):
-        raise ValueError(f"algo must be 'sgd', 'momentum' or 'langevin' (got {algo!r})")
-    plain_sgd = algo == "sgd"
-
-    out: dict[str, float] = {"ind_T": lr / B}
-    wfin = W[-1]
-    out["ind_param_norm"] = float(np.linalg.norm(wfin))
-    out["ind_dist_init"] = distance_from_init(W, theta0)["final"]
-
-    # Per-state quantities on an evenly spaced subset of the records.
+        raise ArgumentError(f"algo must be 'sgd', 'momentum' or 'langevin' (got {algo!r})")
     all_idx = np.unique(np.linspace(0, S - 1, min(S, _MAX_STATES)).astype(int))
     w0 = max(0, int(math.floor(S * (1 - window))))
     win_idx = all_idx[all_idx >= w0]
     if win_idx.size == 0:
         win_idx = np.array([S - 1])
+    return _ToyRun(W=W, lr=lr, B=B, n=n, alpha=alpha, beta=beta, every=every, rng=rng, plain_sgd=algo == "sgd",
+                   all_idx=all_idx, w0=w0, win_idx=win_idx)
 
-    def pex_grads(i):
-        if "per_example_grads" in traj:
-            return np.asarray(traj["per_example_grads"][i], dtype=np.float64)
-        if "per_example_grad" in traj:
-            return np.asarray(traj["per_example_grad"](W[i]), dtype=np.float64).reshape(n, d)
+
+def _pex_grads(traj, run, i):
+    """Per-example gradients (n, d) at record i, or None without them."""
+    if "per_example_grads" in traj:
+        return np.asarray(traj["per_example_grads"][i], dtype=np.float64)
+    if "per_example_grad" in traj:
+        return np.asarray(traj["per_example_grad"](run.W[i]), dtype=np.float64).reshape(run.n, run.d)
+    return None
+
+
+def _pop_grads(traj, run, idx):
+    return np.stack([np.asarray(traj["pop_grad"](run.W[i]), dtype=np.float64).reshape(run.d) for i in idx])
+
+
+def _gradient_indicators(traj, run, out):
+    """Seed 000's gradient quantities (diversity, gamma_t, first-order error);
+    returns the per-example gradients (s, n, d) at run.all_idx, or None."""
+    if "per_example_grad" not in traj and "per_example_grads" not in traj:
         return None
+    W, S = run.W, run.S
+    G = np.stack([_pex_grads(traj, run, i) for i in run.all_idx])  # (s, n, d)
+    out["ind_grad_diversity"] = float(np.mean(gradient_diversity(G[np.isin(run.all_idx, run.win_idx)])))
+    if "pop_grad" not in traj:
+        return G
+    gam = gamma_trace(_pop_grads(traj, run, run.all_idx), G.mean(axis=1))
+    out["ind_gamma_max"] = gam["max"]
+    out["ind_gamma_median"] = gam["median"]
+    # First order needs consecutive states: the last 4 x _MAX_STATES records.
+    seg = np.arange(max(0, S - 4 * _MAX_STATES), S)
+    losses = _gen_losses(traj, W, seg)
+    if losses is not None and seg.size >= 2:
+        gs_all = np.stack([_pex_grads(traj, run, i).mean(axis=0) for i in seg])
+        fo = gen_first_order(losses[0], losses[1], W[seg], gs_all, _pop_grads(traj, run, seg))
+        out["ind_gen_first_order_error"] = fo["rel_error"]
+    return G
 
-    G = None
-    if "per_example_grad" in traj or "per_example_grads" in traj:
-        G = np.stack([pex_grads(i) for i in all_idx])  # (s, n, d)
-        win_mask = np.isin(all_idx, win_idx)
-        out["ind_grad_diversity"] = float(np.mean(gradient_diversity(G[win_mask])))
-        gtrain = G.mean(axis=1)
-        if "pop_grad" in traj:
-            gpop = np.stack([np.asarray(traj["pop_grad"](W[i]), dtype=np.float64).reshape(d) for i in all_idx])
-            gam = gamma_trace(gpop, gtrain)
-            out["ind_gamma_max"] = gam["max"]
-            out["ind_gamma_median"] = gam["median"]
-            # First order needs consecutive states: the last 4 x _MAX_STATES records.
-            seg = np.arange(max(0, S - 4 * _MAX_STATES), S)
-            losses = _gen_losses(traj, W, seg)
-            if losses is not None and seg.size >= 2:
-                gs_all = np.stack([pex_grads(i).mean(axis=0) for i in seg])
-                gp_all = np.stack([np.asarray(traj["pop_grad"](W[i]), dtype=np.float64).reshape(d) for i in seg])
-                fo = gen_first_order(losses[0], losses[1], W[seg], gs_all, gp_all)
-                out["ind_gen_first_order_error"] = fo["rel_error"]
 
-    Hfin = _hessian(traj, wfin, n, d)
-    if Hfin is not None:
-        Hreg = Hfin + alpha * np.eye(d)
-        ev = np.linalg.eigvalsh(0.5 * (Hreg + Hreg.T))
-        out["ind_hessian_trace"] = float(ev.sum())
-        out["ind_hessian_top"] = float(ev[-1])
-        if plain_sgd:
-            out["ind_sharpness_dim"] = _sharpness(traj, W, win_idx, B, lr, alpha, n, d, rng)
+def _curvature_indicators(traj, run, out):
+    """Hessian trace / top eigenvalue at the last state and the sharpness
+    dimension (plain SGD); returns the last state's train Hessian (no alpha), or None."""
+    Hfin = _hessian(traj, run.W[-1], run.n, run.d)
+    if Hfin is None:
+        return None
+    Hreg = Hfin + run.alpha * np.eye(run.d)
+    ev = np.linalg.eigvalsh(0.5 * (Hreg + Hreg.T))
+    out["ind_hessian_trace"] = float(ev.sum())
+    out["ind_hessian_top"] = float(ev[-1])
+    if run.plain_sgd:
+        out["ind_sharpness_dim"] = _sharpness(traj, run.W, run.win_idx, run.B, run.lr, run.alpha, run.n, run.d, run.rng)
+    return Hfin
 
-    if win_idx.size >= 10 or (S - w0) >= 10:
-        pts = W[w0:]
-        out["ind_ph_dim"] = _ph(pts, "euclidean", rng)
-        if "per_example_loss" in traj:
-            sub = np.unique(np.linspace(w0, S - 1, min(S - w0, 4 * _MAX_STATES)).astype(int))
-            L = np.stack([np.asarray(traj["per_example_loss"](W[i]), dtype=np.float64).reshape(n) for i in sub])
-            out["ind_ph_dim_loss"] = _ph(L, "cityblock", rng)
 
+def _ph_indicators(traj, run, out):
+    """PH0 dimensions of the window's iterates and per-example loss vectors."""
+    W, S, w0 = run.W, run.S, run.w0
+    if run.win_idx.size < 10 and (S - w0) < 10:
+        return
+    out["ind_ph_dim"] = _ph(W[w0:], "euclidean", run.rng)
+    if "per_example_loss" in traj:
+        sub = np.unique(np.linspace(w0, S - 1, min(S - w0, 4 * _MAX_STATES)).astype(int))
+        L = np.stack([np.asarray(traj["per_example_loss"](W[i]), dtype=np.float64).reshape(run.n) for i in sub])
+        out["ind_ph_dim_loss"] = _ph(L, "cityblock", run.rng)
+
+
+def _sde_bound_indicators(traj, run, G, Hfin, out):
+    """Seed 002's trajectory and terminal-state bounds (plain SGD, with R and
+    per-example gradients; the terminal one also needs the Hessian)."""
+    W, S, d, lr, B, alpha, beta = run.W, run.S, run.d, run.lr, run.B, run.alpha, run.beta
     R = traj.get("R")
     if R is None and "per_example_loss" in traj:
-        R = float(np.std(np.asarray(traj["per_example_loss"](wfin), dtype=np.float64)))
-    if R is not None and R > 0 and G is not None and plain_sgd:
-        tt = trajectory_terms(G, B, beta=beta)
-        gn2 = np.sum((G.mean(axis=1) + alpha * W[all_idx]) ** 2, axis=1)
-        # Sum over all steps ~ (steps per subset record) x sum over the subset.
-        scale = every * (S - 1) / max(all_idx.size - 1, 1) if all_idx.size > 1 else every
-        tb = trajectory_bound(gn2, tt["trC"], tt["logdetC"], d=d, n=n, R=R)
-        out["bound_sde_trajectory"] = math.sqrt(scale) * tb["bound"] if math.isfinite(tb["bound"]) else math.inf
-        if Hfin is not None and plain_sgd:
-            Dfin = minibatch_covariance(pex_grads(S - 1) if "per_example_grads" in traj else traj["per_example_grad"](wfin), 1)
-            Q = (lr / B) * (Dfin + beta * beta * np.eye(d))
-            H = Hfin + alpha * np.eye(d)
-            try:
-                Lam = lyapunov_discrete(H, Q, lr)
-                m_S = W[w0:].mean(axis=0)
-                pm = np.asarray(traj.get("prior_mean", np.zeros(d)), dtype=np.float64)
-                pc = traj.get("prior_cov")
-                pc = np.eye(d) * (lr / B) if pc is None else np.asarray(pc, dtype=np.float64)
-                tsb = terminal_state_bound(m_S[None], Lam[None], n=n, R=R, prior_mean=pm, prior_cov=pc)
-                out["bound_sde_terminal"] = tsb["bound"]
-            except ValueError:
-                # No stationary Gaussian (not at a minimum, or |1 - lr h| >= 1): leave it out.
-                pass
-    return out
+        R = float(np.std(np.asarray(traj["per_example_loss"](W[-1]), dtype=np.float64)))
+    if R is None or not R > 0 or G is None or not run.plain_sgd:
+        return
+    all_idx = run.all_idx
+    tt = trajectory_terms(G, B, beta=beta)
+    gn2 = np.sum((G.mean(axis=1) + alpha * W[all_idx]) ** 2, axis=1)
+    # Sum over all steps ~ (steps per subset record) x sum over the subset.
+    scale = run.every * (S - 1) / max(all_idx.size - 1, 1) if all_idx.size > 1 else run.every
+    tb = trajectory_bound(gn2, tt["trC"], tt["logdetC"], d=d, n=run.n, R=R)
+    out["bound_sde_trajectory"] = math.sqrt(scale) * tb["bound"] if math.isfinite(tb["bound"]) else math.inf
+    if Hfin is None:
+        return
+    Q = (lr / B) * (minibatch_covariance(_pex_grads(traj, run, S - 1), 1) + beta * beta * np.eye(d))
+    try:
+        Lam = lyapunov_discrete(Hfin + alpha * np.eye(d), Q, lr)
+    except ValueError:
+        return  # No stationary Gaussian (not at a minimum, or |1 - lr h| >= 1): leave it out.
+    pm = np.asarray(traj.get("prior_mean", np.zeros(d)), dtype=np.float64)
+    pc = traj.get("prior_cov")
+    pc = np.eye(d) * (lr / B) if pc is None else np.asarray(pc, dtype=np.float64)
+    tsb = terminal_state_bound(W[run.w0:].mean(axis=0)[None], Lam[None], n=run.n, R=R, prior_mean=pm, prior_cov=pc)
+    out["bound_sde_terminal"] = tsb["bound"]
 
 
 def paper_bound_columns(stats=None, identities=None) -> dict[str, float]:

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from gapkit.theory._validate import check_array, check_int, check_positive
+from gapkit.theory._validate import ArgumentError, check_array, check_int, check_positive
 
 __all__ = [
     "gen_first_order",
@@ -30,10 +30,7 @@ __all__ = [
 
 
 def _trace(name, a, ndim):
-    a = check_array(name, a)
-    if a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D (got shape {a.shape})")
-    return a
+    return check_array(name, a, ndim=ndim)
 
 
 def gen_first_order(train_loss, pop_loss, params, grad_train, grad_pop, *, lr=None, step_grads=None) -> dict:
@@ -67,14 +64,14 @@ def gen_first_order(train_loss, pop_loss, params, grad_train, grad_pop, *, lr=No
     w = _trace("params", params, 2)
     S, d = w.shape
     if S < 2:
-        raise ValueError(f"params must hold at least 2 states (got {S})")
+        raise ArgumentError(f"params must hold at least 2 states (got {S})")
     if tr.shape != (S,) or po.shape != (S,):
-        raise ValueError(f"train_loss and pop_loss must have shape ({S},) (got {tr.shape}, {po.shape})")
+        raise ArgumentError(f"train_loss and pop_loss must have shape ({S},) (got {tr.shape}, {po.shape})")
     gs = check_array("grad_train", grad_train, shape=(S, d))
     gm = check_array("grad_pop", grad_pop, shape=(S, d))
     if step_grads is not None:
         if lr is None:
-            raise ValueError("lr must be given with step_grads")
+            raise ArgumentError("lr must be given with step_grads")
         g = check_array("step_grads", step_grads, shape=(S - 1, d))
         eta = np.broadcast_to(check_array("lr", lr), (S - 1,))
         step = -eta[:, None] * g
@@ -136,7 +133,7 @@ def gradient_diversity(per_example_grads) -> np.ndarray | float:
     """
     g = check_array("per_example_grads", per_example_grads)
     if g.ndim not in (2, 3) or g.shape[-2] < 1:
-        raise ValueError(f"per_example_grads must have shape (n, d) or (S, n, d) (got {g.shape})")
+        raise ArgumentError(f"per_example_grads must have shape (n, d) or (S, n, d) (got {g.shape})")
     c = g - g.mean(axis=-2, keepdims=True)
     v = np.mean(np.sum(c * c, axis=-1), axis=-1)
     return float(v) if g.ndim == 2 else v

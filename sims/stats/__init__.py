@@ -1,15 +1,24 @@
 """gapkit.sims.stats: ensemble -> data-averaged numbers (one job).
 
 Per-draw means and their intervals, control variates (`_estimators`), theta-grid
-estimators (`_grid`), run length, the paper's epoch rule, equilibration, the
-steady value and FDR1 (`_steady`), and the Eq 1 fit with the findings A/B/C
-(`_fit`). Both backends (Numba and torch) use these and nothing else.
+estimators (`_grid`), run length, the paper's epoch rule, equilibration
+diagnostics, the steady value and FDR1 (`_steady`), the equilibration verdict
+of a run (`_equilibration`), and the Eq 1 fit with the findings A/B/C (`_fit`).
+Both backends (Numba and torch) use these and nothing else: one epoch rule
+(`paper_epochs`), one verdict (`run_verdict`), one steady value
+(`steady_summary`), one per-draw mean (`per_dataset_mean`).
 """
 from ._estimators import control_variate_mean as control_variate_mean
 from ._estimators import ensemble_summary as ensemble_summary
 from ._estimators import gap_control_variate as gap_control_variate
 from ._estimators import mean_ci95 as mean_ci95
+from ._estimators import per_dataset_mean as per_dataset_mean
 from ._estimators import per_dataset_means as per_dataset_means
+from ._equilibration import drift_false_alarm as drift_false_alarm
+from ._equilibration import drift_test as drift_test
+from ._equilibration import run_verdict as run_verdict
+from ._equilibration import steady_verdict as steady_verdict
+from ._equilibration import verdict_discard as verdict_discard
 from ._fit import eq1 as eq1
 from ._fit import findings as findings
 from ._fit import finding_A as finding_A
@@ -32,6 +41,7 @@ from ._steady import paper_epochs as paper_epochs
 from ._steady import rescaled_steps as rescaled_steps
 from ._steady import spike_cut_end as spike_cut_end
 from ._steady import steady_summary as steady_summary
+from ._steady import steady_value as steady_value
 from ._results import RunResult as RunResult
 from ._results import Summary as Summary
 from ._results import to_jsonable as to_jsonable

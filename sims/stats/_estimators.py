@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ensemble_summary", "mean_ci95", "per_dataset_means", "control_variate_mean", "gap_control_variate"]
+__all__ = ["ensemble_summary", "mean_ci95", "per_dataset_mean", "per_dataset_means", "control_variate_mean",
+           "gap_control_variate"]
 
-Z95 = 1.959963984540054  # two-sided 95% normal quantile
+from gapkit.sims._settings import Z95 as Z95  # noqa: E402 - two-sided 95% normal quantile
+from gapkit.theory._validate import ArgumentError, check_int  # noqa: E402
 
 
 def mean_ci95(per_dataset: np.ndarray) -> tuple[float, float]:
@@ -28,8 +30,39 @@ def mean_ci95(per_dataset: np.ndarray) -> tuple[float, float]:
     return m, float(Z95 * x.std(ddof=1) / np.sqrt(k))
 
 
+def _member_mask(name, values, diverged):
+    """(K, M) float values and the mask of members to leave out: non-finite or diverged."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 2:
+        raise ArgumentError(f"{name} must have shape (datasets, chains) (got {x.shape})", param=name)
+    bad = ~np.isfinite(x)
+    if diverged is not None:
+        dv = np.asarray(diverged, dtype=bool)
+        try:
+            bad = bad | np.broadcast_to(dv, x.shape)
+        except ValueError:
+            raise ArgumentError(f"diverged must have shape {x.shape} (got {dv.shape})") from None
+    return x, bad
+
+
+def per_dataset_mean(values, *, diverged=None) -> np.ndarray:
+    """The per-data-set (per-draw) mean of one quantity: the mean over the
+    chains (networks) of each data set, leaving out non-finite and diverged
+    members. The one per-draw mean of gapkit (`per_dataset_means`, the
+    torch backend's accuracies and sigma_l).
+
+    values: (K, M); diverged: (K, M) bool or None. Returns (K,) means, nan
+    for a data set with no member left (`mean_ci95` drops those)."""
+    x, bad = _member_mask("values", values, diverged)
+    ok = ~bad
+    cnt = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, np.where(ok, x, 0.0).sum(axis=1) / np.maximum(cnt, 1), np.nan)
+
+
 def per_dataset_means(train, test, *, diverged=None):
-    """Chain-averaged train and test values per data set.
+    """Chain-averaged train and test values per data set (`per_dataset_mean`
+    of each, with the members dropped from both where either is bad).
 
     train, test: (K, M); diverged: (K, M) bool or None. Non-finite or diverged
     chains are left out; a data set with no chain left is dropped.
@@ -39,21 +72,11 @@ def per_dataset_means(train, test, *, diverged=None):
     train = np.asarray(train, dtype=np.float64)
     test = np.asarray(test, dtype=np.float64)
     if train.ndim != 2 or train.shape != test.shape:
-        raise ValueError(f"train and test must both have shape (datasets, chains) (got {train.shape} and {test.shape})")
-    bad = ~(np.isfinite(train) & np.isfinite(test))
-    if diverged is not None:
-        dv = np.asarray(diverged, dtype=bool)
-        try:
-            bad |= np.broadcast_to(dv, train.shape)
-        except ValueError:
-            raise ValueError(f"diverged must have shape {train.shape} (got {dv.shape})") from None
-    ok = ~bad
-    cnt = ok.sum(axis=1)
-    keep = cnt > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tr = np.where(ok, train, 0.0).sum(axis=1)[keep] / cnt[keep]
-        te = np.where(ok, test, 0.0).sum(axis=1)[keep] / cnt[keep]
-    return tr, te, keep, bad
+        raise ArgumentError(f"train and test must both have shape (datasets, chains) (got {train.shape} and {test.shape})")
+    _, bad = _member_mask("train", train, diverged)
+    bad = bad | ~np.isfinite(test)
+    keep = (~bad).sum(axis=1) > 0
+    return per_dataset_mean(train, diverged=bad)[keep], per_dataset_mean(test, diverged=bad)[keep], keep, bad
 
 
 def ensemble_summary(train: np.ndarray, test: np.ndarray, *, diverged: np.ndarray | None = None) -> dict:
@@ -98,22 +121,23 @@ def control_variate_mean(y, c, c_mean, *, folds: int = 10) -> dict:
     """
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (one value per data set) (got shape {y.shape})")
+        raise ArgumentError(f"y must be 1-D (one value per data set) (got shape {y.shape})")
     K = y.size
     c = np.asarray(c, dtype=np.float64)
     if c.ndim == 1:
         c = c[:, None]
     if c.ndim != 2 or c.shape[0] != K:
-        raise ValueError(f"c must have shape ({K},) or ({K}, p) (got {c.shape})")
+        raise ArgumentError(f"c must have shape ({K},) or ({K}, p) (got {c.shape})")
     p = c.shape[1]
     c_mean = np.broadcast_to(np.asarray(c_mean, dtype=np.float64), (p,))
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(c)) and np.all(np.isfinite(c_mean))):
-        raise ValueError("y, c and c_mean must be finite")
-    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
-        raise ValueError(f"folds must be an integer >= 2 (got {folds!r})")
+        raise ArgumentError("y, c and c_mean must be finite", param="y")
+    if not isinstance(folds, (int, np.integer)):  # an integral float is not a fold count here
+        raise ArgumentError(f"folds must be an integer >= 2 (got {folds!r})", param="folds")
+    check_int("folds", folds, 2)
     folds = int(min(folds, K))
     if K < max(4, p + 3):
-        raise ValueError(f"y must have at least {max(4, p + 3)} data sets for {p} control variate(s) (got {K})")
+        raise ArgumentError(f"y must have at least {max(4, p + 3)} data sets for {p} control variate(s) (got {K})")
     fold = np.arange(K) % folds
     dc = c - c_mean
     z = np.empty(K)
@@ -160,7 +184,7 @@ def gap_control_variate(train, test, cv, cv_mean, *, diverged=None, folds: int =
     tr, te, keep, bad = per_dataset_means(train, test, diverged=diverged)
     cv = np.asarray(cv, dtype=np.float64)
     if cv.shape[:1] != keep.shape:
-        raise ValueError(f"cv must have one row per data set ({keep.size}) (got shape {cv.shape})")
+        raise ArgumentError(f"cv must have one row per data set ({keep.size}) (got shape {cv.shape})")
     r = control_variate_mean(te - tr, cv[keep], cv_mean, folds=folds)
     return {
         "gap": r["mean"],

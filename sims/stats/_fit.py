@@ -21,7 +21,8 @@ import numpy as np
 
 __all__ = ["eq1", "fit_eq1", "finding_A", "finding_B", "finding_C", "findings", "per_T_means", "slope_test"]
 
-Z95 = 1.959963984540054
+from gapkit.sims._settings import Z95 as Z95  # noqa: E402 - two-sided 95% normal quantile
+from gapkit.theory._validate import ArgumentError  # noqa: E402
 
 # Log-parameter box for the fit. Relative to the data scale (ymax, Tmin, Tmax)
 # these allow every (a, b, c) that shapes the curve on the grid; a parameter
@@ -78,12 +79,12 @@ def fit_eq1(T, gap, sigma=None) -> dict:
     T = np.asarray(T, dtype=np.float64).ravel()
     y = np.asarray(gap, dtype=np.float64).ravel()
     if T.shape != y.shape:
-        raise ValueError(f"T and gap must have the same length (got {T.size} and {y.size})")
+        raise ArgumentError(f"T and gap must have the same length (got {T.size} and {y.size})")
     s = None if sigma is None else np.asarray(sigma, dtype=np.float64).ravel()
     ok = np.isfinite(T) & np.isfinite(y) & (T > 0)
     if s is not None:
         if s.shape != y.shape:
-            raise ValueError(f"sigma must have the same length as gap (got {s.size} and {y.size})")
+            raise ArgumentError(f"sigma must have the same length as gap (got {s.size} and {y.size})")
         ok &= np.isfinite(s) & (s > 0)
     T, y = T[ok], y[ok]
     s = None if s is None else s[ok]

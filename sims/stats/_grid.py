@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from gapkit.theory._validate import check_array, check_int
+from gapkit.theory._validate import ArgumentError, check_array, check_int
 from ._estimators import Z95
 
 __all__ = [
@@ -46,10 +46,10 @@ def _edges(edges, d):
         edges = [edges]
     edges = [np.asarray(e, dtype=np.float64) for e in edges]
     if len(edges) != d:
-        raise ValueError(f"edges must give one array of bin edges per axis ({d}) (got {len(edges)})")
+        raise ArgumentError(f"edges must give one array of bin edges per axis ({d}) (got {len(edges)})")
     for e in edges:
         if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0):
-            raise ValueError("edges must be finite, strictly increasing 1-D arrays of at least 2 edges")
+            raise ArgumentError("edges must be finite, strictly increasing 1-D arrays of at least 2 edges")
     return edges
 
 
@@ -58,9 +58,9 @@ def _samples(samples):
     if s.ndim == 2:
         s = s[..., None]
     if s.ndim != 3 or s.shape[-1] not in (1, 2):
-        raise ValueError(f"samples must have shape (K, M) or (K, M, d) with d in (1, 2) (got {np.shape(samples)})")
+        raise ArgumentError(f"samples must have shape (K, M) or (K, M, d) with d in (1, 2) (got {np.shape(samples)})")
     if s.shape[0] < 2 or s.shape[1] < 2:
-        raise ValueError(f"samples must have at least 2 data sets and 2 draws each (got shape {s.shape[:2]})")
+        raise ArgumentError(f"samples must have at least 2 data sets and 2 draws each (got shape {s.shape[:2]})")
     return s
 
 
@@ -92,7 +92,7 @@ def histogram_per_dataset(samples, edges) -> dict:
     vol = np.prod(np.stack(widths), axis=0)
     m = finite.sum(axis=1)
     if np.any(m < 2):
-        raise ValueError("samples must have at least 2 finite draws in every data set")
+        raise ArgumentError("samples must have at least 2 finite draws in every data set")
     rho = counts / (m.reshape((K,) + (1,) * d) * vol)
     return {
         "rho": rho,
@@ -225,22 +225,23 @@ def grid_effective_stats(
     gauge, K.
     """
     if gauge not in GAUGES:
-        raise ValueError(f"gauge must be one of {GAUGES} (got {gauge!r})")
+        raise ArgumentError(f"gauge must be one of {GAUGES} (got {gauge!r})")
     pts = check_array("theta_points", theta_points)
     if pts.ndim not in (1, 2) or pts.shape[0] < 1:
-        raise ValueError(f"theta_points must have shape (P,) or (P, d) (got {pts.shape})")
+        raise ArgumentError(f"theta_points must have shape (P,) or (P, d) (got {pts.shape})")
     P = pts.shape[0]
     K = len(datasets)
     check_int("number of datasets", K, 2)
     if gauge == "logrho":
         if volume is None:
-            raise ValueError("volume (cell volume, scalar or (P,)) is required for gauge='normalized'")
+            raise ArgumentError("volume (cell volume, scalar or (P,)) is required for gauge='normalized'",
+                                param="volume")
         vol = np.broadcast_to(np.asarray(volume, dtype=np.float64), (P,))
         if np.any(~np.isfinite(vol)) or np.any(vol <= 0):
-            raise ValueError("volume must be > 0 and finite")
+            raise ArgumentError("volume must be > 0 and finite")
     if gauge == "anchor":
         if anchor is None:
-            raise ValueError("anchor (theta_0) is required for gauge='anchor'")
+            raise ArgumentError("anchor (theta_0) is required for gauge='anchor'", param="anchor")
         a_pt = np.asarray(anchor, dtype=np.float64).reshape((1,) + pts.shape[1:])
     G = np.empty((K, P))
     Ul = np.empty((K, P))
@@ -249,7 +250,7 @@ def grid_effective_stats(
         x = datasets[k]
         gk = np.asarray(g(pts, x), dtype=np.float64).reshape(-1)
         if gk.shape != (P,) or not np.all(np.isfinite(gk)):
-            raise ValueError(f"g must return {P} finite values (data set {k})")
+            raise ArgumentError(f"g must return {P} finite values (data set {k})")
         if gauge == "logrho":
             gmin = gk.min()
             gk = gk - gmin + np.log(np.sum(np.exp(-(gk - gmin)) * vol))
@@ -257,7 +258,7 @@ def grid_effective_stats(
             gk = gk - float(np.asarray(g(a_pt, x), dtype=np.float64).reshape(-1)[0])
         lk = np.asarray(loss(pts, x), dtype=np.float64)
         if lk.ndim != 2 or lk.shape[0] != P or lk.shape[1] < 2 or not np.all(np.isfinite(lk)):
-            raise ValueError(f"loss must return finite per-example losses of shape ({P}, n) with n >= 2 (data set {k})")
+            raise ArgumentError(f"loss must return finite per-example losses of shape ({P}, n) with n >= 2 (data set {k})")
         G[k] = gk
         Ul[k] = lk.mean(axis=1)
         sl2[k] = lk.var(axis=1, ddof=1)

@@ -84,7 +84,7 @@ class RunResult:
 
     config: dict
     summary: Summary
-    theory: dict = dataclasses.field(default_factory=dict)
+    theory: dict | None = None  # None: the backend has no theory; {} : none known for this run
     arrays: dict = dataclasses.field(default_factory=dict)
     problem: Any = None
     timings: dict = dataclasses.field(default_factory=dict)
@@ -94,7 +94,7 @@ class RunResult:
         theory (nested) and timings; no arrays, no problem object."""
         out = dict(self.config)
         out.update(self.summary.to_dict())
-        if self.theory:
+        if self.theory is not None:
             out["theory"] = self.theory
         out.update(self.timings)
         return out

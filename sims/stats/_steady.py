@@ -11,7 +11,9 @@ an array whose last axis is time, e.g. (K data sets, M chains, S records).
 - Diagnostics: integrated autocorrelation time (Sokal's automatic window on an
   FFT autocovariance), effective sample size, a pooled Geweke drift test
   (`equilibration`), Yaida's FDR1 ratio (`fdr1`), and the stationarity
-  residuals of the moment equations Eqs 34-37 (`moment_residuals`).
+  residuals of the moment equations Eqs 34-37 (`moment_residuals`). The
+  verdict of a run (steady or not) is `gapkit.sims.stats._equilibration`'s:
+  its drift test is across data sets; the pooled Geweke z here only records.
 """
 from __future__ import annotations
 
@@ -20,13 +22,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gapkit.theory._validate import check_int, check_nonneg, check_positive
+from gapkit.theory._validate import ArgumentError, check_int, check_nonneg, check_positive
 
 __all__ = [
     "rescaled_steps",
     "paper_epochs",
     "spike_cut_end",
     "steady_summary",
+    "steady_value",
     "AutocorrTime",
     "integrated_autocorr_time",
     "effective_sample_size",
@@ -74,11 +77,21 @@ def rescaled_steps(
     reference_B = check_int("reference_B", reference_B, 1)
     min_factor = check_nonneg("min_factor", min_factor)
     if not (max_factor > 0) or max_factor < min_factor:
-        raise ValueError(f"max_factor must be > 0 and >= min_factor (got {max_factor!r})")
+        raise ArgumentError(f"max_factor must be > 0 and >= min_factor (got {max_factor!r})")
     ratio = (reference_T * reference_B) / (T * B)
     ratio = min(max(ratio, min_factor), max_factor)
-    # the tiny slack keeps exact products (e.g. 2 x 300) from rounding up by one
-    return max(1, int(math.ceil(reference_steps * ratio - 1e-9)))
+    return max(1, _ceil_count(reference_steps * ratio))
+
+
+def _ceil_count(x: float) -> int:
+    """ceil(x) for a count that is exact in real arithmetic: a value within
+    1e-9 (relative) of an integer is that integer, so round-off in the factor
+    does not add one (80 x 1.75 with T = 0.3/12 is 140.00000000000003 in
+    floats, and 140 epochs, not 141)."""
+    r = round(x)
+    if abs(x - r) <= 1e-9 * max(1.0, abs(x)):
+        return int(r)
+    return int(math.ceil(x))
 
 
 def paper_epochs(
@@ -92,23 +105,26 @@ def paper_epochs(
 
         N(T) = 300 max(1, min(4, 1 + (2e-4 / T - 1) / 4)),
 
-    rounded up to an integer. Epochs, not updates: at a fixed training-set size
+    rounded up to an integer (exactly: round-off in the factor never adds an
+    epoch, see `_ceil_count`). Epochs, not updates: at a fixed training-set size
     an epoch has n/B updates, so the rescaling rule asks for epochs ~ 1/T; the
-    paper softens that (slope 1/4) and caps it at 4x the reference.
+    paper softens that (slope 1/4) and caps it at 4x the reference. The one
+    epoch rule of gapkit: the sweep spec (`gapkit.sims.sweep._spec.epochs_for`,
+    with the spec's reference run) and the torch backend's "paper" epochs use it.
     """
     T = check_positive("T", T)
     reference_epochs = check_int("reference_epochs", reference_epochs, 1)
     reference_T = check_positive("reference_T", reference_T)
     max_factor = check_positive("max_factor", max_factor)
     factor = max(1.0, min(max_factor, 1.0 + (reference_T / T - 1.0) / 4.0))
-    return int(math.ceil(reference_epochs * factor - 1e-9))
+    return _ceil_count(reference_epochs * factor)
 
 
 # ------------------------------------------------------------------ spike cut and summary
 def _as_traces(trace, name="trace"):
     x = np.asarray(trace, dtype=np.float64)
     if x.ndim < 1 or x.shape[-1] < 1:
-        raise ValueError(f"{name} must be an array whose last axis is time (got shape {x.shape})")
+        raise ArgumentError(f"{name} must be an array whose last axis is time (got shape {x.shape})", param=name)
     return x
 
 
@@ -151,38 +167,62 @@ def steady_summary(
     *,
     window: int = PAPER_WINDOW,
     spike_cut: bool = True,
+    ends=None,
     short: int = PAPER_SPIKE_SHORT,
     long: int = PAPER_SPIKE_LONG,
     margin: float = 0.0,
 ) -> dict:
-    """The paper's steady-state metric of a run (Section 3, Appendix E): the
+    """The paper's steady-state value of a run (Section 3, Appendix E): the
     median over the last `window` records (50 epochs) of the run, after the
     late-spike cut of `spike_cut_end` (the paper applies the cut for B >= 1000;
-    pass spike_cut=False to skip it). Non-finite records inside the window are
-    ignored by the median; a run shorter than the window uses all it has.
+    pass spike_cut=False to skip it). `ends` (shape trace.shape[:-1]) gives the
+    runs' ends instead, e.g. the cut of the train loss applied to every metric
+    of the run. A run shorter than the window (or cut to fewer records) uses all
+    the records before its end.
 
-    Returns {"value", "end", "cut", "n_used"}, each of shape trace.shape[:-1]
-    (floats for a 1-D trace): value the median, end the exclusive end index
-    after the cut, cut whether the end moved, n_used the records in the median.
+    Non-finite rule: a window holding a non-finite record gives value nan and
+    diverged True (the run blew up; callers count it as diverged and leave it
+    out of every average). A non-finite record makes the cut's comparisons
+    false, so a diverged run is not cut away from its blow-up.
+
+    Returns {"value", "end", "cut", "n_used", "diverged"}, each of shape
+    trace.shape[:-1] (Python scalars for a 1-D trace): value the median, end the
+    exclusive end index, cut whether the end moved, n_used the records in the
+    window.
     """
     x = _as_traces(trace)
     window = check_int("window", window, 1)
     S = x.shape[-1]
-    ends = spike_cut_end(x, short=short, long=long, margin=margin) if spike_cut else np.full(x.shape[:-1], S, dtype=np.int64)
+    if ends is not None:
+        ends = np.broadcast_to(np.asarray(ends, dtype=np.int64), x.shape[:-1])
+        if np.any(ends < 1) or np.any(ends > S):
+            raise ArgumentError(f"ends must be in [1, {S}] (the trace has {S} records)")
+    elif spike_cut:
+        ends = spike_cut_end(x, short=short, long=long, margin=margin)
+    else:
+        ends = np.full(x.shape[:-1], S, dtype=np.int64)
     idx = ends[..., None] - window + np.arange(window)
     valid = idx >= 0
     vals = np.take_along_axis(x, np.clip(idx, 0, S - 1), axis=-1)
-    vals = np.where(valid & np.isfinite(vals), vals, np.nan)
-    n_used = np.sum(np.isfinite(vals), axis=-1)
-    with np.errstate(all="ignore"):
-        med = np.full(x.shape[:-1], np.nan)
-        ok = n_used > 0
-        if np.any(ok):
-            med[ok] = np.nanmedian(vals[ok], axis=-1)
-    out = {"value": med, "end": ends, "cut": ends < S, "n_used": n_used}
+    diverged = np.any(valid & ~np.isfinite(vals), axis=-1)
+    n_used = np.minimum(ends, window)
+    vals = np.where(diverged[..., None], 0.0, vals)  # placeholders: a diverged run's value is nan
+    if np.all(valid):
+        med = np.median(vals, axis=-1)
+    else:  # runs shorter than the window: the median of what they have
+        med = np.nanmedian(np.where(valid, vals, np.nan), axis=-1)
+    med = np.where(diverged, np.nan, med)
+    out = {"value": med, "end": ends, "cut": ends < S, "n_used": n_used, "diverged": diverged}
     if x.ndim == 1:
-        out = {"value": float(med), "end": int(ends), "cut": bool(ends < S), "n_used": int(n_used)}
+        out = {"value": float(med), "end": int(ends), "cut": bool(ends < S), "n_used": int(n_used),
+               "diverged": bool(diverged)}
     return out
+
+
+def steady_value(trace, **kwargs):
+    """The value of `steady_summary` alone (a float for a 1-D trace, else an
+    array of shape trace.shape[:-1]); the keyword arguments are its own."""
+    return steady_summary(trace, **kwargs)["value"]
 
 
 # ------------------------------------------------------------------ autocorrelation
@@ -233,9 +273,9 @@ def integrated_autocorr_time(trace, *, c: float = SOKAL_C, per_chain: bool = Fal
     c = check_positive("c", c)
     S = x.shape[-1]
     if S < 4:
-        raise ValueError(f"trace must have at least 4 records along time (got {S})")
+        raise ArgumentError(f"trace must have at least 4 records along time (got {S})")
     if not np.all(np.isfinite(x)):
-        raise ValueError("trace must be finite (found nan or inf)")
+        raise ArgumentError("trace must be finite (found nan or inf)")
     x2 = x.reshape(-1, S)
     rho = _acf(x2)
     const = ~np.isfinite(rho[:, 0])
@@ -289,21 +329,28 @@ def equilibration(
     The trace must be finite: leave diverged chains out before calling.
 
     equilibrated = |z_pool| < z_crit and ESS >= min_ess. z_crit = 4: a false
-    alarm rate of 6e-5 per call. Also returned: tau (pooled AutocorrTime
+    alarm rate of 6e-5 per call for long chains of a symmetric loss; on short
+    segments of a skewed loss the per-chain standard errors correlate with the
+    segment means and z_pool is biased (false alarms in 20-80% of stationary
+    runs of 16-64 data sets x 2 chains x 67 records, tests/test_steady.py), so
+    a sweep run's verdict is `gapkit.sims.stats._equilibration.steady_verdict`
+    (which records these numbers as eq_* and uses the ESS).
+
+    Also returned: tau (pooled AutocorrTime
     fields), median per-chain tau, the fraction of chains with |z| > 3, and
     `reasons` (why not, empty when equilibrated).
     """
     x = _as_traces(trace)
     discard = check_int("discard", discard, 0)
     if not (0 < first < 1 and 0 < last < 1 and first + last <= 1):
-        raise ValueError(f"first and last must be in (0, 1) with first + last <= 1 (got {first}, {last})")
+        raise ArgumentError(f"first and last must be in (0, 1) with first + last <= 1 (got {first}, {last})")
     z_crit = check_positive("z_crit", z_crit)
     min_ess = check_nonneg("min_ess", min_ess)
     x = x[..., discard:]
     S = x.shape[-1]
     na, nb = int(S * first), int(S * last)
     if na < 4 or nb < 4:
-        raise ValueError(f"trace must keep at least {int(math.ceil(4 / min(first, last)))} records after discard (got {S})")
+        raise ArgumentError(f"trace must keep at least {int(math.ceil(4 / min(first, last)))} records after discard (got {S})")
     x2 = x.reshape(-1, S)
     ma, sa = _mean_se(x2[:, :na], c)
     mb, sb = _mean_se(x2[:, S - nb:], c)
@@ -367,18 +414,18 @@ def fdr1(theta_dot_grad, grad_sq, *, lr: float, momentum: float = 0.0, dampening
     a = _as_traces(theta_dot_grad, "theta_dot_grad")
     b = _as_traces(grad_sq, "grad_sq")
     if a.shape != b.shape:
-        raise ValueError(f"theta_dot_grad and grad_sq must have the same shape (got {a.shape} and {b.shape})")
+        raise ArgumentError(f"theta_dot_grad and grad_sq must have the same shape (got {a.shape} and {b.shape})")
     lr = check_positive("lr", lr)
     if not (0 <= momentum < 1):
-        raise ValueError(f"momentum must be in [0, 1) (got {momentum!r})")
+        raise ArgumentError(f"momentum must be in [0, 1) (got {momentum!r})")
     if not (0 <= dampening < 1):
-        raise ValueError(f"dampening must be in [0, 1) (got {dampening!r})")
+        raise ArgumentError(f"dampening must be in [0, 1) (got {dampening!r})")
     tol = check_positive("tol", tol)
     S = a.shape[-1]
     if S < 8:
-        raise ValueError(f"theta_dot_grad must have at least 8 records along time (got {S})")
+        raise ArgumentError(f"theta_dot_grad must have at least 8 records along time (got {S})")
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        raise ValueError("theta_dot_grad and grad_sq must be finite")
+        raise ArgumentError("theta_dot_grad and grad_sq must be finite")
     scale = 0.5 * lr * (1.0 + momentum) / (1.0 - dampening)
     h = S // 2
     r2, se2 = _ratio_se(a[..., h:], scale * b[..., h:], c)
@@ -400,7 +447,7 @@ def _bcast(name, arr, lead, tail):
     try:
         return np.broadcast_to(a, lead + tail)
     except ValueError:
-        raise ValueError(f"{name} must have shape {lead + tail} or {tail} (got {a.shape})") from None
+        raise ArgumentError(f"{name} must have shape {lead + tail} or {tail} (got {a.shape})", param=name) from None
 
 
 def moment_residuals(
@@ -443,7 +490,7 @@ def moment_residuals(
     if th.ndim == 2:
         th = th[None]
     if th.ndim != 3:
-        raise ValueError(f"theta must have shape (S, d) or (M, S, d) (got {np.shape(theta)})")
+        raise ArgumentError(f"theta must have shape (S, d) or (M, S, d) (got {np.shape(theta)})")
     M, S, d = th.shape
     lead = (M, S)
     gU = _bcast("grad_U", grad_U, lead, (d,))
@@ -453,10 +500,10 @@ def moment_residuals(
     beta = float(beta)
     n_batches = check_int("n_batches", n_batches, 2)
     if S < 2 * n_batches:
-        raise ValueError(f"theta must have at least 2 records per batch ({2 * n_batches}) (got {S})")
+        raise ArgumentError(f"theta must have at least 2 records per batch ({2 * n_batches}) (got {S})")
     for name, arr in (("theta", th), ("grad_U", gU), ("D", Dm)):
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} must be finite")
+            raise ArgumentError(f"{name} must be finite", param=name)
     Dn = Dm + beta**2 * np.eye(d)
     L = S // n_batches
     nb = M * n_batches
@@ -486,7 +533,7 @@ def moment_residuals(
         out["eq36"] = summarize(batched(q36))
     if grad_Ue is not None:
         if hess_Ue is None:
-            raise ValueError("hess_Ue must be given with grad_Ue (Eq 37)")
+            raise ArgumentError("hess_Ue must be given with grad_Ue (Eq 37)")
         gE = _bcast("grad_Ue", grad_Ue, lead, (d,))
         HE = _bcast("hess_Ue", hess_Ue, lead, (d, d))
         q37 = -(np.sum(gE * gU, axis=-1) + alpha * np.sum(th * gE, axis=-1)) + 0.5 * T * np.einsum("...ij,...ji->...", HE, Dn)

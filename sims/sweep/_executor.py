@@ -8,7 +8,8 @@
 - `DaskExecutor`: a Dask distributed cluster, given its scheduler address
   (``gapkit sweep --scheduler tcp://host:8786``) or a ready `Client`.
 
-All three take a module-level function and a list of picklable items and yield
+All three take a module-level function (or a partial of one, e.g. the sweep's
+run with its backend) and a list of picklable items and yield
 ``(index, result)`` as runs finish, in completion order. The sweep writes each
 result as it arrives, so a crash loses at most the runs in flight. Results do
 not depend on the executor: each run's seed comes from its configuration
@@ -20,6 +21,8 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
+
+from gapkit.theory._validate import ArgumentError, check_int
 
 __all__ = ["SerialExecutor", "ProcessExecutor", "DaskExecutor", "make_executor"]
 
@@ -56,10 +59,9 @@ class ProcessExecutor:
     def __init__(self, workers: int | None = None, *, context: str = "spawn"):
         if workers is None:
             workers = os.cpu_count() or 1
-        if int(workers) < 1:
-            raise ValueError(f"workers must be an integer >= 1 (got {workers})")
+        workers = check_int("workers", workers, 1)
         if context not in ("spawn", "forkserver"):
-            raise ValueError(f"context must be 'spawn' or 'forkserver' (got {context!r}): fork is unsafe with Numba")
+            raise ArgumentError(f"context must be 'spawn' or 'forkserver' (got {context!r}): fork is unsafe with Numba")
         self.workers = int(workers)
         self._ctx = multiprocessing.get_context(context)
         self._pool: cf.ProcessPoolExecutor | None = None
@@ -89,6 +91,20 @@ class ProcessExecutor:
             self._pool = None
 
 
+def _check_address(address: str) -> None:
+    """A malformed scheduler address is a bad argument, said before Dask tries
+    (and fails in its own ways) to connect to it."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, loc = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(loc)
+    except ValueError as exc:
+        raise ArgumentError(f"scheduler must be a Dask scheduler address such as tcp://127.0.0.1:8786 "
+                            f"(got {address!r}: {exc})", param="scheduler") from None
+
+
 class DaskExecutor:
     """Sends runs to a Dask distributed scheduler.
 
@@ -101,17 +117,19 @@ class DaskExecutor:
     def __init__(self, address: str | None = None, *, client=None):
         if client is None:
             if not address:
-                raise ValueError("scheduler must be a Dask scheduler address such as tcp://127.0.0.1:8786 (got nothing)")
-            try:
+                raise ArgumentError("scheduler must be a Dask scheduler address such as tcp://127.0.0.1:8786 (got nothing)")
+            try:  # dask is an optional third-party package (the dist extra)
                 from dask.distributed import Client
             except ImportError:
-                raise ValueError(
-                    "scheduler needs dask.distributed (pip install 'gapkit[dist]')"
+                raise ArgumentError(
+                    "scheduler needs dask.distributed (pip install 'gapkit[dist]')", param="scheduler"
                 ) from None
+            _check_address(address)
             try:
                 client = Client(address, timeout="5s")
             except (OSError, TimeoutError) as exc:
-                raise ValueError(f"scheduler {address!r} could not be reached ({type(exc).__name__})") from None
+                raise ArgumentError(f"scheduler {address!r} could not be reached ({type(exc).__name__})",
+                                    param="scheduler") from None
             self._own = True
         else:
             self._own = False
@@ -145,8 +163,8 @@ def make_executor(*, scheduler: str | None = None, workers: int | None = None, n
     local process pool, or in-process when one worker (or one run) is enough."""
     if scheduler:
         return DaskExecutor(scheduler)
-    if workers is not None and int(workers) < 1:
-        raise ValueError(f"workers must be an integer >= 1 (got {workers})")
+    if workers is not None:
+        workers = check_int("workers", workers, 1)
     w = int(workers) if workers is not None else (os.cpu_count() or 1)
     if n_items is not None:
         w = min(w, max(1, int(n_items)))

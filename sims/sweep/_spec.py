@@ -18,8 +18,10 @@ slowest relaxation time in rescaled units (c the smallest curvature of its
 population loss, `relax_time`), so burn_time = 10 leaves exp(-10) of the
 initial offset. A point whose steps would exceed
 ``max_steps`` is run with max_steps and marked ``capped`` (it may not be at
-steady state). The torch backend uses the paper's epoch rule (Appendix E),
-N = ref_epochs max(1, min(4, 1 + (T_ref / T - 1) / 4)).
+steady state). That is the run length of the toy backends (`Backend.run_length`
+"steps"); a backend whose run length is "epochs" (the torch backend) uses the
+paper's epoch rule (Appendix E), N = ref_epochs max(1, min(4, 1 + (T_ref / T - 1) / 4)).
+The backend (`gapkit.sims._backends`) must be registered.
 
 Seeds: each run's seed comes from the root seed and the sha256 of its full
 configuration, so no seed depends on the worker, the executor or the order of
@@ -34,14 +36,14 @@ import math
 
 import numpy as np
 
+from gapkit.sims._backends import get_backend
 from ._store import config_key
 
-__all__ = ["MODELS", "ALGOS", "BACKENDS", "PRESETS", "MODEL_DEFAULTS", "SweepSpec", "make_spec", "build_runs",
+__all__ = ["MODELS", "ALGOS", "PRESETS", "MODEL_DEFAULTS", "SweepSpec", "make_spec", "build_runs",
            "run_seed", "relax_time", "steps_for", "epochs_for"]
 
-MODELS = ("quadratic1d", "quadratic", "linreg", "logreg", "rfridge")
-ALGOS = ("sgd", "langevin", "momentum")
-BACKENDS = ("numba", "torch")
+from gapkit.sims._settings import ALGOS as ALGOS  # noqa: E402 - names live in the settings module
+from gapkit.sims._settings import MODELS as MODELS  # noqa: E402
 
 # Model settings of the toy problems, scaled so the per-example curvature is
 # ~1 and one T grid suits all. linreg/rfridge: over-parameterized (dim > n)
@@ -105,22 +107,21 @@ class SweepSpec:
     preset: str | None = None
 
     def validate(self) -> "SweepSpec":
-        from gapkit.theory._validate import check_int, check_nonneg, check_positive
+        from gapkit.theory._validate import ArgumentError, check_int, check_nonneg, check_positive
 
-        if self.backend not in BACKENDS and ":" not in self.backend:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {self.backend!r})")
-        if self.backend == "numba" and self.model not in MODELS:
-            raise ValueError(f"model must be one of {', '.join(MODELS)} (got {self.model!r})")
+        backend = get_backend(self.backend)  # a registered backend, else an ArgumentError naming them
+        if backend.models and self.model not in backend.models:
+            raise ArgumentError(f"model must be one of {', '.join(backend.models)} (got {self.model!r})", param="model")
         if self.algo not in ALGOS:
-            raise ValueError(f"algo must be one of {', '.join(ALGOS)} (got {self.algo!r})")
+            raise ArgumentError(f"algo must be one of {', '.join(ALGOS)} (got {self.algo!r})")
         if (self.T_grid is None) == (self.lr_grid is None):
-            raise ValueError("give exactly one of T_grid and lr_grid")
+            raise ArgumentError("give exactly one of T_grid and lr_grid", param="T_grid")
         grid_name = "T_grid" if self.T_grid is not None else "lr_grid"
         grid = self.T_grid if self.T_grid is not None else self.lr_grid
         if len(grid) == 0:
-            raise ValueError(f"{grid_name} must be a non-empty list of numbers > 0 (got an empty list)")
+            raise ArgumentError(f"{grid_name} must be a non-empty list of numbers > 0 (got an empty list)")
         if len(self.batch_grid) == 0:
-            raise ValueError("batch_grid must be a non-empty list of integers >= 1 (got an empty list)")
+            raise ArgumentError("batch_grid must be a non-empty list of integers >= 1 (got an empty list)")
         for v in grid:
             check_positive(grid_name.replace("_grid", ""), v)
         self.batch_grid = [check_int("B", b, 1) for b in self.batch_grid]
@@ -132,7 +133,7 @@ class SweepSpec:
         check_positive("time", self.time)
         check_positive("T_ref", self.T_ref)
         if not self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1) (got {self.momentum})")
+            raise ArgumentError(f"momentum must be in [0, 1) (got {self.momentum})")
         return self
 
     def points(self) -> list[tuple[float, int, float]]:
@@ -146,25 +147,41 @@ class SweepSpec:
         return out
 
 
-def make_spec(model: str, *, preset: str | None = "smoke", **overrides) -> SweepSpec:
-    """A validated `SweepSpec`: model defaults, then the preset, then `overrides`
-    (keys left at None are ignored). A lr grid given without a T grid replaces
-    the preset's T grid."""
-    if preset is not None and preset not in PRESETS:
-        raise ValueError(f"preset must be one of {', '.join(PRESETS)} (got {preset!r})")
-    base = dict(MODEL_DEFAULTS.get(model, {}))
-    base.update(PRESETS.get(preset, {}) if preset else {})
+def make_spec(model: str | None, *, preset: str | None = "smoke", backend: str = "numba", **overrides) -> SweepSpec:
+    """A validated `SweepSpec` on a registered backend: the preset, then
+    `overrides` (keys left at None are ignored). The toy backends' presets are
+    `PRESETS` on top of the model's `MODEL_DEFAULTS`; a backend with its own
+    presets (`Backend.sweep_preset`) gives every field, the model included
+    (`model` None: the preset's). A grid given replaces the preset's other grid
+    (a lr grid its T grid, a T grid its lr grid); model_kwargs are merged over
+    the preset's."""
+    from gapkit.theory._validate import ArgumentError
+
+    b = get_backend(backend)
+    if preset is not None and preset not in b.presets:
+        raise ArgumentError(f"preset must be one of {', '.join(b.presets)} (got {preset!r})", param="preset")
+    if b.sweep_preset is None:
+        base = dict(MODEL_DEFAULTS.get(model, {}))
+        base.update(PRESETS.get(preset, {}) if preset else {})
+    else:
+        base = dict(b.sweep_preset(preset)) if preset else {}
+    preset_model = base.pop("model", None)
+    model = preset_model if model is None else model
+    kwargs = overrides.pop("model_kwargs", None)
     over = {k: v for k, v in overrides.items() if v is not None}
-    if "lr_grid" in over and "T_grid" not in over:
-        base.pop("T_grid", None)
+    for grid, other in (("lr_grid", "T_grid"), ("T_grid", "lr_grid")):
+        if grid in over and other not in over:
+            base.pop(other, None)
     base.update(over)
+    if kwargs:
+        base["model_kwargs"] = {**base.get("model_kwargs", {}), **kwargs}
     if base.get("algo") == "momentum" and "momentum" not in over:
         base["momentum"] = 0.9
     fields = {f.name for f in dataclasses.fields(SweepSpec)}
     unknown = sorted(set(base) - fields)
     if unknown:
-        raise ValueError(f"unknown sweep setting(s): {', '.join(unknown)}")
-    return SweepSpec(model=model, preset=preset, **{k: v for k, v in base.items() if k != "model"}).validate()
+        raise ArgumentError(f"unknown sweep setting(s): {', '.join(unknown)}")
+    return SweepSpec(model=model, preset=preset, backend=backend, **base).validate()
 
 
 def relax_time(spec: SweepSpec) -> float:
@@ -186,8 +203,9 @@ def relax_time(spec: SweepSpec) -> float:
 
 
 def steps_for(lr: float, spec: SweepSpec) -> tuple[int, int, bool]:
-    """(steps, burnin, capped) of the equal-rescaled-time rule (module docstring)."""
-    tau = relax_time(spec) if spec.backend != "torch" else 1.0
+    """(steps, burnin, capped) of the equal-rescaled-time rule (module docstring;
+    the toy backends' run length, `Backend.run_length` "steps")."""
+    tau = relax_time(spec)
     burnin = math.ceil(tau * spec.burn_time / lr)
     steps = math.ceil(tau * (spec.burn_time + spec.time) / lr)
     capped = steps > spec.max_steps
@@ -198,8 +216,11 @@ def steps_for(lr: float, spec: SweepSpec) -> tuple[int, int, bool]:
 
 
 def epochs_for(T: float, spec: SweepSpec) -> int:
-    """Appendix E: N = ref_epochs max(1, min(4, 1 + (T_ref / T - 1) / 4))."""
-    return int(math.ceil(spec.ref_epochs * max(1.0, min(4.0, 1.0 + (spec.T_ref / T - 1.0) / 4.0))))
+    """Appendix E: N = ref_epochs max(1, min(4, 1 + (T_ref / T - 1) / 4)), the
+    spec's reference run in the one epoch rule `gapkit.sims.stats._steady.paper_epochs`."""
+    from gapkit.sims.stats._steady import paper_epochs
+
+    return paper_epochs(T, reference_epochs=spec.ref_epochs, reference_T=spec.T_ref)
 
 
 def run_seed(root_seed: int, config: dict) -> int:
@@ -213,12 +234,13 @@ def run_seed(root_seed: int, config: dict) -> int:
 
 def build_runs(spec: SweepSpec) -> list[dict]:
     """One full configuration per run (grid point x replicate), seed included."""
+    by_steps = get_backend(spec.backend).run_length == "steps"
     runs = []
     for T, B, lr in spec.points():
         for r in range(spec.seeds):
             cfg = {"backend": spec.backend, "model": spec.model, "algo": spec.algo, "cosine": bool(spec.cosine),
                    "T": T, "batch": B, "lr": lr, "replicate": r, "root_seed": int(spec.root_seed)}
-            if spec.backend == "torch":
+            if not by_steps:
                 cfg.update(epochs=epochs_for(T, spec))
             else:
                 steps, burnin, capped = steps_for(lr, spec)
@@ -229,7 +251,7 @@ def build_runs(spec: SweepSpec) -> list[dict]:
                        noise_std=float(spec.noise_std), indicators=bool(spec.indicators))
             if spec.model_kwargs:
                 cfg["model_kwargs"] = dict(sorted(spec.model_kwargs.items()))
-            if spec.backend != "torch":
+            if by_steps:
                 # one data distribution (teacher, pool, test set) for the whole sweep;
                 # the data sets themselves come from each run's own seed
                 cfg["problem_seed"] = int(spec.root_seed)

@@ -10,6 +10,11 @@ Layout (the contract of DESIGN.md, shared with the torch backend)::
 (sorted keys, no whitespace, floats in their shortest round-trip form), so the
 same run always lands in the same file and a restarted sweep finds it.
 
+JSON: gapkit's one convention (`gapkit.sims.stats._results.to_jsonable`): a
+non-finite number is stored as null and its runs.csv cell is empty (pandas
+reads NaN). Records written before that convention hold the strings "nan",
+"inf", "-inf"; `get` reads those as null too.
+
 Crash safety: every file is written to a temporary file in the same folder,
 flushed and fsync'ed, then moved into place with `os.replace` (atomic on POSIX).
 A process killed at any moment (kill -9 included) leaves either the old file or
@@ -35,44 +40,48 @@ from pathlib import Path
 
 import numpy as np
 
+from gapkit.sims.stats._results import to_jsonable
+from gapkit.theory._validate import ArgumentError
+
 __all__ = ["config_key", "canonical_json", "jsonable", "ResultsStore", "flatten_scalars", "record_column"]
 
 _TMP_PREFIX = ".tmp-"
 
 
-def jsonable(v):
-    """Plain-JSON form of `v`: numpy scalars to python, arrays to lists,
-    non-finite floats to the strings "nan", "inf", "-inf" (strict JSON has none)."""
+# gapkit's one JSON convention (non-finite numbers are null); the old name stays for callers.
+jsonable = to_jsonable
+
+# Records written before the one convention hold non-finite numbers as these strings.
+_LEGACY_NONFINITE = ("nan", "inf", "-inf")
+
+
+def _legacy_to_null(v):
+    """Read side only: an old record's "nan"/"inf"/"-inf" strings become None,
+    as a new record writes them, so old and new records read alike."""
     if isinstance(v, dict):
-        return {str(k): jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [jsonable(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return jsonable(v.tolist())
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        if math.isfinite(f):
-            return f
-        return "nan" if math.isnan(f) else ("inf" if f > 0 else "-inf")
-    if v is None or isinstance(v, str):
-        return v
-    return str(v)
+        return {k: _legacy_to_null(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_legacy_to_null(x) for x in v]
+    if isinstance(v, str) and v in _LEGACY_NONFINITE:
+        return None
+    return v
+
+
+def _dumps(obj, **kw) -> str:
+    # strict JSON; objects JSON does not know (a Path, say) are stored as their str
+    return json.dumps(to_jsonable(obj), allow_nan=False, default=str, **kw)
 
 
 def canonical_json(obj) -> str:
     """Canonical JSON: sorted keys, no spaces, shortest round-trip floats.
     Integral floats stay floats (1.0 and 1 are different configurations)."""
-    return json.dumps(jsonable(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
 def config_key(config: dict) -> str:
     """sha256 hex digest of the canonical JSON of a run's full configuration."""
     if not isinstance(config, dict):
-        raise ValueError(f"config must be a dict (got {type(config).__name__})")
+        raise ArgumentError(f"config must be a dict (got {type(config).__name__})", param="config")
     return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()
 
 
@@ -85,9 +94,9 @@ def flatten_scalars(d: dict, prefix: str = "") -> dict:
         if isinstance(v, dict):
             out.update(flatten_scalars(v, name + "."))
         elif isinstance(v, (list, tuple)):
-            out[name] = json.dumps(jsonable(v), separators=(",", ":"))
+            out[name] = _dumps(v, separators=(",", ":"))
         else:
-            out[name] = jsonable(v)
+            out[name] = to_jsonable(v)
     return out
 
 
@@ -167,6 +176,10 @@ class ResultsStore:
             return None
         if not isinstance(rec, dict) or "config" not in rec or "result" not in rec:
             return None
+        # the config is left as stored: its canonical JSON is the record's key
+        for part in ("result", "meta"):
+            if part in rec:
+                rec[part] = _legacy_to_null(rec[part])
         return rec
 
     def has(self, key: str) -> bool:
@@ -175,10 +188,10 @@ class ResultsStore:
     def put(self, config: dict, result: dict, meta: dict | None = None) -> str:
         """Store one finished run atomically; returns its key."""
         key = config_key(config)
-        rec = {"config": jsonable(config), "result": jsonable(result)}
+        rec = {"config": config, "result": result}
         if meta:
-            rec["meta"] = jsonable(meta)
-        _atomic_write(self.path_for(key), json.dumps(rec, sort_keys=True, indent=1, allow_nan=False))
+            rec["meta"] = meta
+        _atomic_write(self.path_for(key), _dumps(rec, sort_keys=True, indent=1))
         return key
 
     def keys(self) -> list[str]:
@@ -192,7 +205,7 @@ class ResultsStore:
 
     # ------------------------------------------------------------- settings
     def write_settings(self, settings: dict) -> None:
-        _atomic_write(self.settings_path, json.dumps(jsonable(settings), sort_keys=True, indent=1, allow_nan=False))
+        _atomic_write(self.settings_path, _dumps(settings, sort_keys=True, indent=1))
 
     def read_settings(self) -> dict | None:
         try:

@@ -23,13 +23,15 @@ value by that relative amount before judging, and the row must then FAIL.
 from __future__ import annotations
 
 import dataclasses
-import math
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from gapkit.sims.stats._results import to_jsonable
+from gapkit.theory._validate import ArgumentError
 
 __all__ = [
     "PASS",
@@ -41,6 +43,7 @@ __all__ = [
     "CheckSpec",
     "register_check",
     "register_warmup",
+    "register_plugin_failure",
     "run_warmups",
     "registered_checks",
     "select_checks",
@@ -53,7 +56,9 @@ VERDICTS = (PASS, FAIL, INFO, SKIP)
 
 
 def _num(x):
-    """JSON-friendly number: python float, None for missing; inf/nan kept as strings."""
+    """JSON-friendly number: anything float() takes (a sympy number, a 0-d
+    array) as a python float, None for missing; non-finite as null, gapkit's
+    one JSON convention (`to_jsonable`)."""
     if x is None:
         return None
     if isinstance(x, (bool, np.bool_)):
@@ -64,9 +69,7 @@ def _num(x):
         xf = float(x)
     except (TypeError, ValueError):
         return x
-    if math.isfinite(xf):
-        return xf
-    return "nan" if math.isnan(xf) else ("inf" if xf > 0 else "-inf")
+    return to_jsonable(xf)
 
 
 @dataclasses.dataclass
@@ -88,7 +91,7 @@ class CheckResult:
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+            raise ArgumentError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
 
     def to_dict(self) -> dict:
         d = {
@@ -208,7 +211,7 @@ class CheckContext:
         tol = np.broadcast_to(np.asarray(tolerance, float), theory.shape).ravel()
         theory, measured = theory.ravel(), measured.ravel()
         if theory.shape != measured.shape:
-            raise ValueError(f"theory and measured must have the same size (got {theory.size} and {measured.size})")
+            raise ArgumentError(f"theory and measured must have the same size (got {theory.size} and {measured.size})")
         err = np.abs(measured - theory)
         ratio = np.where(np.isfinite(err), err / np.maximum(tol, np.finfo(float).tiny), np.inf)
         i = int(np.argmax(ratio))
@@ -294,7 +297,7 @@ def register_check(ids: Iterable[str], *, quick: bool = True, requires: Iterable
     """
     ids = tuple(ids)
     if not ids:
-        raise ValueError("ids must name at least one check id")
+        raise ArgumentError("ids must name at least one check id")
 
     def deco(fn):
         key = f"{fn.__module__}.{fn.__qualname__}"
@@ -308,18 +311,34 @@ _WARMUPS: dict[str, tuple[Callable[[], None], frozenset]] = {}
 
 
 def register_warmup(*, modules: Iterable[str]):
-    """Decorator: register a function that compiles Numba kernels on tiny
-    inputs, for the catalogue modules (full module names) whose checks use
-    them. `gapkit verify` runs the warm-ups its selected checks need first and
-    reports that time (JIT compilation, or loading the on-disk cache)
-    separately from the checks' own time."""
+    """Decorator: register a function that compiles kernels on tiny inputs (a
+    backend's `Backend.warmup`), for the modules (full names) whose checks use
+    them. Registering the same function again adds modules to those it serves
+    (a backend's checks that need another backend's kernels). `gapkit verify`
+    runs the warm-ups its selected checks need first and reports that time
+    (JIT compilation, or loading the on-disk cache) separately from the checks'
+    own time."""
     mods = frozenset(modules)
 
     def deco(fn):
-        _WARMUPS[f"{fn.__module__}.{fn.__qualname__}"] = (fn, mods)
+        key = f"{fn.__module__}.{fn.__qualname__}"
+        _WARMUPS[key] = (fn, mods | _WARMUPS.get(key, (fn, frozenset()))[1])
         return fn
 
     return deco
+
+
+def register_plugin_failure(name: str, message: str) -> None:
+    """A provider of one SKIP row ``plugin.<name>.load`` saying why the plugin
+    `name` did not load (`gapkit.sims._backends.plugin_errors`): a broken plugin
+    shows in the report instead of its checks silently missing."""
+    rid = f"plugin.{name}.load"
+
+    def provider(ctx):
+        return [CheckResult(id=rid, equation="", model="", theory=None, measured=None, ci95=None, tolerance=None,
+                            tolerance_source="", verdict=SKIP, note=message)]
+
+    _REGISTRY[f"plugin:{name}"] = CheckSpec(ids=(rid,), fn=provider, quick=True, module=__name__)
 
 
 def run_warmups(modules: Iterable[str] | None = None) -> float:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._registry import FAIL, INFO, PASS, SKIP, CheckResult
+from gapkit.sims.stats._results import to_jsonable
 from gapkit.sims.sweep._store import _atomic_write as atomic_write_text  # tmp + fsync + rename, one implementation
 
 __all__ = ["write_report", "atomic_write_text", "format_table", "fmt"]
@@ -74,6 +75,11 @@ def _csv(rows: Sequence[CheckResult]) -> str:
     return buf.getvalue()
 
 
+def _dumps(obj, **kw) -> str:
+    # gapkit's one JSON convention (non-finite numbers are null), strict JSON; paths as their str
+    return json.dumps(to_jsonable(obj), allow_nan=False, default=str, **kw)
+
+
 def _versions() -> dict:
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
     for mod in ("numpy", "scipy", "sympy", "numba", "torch"):
@@ -113,8 +119,8 @@ def write_report(out: Path, payload: dict, rows: Sequence[CheckResult], *, confi
     cfg = dict(config)
     cfg["versions"] = _versions()
     cfg["rerun"] = rerun
-    atomic_write_text(out / "config.json", json.dumps(cfg, indent=2, default=str))
-    atomic_write_text(out / "checks.json", json.dumps(payload, indent=1, default=str))
+    atomic_write_text(out / "config.json", _dumps(cfg, indent=2))
+    atomic_write_text(out / "checks.json", _dumps(payload, indent=1))
     atomic_write_text(out / "checks.csv", _csv(rows))
     atomic_write_text(out / "report.md", _markdown(payload, rows, cfg, figs, out))
     atomic_write_text(out / "report.html", _html(payload, rows, cfg, figs, out))

@@ -1,13 +1,14 @@
 """The check catalogue of `gapkit verify`: one module per family of checks.
 
 Each module registers its providers with `gapkit.sims.verify._registry.register_check`
-when imported. `load_catalogue` imports the modules in `_MODULES` that exist,
-then asks the plugins (the torch backend) to register theirs.
+when imported. `load_catalogue` imports every module in `_MODULES`, then takes
+from each registered backend (`gapkit.sims._backends`) its warm-up and its
+checks (the torch backend's arrive with its ``gapkit.plugins`` entry point); a
+plugin that failed to load shows as a SKIP row ``plugin.<name>.load``.
 """
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 # Order = order of rows in the report: exact identities first, then closed
 # forms, simulators, approximations, the temperature predictions.
@@ -33,13 +34,15 @@ def load_catalogue() -> None:
     if _loaded:
         return
     _loaded = True
-    for name in _MODULES:
-        full = f"{__name__}.{name}"
-        if importlib.util.find_spec(full) is not None:
-            importlib.import_module(full)
-    from gapkit.sims._backends import load_plugins
+    for name in _MODULES:  # every module is gapkit's own: a failing import is a bug, and shows
+        importlib.import_module(f"{__name__}.{name}")
+    from gapkit.sims._backends import backends, plugin_errors
+    from gapkit.sims.verify._registry import register_plugin_failure, register_warmup
 
-    for plugin in load_plugins():
-        hook = getattr(plugin, "register_checks", None)
-        if hook is not None:
-            hook()
+    for b in backends():
+        if b.warmup is not None:
+            register_warmup(modules=b.warmup_modules)(b.warmup)
+        if b.register_checks is not None:
+            b.register_checks()
+    for name, message in plugin_errors().items():
+        register_plugin_failure(name, message)

@@ -21,9 +21,9 @@ import math
 
 import numpy as np
 
+from gapkit.sims._settings import K_SE
 from gapkit.sims.verify._registry import register_check
 
-K_SE = 4.0
 H, ALPHA, BETA, N = 1.0, 0.1, 0.3, 20
 T0 = 0.05
 PAIRS = ((0.05, 1), (0.4, 8))  # (lam, B) at equal T = 0.05
@@ -50,9 +50,9 @@ def _run(ctx, lam, B, *, mu=0.0, K, M, key):
 
 def var_per_dataset(res):
     """E over chains of the stationary Var(theta) per data set, from the train loss (module docstring)."""
-    a = res["_problem"].arrays
+    a = res.problem.arrays
     xb = a["xbar"][:, 0]
-    tr = np.nanmean(res["arrays"]["train"], axis=1)
+    tr = np.nanmean(res.arrays["train"], axis=1)
     return 2.0 * tr / H - a["trs"] - (ALPHA * xb / (H + ALPHA)) ** 2
 
 
@@ -60,12 +60,12 @@ def exact_var(res, *, mu=0.0):
     """Exact stationary Var(theta) of the run's discrete chain, per data set (theory/_lyapunov, _momentum)."""
     from gapkit.theory._momentum import momentum_var_1d
 
-    D = H * H * res["_problem"].arrays["trs"]
+    D = H * H * res.problem.arrays["trs"]
     if mu == 0.0:
         # momentum_var_1d at mu = 0 is plain SGD's law T Dt / (k (2 - lam k)) (Eq 15)
-        return np.array([momentum_var_1d(H, d, lam=res["lr"], B=res["batch"], alpha=ALPHA, beta=BETA, mu=0.0)
+        return np.array([momentum_var_1d(H, d, lam=res.config["lr"], B=res.config["batch"], alpha=ALPHA, beta=BETA, mu=0.0)
                          ["var_theta"] for d in D])
-    return np.array([momentum_var_1d(H, d, lam=res["lr"], B=res["batch"], alpha=ALPHA, beta=BETA, mu=mu)
+    return np.array([momentum_var_1d(H, d, lam=res.config["lr"], B=res.config["batch"], alpha=ALPHA, beta=BETA, mu=mu)
                      ["var_theta"] for d in D])
 
 
@@ -86,21 +86,21 @@ def sgd_collapse(ctx):
     # same key: the same K data sets for both runs (their chains differ through lam, B)
     r1 = _run(ctx, l1, b1, K=K, M=M, key="collapse")
     r2 = _run(ctx, l2, b2, K=K, M=M, key="collapse")
-    g1 = np.nanmean(r1["arrays"]["test"] - r1["arrays"]["train"], axis=1)
-    g2 = np.nanmean(r2["arrays"]["test"] - r2["arrays"]["train"], axis=1)
+    g1 = np.nanmean(r1.arrays["test"] - r1.arrays["train"], axis=1)
+    g2 = np.nanmean(r2.arrays["test"] - r2.arrays["train"], axis=1)
     dg, dg_se = _mean_se(g2 - g1)
     v1, v2 = var_per_dataset(r1), var_per_dataset(r2)
     e1, e2 = exact_var(r1), exact_var(r2)
     dv, dv_se = _mean_se((v2 - e2) - (v1 - e1))  # paired residual: chain noise only
     th_dv = float(np.mean(e2 - e1))
     src = f"4 x standard error of the paired per-data-set difference (K={K} data sets x M={M}); false-FAIL ~6e-5"
-    info = {"lam_B": [[l1, b1], [l2, b2]], "T": T0, "steps": [r1["steps"], r2["steps"]],
-            "rescaled_time": [r1["steps"] * l1, r2["steps"] * l2]}
+    info = {"lam_B": [[l1, b1], [l2, b2]], "T": T0, "steps": [r1.config["steps"], r2.config["steps"]],
+            "rescaled_time": [r1.config["steps"] * l1, r2.config["steps"] * l2]}
     return [
         ctx.compare("collapse.gap.quadratic1d", equation="15", model="quadratic1d", theory=0.0, measured=dg,
                     ci95=1.96 * dg_se, tolerance=K_SE * dg_se, tolerance_source=src,
                     note=f"gap(lam={l2}, B={b2}) - gap(lam={l1}, B={b1}) at equal T and rescaled time (exact: 0)",
-                    extra={**info, "gap": [r1["gap"], r2["gap"]]}),
+                    extra={**info, "gap": [r1.summary.gap, r2.summary.gap]}),
         ctx.compare("collapse.variance.quadratic1d", equation="15", model="quadratic1d", theory=th_dv,
                     measured=th_dv + dv, ci95=1.96 * dv_se, tolerance=K_SE * dv_se, tolerance_source=src,
                     note="E_D Var(theta): difference between the two (lam, B) at equal T vs the exact discrete "
@@ -132,12 +132,12 @@ def momentum_law(ctx):
             tolerance_source=f"4 x standard error of the per-data-set residual (K={K} x M={M}); false-FAIL ~6e-5",
             note=f"momentum mu={MU}, lam={lam}, B={B}: E_D Var(theta) vs the exact discrete law "
                  "(gapkit.theory._momentum.momentum_var_1d)",
-            extra={"steps": r["steps"], "burnin": r["burnin"]}))
+            extra={"steps": r.config["steps"], "burnin": r.config["burnin"]}))
     rel_sim = float(np.mean(vs[1]) / np.mean(vs[0]) - 1)
     rel_th = float(np.mean(es[1]) / np.mean(es[0]) - 1)
     rows.append(ctx.info(
         "momentum.noncollapse.quadratic1d", equation="16", model="quadratic1d", theory=rel_th, measured=rel_sim,
         note=f"relative change of E_D Var(theta) between (lam, B) = {MPAIRS[0]} and {MPAIRS[1]} at equal T, "
              f"mu={MU} (0 = collapse onto T); theory = exact discrete law",
-        extra={"gap": [rs[0]["gap"], rs[1]["gap"]], "gap_ci95": [rs[0]["gap_ci95"], rs[1]["gap_ci95"]]}))
+        extra={"gap": [rs[0].summary.gap, rs[1].summary.gap], "gap_ci95": [rs[0].summary.gap_ci95, rs[1].summary.gap_ci95]}))
     return rows

@@ -18,31 +18,19 @@ import math
 
 import numpy as np
 
-from gapkit.sims.verify._registry import register_check, register_warmup
+from gapkit.sims.verify._registry import register_check
 
-_USERS = tuple(f"gapkit.sims.verify.catalogue.{m}" for m in ("simulators", "collapse", "theta_grid", "theta_grid2d", "temperature")) + (
-    "gapkit.gpu._plugin",)
-
-
-@register_warmup(modules=_USERS)
-def _compile_kernels():
-    """Compile (or load from Numba's cache) every simulator kernel on a tiny run."""
-    from gapkit.sims.engine._simulate import simulate
-
-    for model, dim in (("quadratic1d", 1), ("quadratic", 2), ("linreg", 2)):
-        for algo in ("sgd", "langevin", "momentum"):
-            simulate(model=model, algo=algo, n=4, dim=dim, lr=0.1, batch=2, momentum=0.5 if algo == "momentum" else 0.0,
-                     datasets=2, chains=1, steps=4, burnin=1, record_every=2, seed=0)
-
-K_SE = 4.0
+# The kernels' warm-up is the numba backend's (gapkit.sims._backends: Backend.warmup,
+# for this module and the others whose checks run the simulators).
+from gapkit.sims._settings import K_SE, Z95  # noqa: E402 - one home for the verdict constants
 _SRC = "4 x standard error from the run ({what}); false-FAIL rate ~6e-5 per compared value"
 
 
 def chain_moments(res, kmax=None):
     """Per data set, across chains: mean and variance of theta_final (first
     coordinate) and their standard errors (the variance's from the 4th moment)."""
-    th = res["arrays"]["theta_final"][:, :, 0]
-    ok = ~res["arrays"]["diverged"]
+    th = res.arrays["theta_final"][:, :, 0]
+    ok = ~res.arrays["diverged"]
     if kmax is not None:
         th, ok = th[:kmax], ok[:kmax]
     means, vars_, se_m, se_v = [], [], [], []
@@ -66,8 +54,8 @@ def moment_rows(ctx, res, *, prefix, equation, model, note, kmax=None):
 
     mu, cov = exact_stationary(res, kmax)
     m, v, sm, sv = chain_moments(res, kmax)
-    K, M = res["datasets"], res["chains"]
-    src = _SRC.format(what=f"{len(m)} data sets x {M} chains, theta after {res['steps']} updates")
+    K, M = res.config["datasets"], res.config["chains"]
+    src = _SRC.format(what=f"{len(m)} data sets x {M} chains, theta after {res.config['steps']} updates")
     return [
         ctx.compare_max(f"{prefix}", equation=equation, model=model, theory=mu[:, 0], measured=m,
                         tolerance=K_SE * sm, tolerance_source=src, note=note + " (stationary mean)",
@@ -117,12 +105,12 @@ def gap_closed_form(ctx):
                    seed=ctx.seed_for("sim.gap"))
     th = quadratic1d_steady(kw["n"], 0.5, 1.0, h=1.0, alpha=kw["alpha"], beta=kw["beta"], lam=kw["lam"],
                             B=kw["B"], scheme="sgd")
-    se = res["gap_ci95"] / 1.959963984540054
+    se = res.summary.gap_ci95 / Z95
     return [ctx.compare("sim.gap.quadratic1d", equation="15", model="quadratic1d", theory=th["gap"],
-                        measured=res["gap"], ci95=res["gap_ci95"], tolerance=K_SE * se,
+                        measured=res.summary.gap, ci95=res.summary.gap_ci95, tolerance=K_SE * se,
                         tolerance_source=f"4 x standard error across K={K} data sets (false-FAIL rate ~6e-5)",
                         note="data-averaged steady-state gap, plain SGD, vs quadratic1d_steady",
-                        extra={"diverged": res["diverged"]})]
+                        extra={"diverged": res.summary.diverged})]
 
 
 def em_variance_series(ctx, dts, *, chains, lam=0.5, key="sim.em_order"):
@@ -139,8 +127,8 @@ def em_variance_series(ctx, dts, *, chains, lam=0.5, key="sim.em_order"):
         res = simulate(model="quadratic1d", algo="langevin", dt=dt, n=10, data_mean=0.0, data_std=1.0, lr=lam,
                        batch=1, alpha=0.0, beta=0.5, datasets=1, chains=chains, burnin=burn, steps=burn * 8,
                        seed=ctx.seed_for(key))
-        a = res["_problem"].arrays
-        V = 2.0 * res["arrays"]["train"][0] - a["trs"][0]
+        a = res.problem.arrays
+        V = 2.0 * res.arrays["train"][0] - a["trs"][0]
         _, sde = quadratic_sde_stationary(np.eye(1), a["xbar"][0], a["Sx"][0], T=lam, beta=0.5)
         out.append((V.mean(), V.std(ddof=1) / math.sqrt(V.size), sde[0, 0], a["xbar"][0], a["Sx"][0]))
     return out
@@ -190,7 +178,7 @@ def linreg_moments(ctx):
     from gapkit.sims.engine._simulate import exact_stationary
 
     mu, cov = exact_stationary(res)
-    th = res["arrays"]["theta_final"]
+    th = res.arrays["theta_final"]
     M = th.shape[1]
     m = th.mean(axis=1)
     c = th - m[:, None, :]

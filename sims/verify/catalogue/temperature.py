@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gapkit.sims._settings import MODELS
 from gapkit.sims.verify._registry import register_check
 
 # Models swept by the INFO providers (quick: the two that tell the story).
@@ -33,7 +34,7 @@ QUICK_MODELS = ("quadratic1d", "linreg")
 # stable), where the fall of the gap is several standard errors.
 _QUICK = {"quadratic1d": dict(T_grid=[0.01, 0.02, 0.05, 0.1, 0.2, 0.4], datasets=8192),
           "linreg": dict(T_grid=[0.05, 0.1, 0.2, 0.4, 0.8], datasets=512)}
-FULL_MODELS = ("quadratic1d", "quadratic", "linreg", "logreg", "rfridge")
+FULL_MODELS = MODELS  # every toy model
 
 _THEORY_NOTE = {
     "quadratic1d": "theory (closed form): gap = h^2 s^2/(n(h+alpha)) does not depend on T; test loss rises "
@@ -103,7 +104,7 @@ def eq27_quadratic(ctx):
         r = simulate(model="quadratic1d", algo="sgd", n=p["n"], lr=float(lam), batch=1, data_mean=p["m"],
                      data_std=p["s"], datasets=K, chains=2, steps=burn + math.ceil(40.0 / lam), burnin=burn,
                      seed=seed)
-        trains.append(np.asarray(r["arrays"]["train"], dtype=np.float64).mean(axis=1))
+        trains.append(np.asarray(r.arrays["train"], dtype=np.float64).mean(axis=1))
         theory.append(quadratic1d_steady(p["n"], p["m"], p["s"], lam=float(lam), B=1, scheme="sgd")["train_loss"])
     Y = np.array(trains)  # (grid, K)
     x = lams - lams.mean()

@@ -54,8 +54,8 @@ def quadratic2d_rows(ctx, st: Setup | None = None, *, sizes: dict | None = None,
                    beta=st.beta, data_mean=st.m, data_std=st.s, datasets=sz["datasets"], chains=sz["chains"],
                    steps=burnin + sz["records"] * thin, burnin=burnin, seed=ctx.seed_for("meet.quadratic2d"),
                    record_every=thin, h=st.h)
-    draws = res["arrays"]["trace_theta"][:, :, burnin // thin:, :]
-    prob = res.pop("_problem")
+    draws = res.arrays["trace_theta"][:, :, burnin // thin:, :]
+    prob = res.problem
     K, M, S, _ = draws.shape
     X = prob.X
     e1 = st.edges()
@@ -84,8 +84,8 @@ def quadratic2d_rows(ctx, st: Setup | None = None, *, sizes: dict | None = None,
         note=(f"-int Cov(rho, U_l) d^2theta on a {P1} x {P1} grid (grid_gap_eq06, 2-D) vs the closed form "
               "2 h^2 s^2/(n(h+alpha))"),
     ), ctx.compare(
-        f"meet.gap_direct.{MODEL2}", equation="6", model=MODEL2, theory=gap, measured=res["gap"], ci95=res["gap_ci95"],
-        tolerance=K_SE * res["gap_ci95"] / Z95 + 2 * rb * gap,
+        f"meet.gap_direct.{MODEL2}", equation="6", model=MODEL2, theory=gap, measured=res.summary.gap, ci95=res.summary.gap_ci95,
+        tolerance=K_SE * res.summary.gap_ci95 / Z95 + 2 * rb * gap,
         tolerance_source=f"{K_SE:g} x SE over data sets ({ens}); false-FAIL ~6e-5",
         note="the same ensemble's direct gap (test - train)",
     )]
@@ -140,7 +140,7 @@ def quadratic2d_rows(ctx, st: Setup | None = None, *, sizes: dict | None = None,
                   f"over the simulated data sets, g = -log rho, Z = 1) on a {ca.size} x {ca.size} grid as a "
                   "finite set; theory = exact gap; no exact-input column in 2-D"),
             extra={"gauge": "logrho", "sim_inputs": a_.value, "reason": a_.reason, "gap_eq06_sim": eq6["gap"],
-                   "gap_direct_sim": res["gap"], "rel_err_sim_inputs": _rel(a_.value, gap)},
+                   "gap_direct_sim": res.summary.gap, "rel_err_sim_inputs": _rel(a_.value, gap)},
         ))
     return rows
 

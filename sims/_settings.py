@@ -1,0 +1,43 @@
+"""Constants shared by the command line and the library: one home each.
+
+Names of the toy models, algorithms, pool schemes and Numba sweep presets, and
+the numbers that decide verdicts (Z95, K_SE, the steady-state z threshold,
+BIG). Light at import by design (no numpy, numba or scipy): the CLI builds its
+parser from these names without loading the simulators. The library modules
+that own each concept (the kernels, the problems, the sweep presets) import
+their names from here, so a new model or preset is added in one place.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "MODELS",
+    "QUADRATIC_MODELS",
+    "ALGOS",
+    "SCHEMES",
+    "SWEEP_PRESET_NAMES",
+    "Z95",
+    "K_SE",
+    "STEADY_Z",
+    "BIG",
+]
+
+# The toy models of the Numba engine (gapkit.sims.engine._problems builds them).
+MODELS = ("quadratic1d", "quadratic", "linreg", "logreg", "rfridge")
+# The models with a curvature h (the --h option, exact discrete laws).
+QUADRATIC_MODELS = ("quadratic1d", "quadratic")
+# Training algorithms: Eq 15 (sgd), Eq 17 by Euler-Maruyama (langevin), Eq 16 (momentum).
+# The kernels' integer codes live in gapkit.sims.engine._kernels.ALGOS.
+ALGOS = ("sgd", "langevin", "momentum")
+# How train/test sets are drawn from a finite pool (gapkit.sims.engine._data).
+SCHEMES = ("iid", "split")
+# Presets of the Numba sweep; their grids live in gapkit.sims.sweep._spec.PRESETS.
+SWEEP_PRESET_NAMES = ("smoke", "quick", "paper")
+
+# Two-sided 95% normal quantile: ci95 = Z95 x standard error.
+Z95 = 1.959963984540054
+# Standard errors a PASS/FAIL row allows: two-sided false-FAIL rate 6.3e-5 per row under normality.
+K_SE = 4.0
+# |drift z| below which a sweep run counts as at steady state (the same 4 standard errors).
+STEADY_Z = 4.0
+# |theta| beyond this is divergence; keeps loss squares finite in the estimators.
+BIG = 1e30
