@@ -1,4 +1,4 @@
-"""Cross-backend check ``xbackend.linreg.torch``: the torch backend against exact SGD moments.
+"""Cross-backend check ``cross_backend.linreg.torch``: the torch backend against exact SGD moments.
 
 Toy linear regression l(w, x, y) = (1/2)(w'x - y)^2, x ~ N(0, I_d),
 y = w*'x + noise_std eps. The torch backend (`train_ensemble`, LinearModel,
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["linreg_sgd_moments", "xbackend_linreg"]
+__all__ = ["linreg_sgd_moments", "cross_backend_linreg"]
 
 from gapkit.sims._settings import K_SE as Z_TOL  # noqa: E402 - standard errors: false-FAIL ~6e-5 per row
 
@@ -65,8 +65,8 @@ def _toy_data(ctx, K, n, d, noise, seed):
     return np.asarray(prob.X, float), np.asarray(prob.y, float), np.asarray(prob.teacher, float)
 
 
-def xbackend_linreg(ctx) -> list:
-    """Provider of the ``xbackend.linreg.torch.*`` rows (see the module docstring)."""
+def cross_backend_linreg(ctx) -> list:
+    """Provider of the ``cross_backend.linreg.torch.*`` rows (see the module docstring)."""
     from ._models import build_model
     from ._train import SGDConfig, train_ensemble
 
@@ -74,7 +74,7 @@ def xbackend_linreg(ctx) -> list:
     lam, B, alpha = 0.1, 2, 0.05
     K = 200 if ctx.quick else 1000
     burn, epochs = 40, (300 if ctx.quick else 1200)
-    seed = ctx.seed_for("xbackend.linreg.torch")
+    seed = ctx.seed_for("xbackend.linreg.torch")  # the family's old name keeps its random stream
     Xtr, ytr, w_star = _toy_data(ctx, K, n, d, noise, seed)
     Xe, ye = _population_test_set(w_star, 0.0, 1.0, noise)
     # pool = all train rows, then the population test set shared by every member
@@ -82,7 +82,7 @@ def xbackend_linreg(ctx) -> list:
     pool_y = np.concatenate([ytr.ravel(), ye])
     tr_idx = np.arange(K * n).reshape(K, n)
     te_idx = np.broadcast_to(K * n + np.arange(d + 1), (K, d + 1))
-    seeds = [ctx.seed_for(f"xbackend.linreg.torch/{k}") for k in range(K)]
+    seeds = [ctx.seed_for(f"cross_backend.linreg.torch/{k}") for k in range(K)]
     cfg = SGDConfig(lr=lam, batch=B, epochs=epochs, alpha=alpha, loss="mse", dtype="float64", device="cpu", threads=1)
     rec = train_ensemble(build_model("linear", (d,)), pool_X, pool_y, tr_idx, te_idx, cfg, seeds=seeds)
     meas_tr = rec["train_loss"][:, 1 + burn:].mean(1)
@@ -99,7 +99,7 @@ def xbackend_linreg(ctx) -> list:
     for what, meas, ex in (("train_loss", meas_tr, ex_tr), ("test_loss", meas_te, ex_te), ("gap", meas_te - meas_tr, ex_te - ex_tr)):
         se = float((meas - ex).std(ddof=1) / np.sqrt(K))
         rows.append(ctx.compare(
-            f"xbackend.linreg.torch.{what}", equation="Eq 15", model="linreg", theory=float(ex.mean()),
+            f"cross_backend.linreg.torch.{what}", equation="Eq 15", model="linreg", theory=float(ex.mean()),
             measured=float(meas.mean()), tolerance=Z_TOL * se, tolerance_source=src, ci95=1.96 * se,
             note=f"{what}: {setting}; theory = exact stationary expectation of the discrete chain (discrete Lyapunov solve)",
             extra={"quantity": what, "epochs": epochs, "burn_in_epochs": burn},
@@ -108,7 +108,7 @@ def xbackend_linreg(ctx) -> list:
         ratio = rec["fdr1_lhs"][:, burn:].sum(1) / rec["fdr1_rhs"][:, burn:].sum(1)
     se = float(ratio.std(ddof=1) / np.sqrt(K))
     rows.append(ctx.compare(
-        "xbackend.linreg.torch.fdr1", equation="Yaida FDR1", model="linreg", theory=1.0,
+        "cross_backend.linreg.torch.fdr1", equation="Yaida FDR1", model="linreg", theory=1.0,
         measured=float(ratio.mean()), tolerance=Z_TOL * se, ci95=1.96 * se,
         tolerance_source=f"{Z_TOL:g} x standard error over K={K} chains of the per-chain ratio; false-FAIL rate ~6e-5 (plus the ratio-of-means bias, O(1/epochs))",
         note="<theta.(g + alpha theta)> / ((lam/2)<|g + alpha theta|^2>) over the stationary part of the chains = 1",
@@ -134,7 +134,7 @@ def _vs_numba(ctx, *, seed, lam, B, alpha, d, n, noise, K, steps, burnin, meas, 
     for what, a, b in (("train_loss", meas_tr, nb_tr), ("test_loss", meas_te, nb_te), ("gap", meas_te - meas_tr, nb_te - nb_tr)):
         se = float((a - b).std(ddof=1) / np.sqrt(K))
         rows.append(ctx.compare(
-            f"xbackend.linreg.torch.numba_{what}", equation="Eq 15", model="linreg", theory=float(b.mean()),
+            f"cross_backend.linreg.torch.numba_{what}", equation="Eq 15", model="linreg", theory=float(b.mean()),
             measured=float(a.mean()), tolerance=Z_TOL * se, tolerance_source=src, ci95=1.96 * se,
             note=f"{what}: {setting}; theory = Numba simulate on the same data sets ({steps} updates, burn-in {burnin})",
             extra={"quantity": "numba_" + what, "numba_steps": steps, "numba_burnin": burnin},

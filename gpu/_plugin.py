@@ -8,7 +8,7 @@ options it adds to ``gapkit sweep`` and ``gapkit bench`` (--device, --dtype,
 --dataset), its benchmark and the printer of its result, the commands
 ``gapkit torch-sweep`` (an alias of ``gapkit sweep --backend torch --device cpu
 --dtype float32``) and ``gapkit models``, and its checks
-(``xbackend.linreg.torch`` and, in the full catalogue, the ``realnet.*`` INFO
+(``cross_backend.linreg.torch`` and, in the full catalogue, the ``realnet.*`` INFO
 findings on MNIST-1D). Everything that needs torch imports it when it runs
 and, without torch, fails with a one-line error saying how to install it.
 """
@@ -196,10 +196,10 @@ def _commands() -> list:
 
 
 # ------------------------------------------------------------------ checks
-def _xbackend_linreg(ctx):
-    from ._cross_backend import xbackend_linreg
+def _cross_backend_linreg(ctx):
+    from ._cross_backend import cross_backend_linreg
 
-    return xbackend_linreg(ctx)
+    return cross_backend_linreg(ctx)
 
 
 def _realnet(ctx):
@@ -212,7 +212,7 @@ def _register_checks() -> None:
     from gapkit.sims._backends import get_backend
     from gapkit.sims.verify._registry import register_check, register_warmup
 
-    register_check(ids=["xbackend.linreg.torch"], quick=True, requires=("torch",))(_xbackend_linreg)
+    register_check(ids=["cross_backend.linreg.torch"], quick=True, requires=("torch",))(_cross_backend_linreg)
     # the cross-backend check runs the Numba simulator too: it needs that backend's warm-up
     register_warmup(modules=[__name__])(get_backend("numba").warmup)
     # the paper's real-network findings on MNIST-1D: INFO rows, minutes, --full only

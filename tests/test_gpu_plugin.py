@@ -77,8 +77,8 @@ def test_sweep_point_smoke_preset():
     assert a["trace_train"].shape == (2, 1, 5) and a["gap"].shape == (2, 1)
     assert s.gap == pytest.approx(float(a["gap"].mean()), rel=1e-12)          # per run -> data average
     assert ex["acc_gap"] == pytest.approx(float(a["acc_gap"].mean()), rel=1e-12)
-    # 4 epochs are too few for the verdict's drift test (8 records): unknown, not a pass
-    assert ex["equilibrated"] is None and "drift_z" not in ex
+    # 4 epochs are too few for the verdict's drift test (8 records): not steady, not a pass
+    assert ex["equilibrated"] is False and "drift_z" not in ex
     again = _plugin.sweep_point({"preset": "smoke", "seed": 3})
     assert again.summary.gap == s.gap  # same seed, same numbers
 
@@ -124,13 +124,13 @@ def test_torch_sweep_spec_carries_point_settings():
         _plugin.torch_sweep_spec("imagenet")
 
 
-def test_xbackend_check_passes_and_fails_with_wrong_theory():
-    specs = select_checks(["xbackend"])
-    assert any("xbackend.linreg.torch" in s.ids for s in specs)
-    rows = run_checks(specs, CheckContext(seed=0, quick=True), prefixes=["xbackend"])
+def test_cross_backend_check_passes_and_fails_with_wrong_theory():
+    specs = select_checks(["cross_backend"])
+    assert any("cross_backend.linreg.torch" in s.ids for s in specs)
+    rows = run_checks(specs, CheckContext(seed=0, quick=True), prefixes=["cross_backend"])
     judged = [r for r in rows if r.verdict != "INFO"]
     assert len(judged) >= 4 and all(r.verdict == "PASS" for r in judged), [(r.id, r.note) for r in rows]
-    bad = run_checks(specs, CheckContext(seed=0, quick=True, wrong_theory=0.2), prefixes=["xbackend"])
+    bad = run_checks(specs, CheckContext(seed=0, quick=True, wrong_theory=0.2), prefixes=["cross_backend"])
     assert all(r.verdict == "FAIL" for r in bad if r.verdict != "INFO")
 
 

@@ -7,7 +7,6 @@ executes it with nbclient. It also checks the .ipynb pair matches the script.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

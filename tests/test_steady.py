@@ -394,7 +394,8 @@ def test_verdict_flags_a_real_drift(K, M, S):
 def test_verdict_discard_and_unknown():
     """The measuring segment: Numba runs drop their burn-in, torch runs judge the
     last 50 epochs (never the record before training); a trace too short to
-    judge is unknown (None), or False when the run was capped."""
+    judge is not steady (False): never averaged in as steady; no trace at all is
+    unknown (None), or False when the run was capped."""
     from gapkit.sims.stats._equilibration import run_verdict, verdict_discard
 
     assert verdict_discard(100, {"steps": 20000, "burnin": 6666, "record_every": 200}) == 33
@@ -403,7 +404,8 @@ def test_verdict_discard_and_unknown():
     assert verdict_discard(81, {"epochs": 80, "steps": 640}) == 31  # a torch run's updates do not matter
     assert verdict_discard(50, {}) == 0
     short = np.ones((4, 1, 5))
-    assert run_verdict(short, {"epochs": 4})["steady"] is None
+    v = run_verdict(short, {"epochs": 4})
+    assert v["steady"] is False and "too few records" in v["eq_reasons"]
     assert run_verdict(short, {"epochs": 4, "capped": True})["steady"] is False
     assert run_verdict(None, {})["steady"] is None
     rng = np.random.default_rng(4)

@@ -269,3 +269,10 @@ def test_langevin_quadratic_sweep_carries_the_exact_eq07_bound(tmp_path, capsys)
     assert "bound_eq07" in df and (df["bound_eq07"] > 0).all()
     # Eq 7 holds on the data-averaged gap (exact value: h^2 s^2 / (n (h + alpha)))
     assert (df["bound_eq07"] >= df["theory.gap"]).all() and (df["theory.gap"] > 0).all()
+
+
+def test_huge_seed_count_is_refused_at_once(tmp_path, capsys):
+    """A run list of 8e30 runs would hang while being built: one line, exit 2."""
+    rc = main(["sweep", "--model", "linreg", "--seeds", "1e30", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "seeds must keep the sweep at <=" in err and len(err.splitlines()) == 1

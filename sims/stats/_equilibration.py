@@ -101,7 +101,7 @@ def verdict_discard(n_records: int, config: dict) -> int:
 def steady_verdict(trace, *, discard: int = 0, capped: bool = False, z_crit: float = DRIFT_Z_CRIT,
                    min_ess: float = MIN_ESS) -> dict:
     """The verdict of a (K, M, S) train-loss trace after `discard` records
-    (module docstring). trace None: no trace, steady None (False if capped).
+    (module docstring). trace None: no trace, steady None (False if capped); a trace too short to judge: False.
 
     Returns drift, drift_se, drift_z (`drift_test`), the scalar diagnostics of
     `equilibration` as eq_* (pooled Geweke z, tau, ESS, ...; recorded, only
@@ -123,6 +123,12 @@ def steady_verdict(trace, *, discard: int = 0, capped: bool = False, z_crit: flo
             ess = out.get("eq_ess")
             if isinstance(ess, float) and math.isfinite(ess) and ess < min_ess:
                 steady = False
+        else:
+            # a trace too short (< 8 records) or with < 2 finite data draws cannot
+            # show steady state: not judged steady, so never averaged in as steady
+            steady = False
+            why = "too few records or data draws to judge steady state (drift test needs >= 8 records, >= 2 draws)"
+            out["eq_reasons"] = "; ".join(r for r in (out.get("eq_reasons"), why) if r)
     if capped and steady is None:
         steady = False
     out["steady"] = steady

@@ -16,7 +16,8 @@ def sweep_findings(store: ResultsStore, keys) -> dict:
     from gapkit.sims.stats._fit import findings
 
     recs = list(store.records(keys))
-    steady = np.array([r["result"].get("steady") is not False for r in recs], dtype=bool)
+    # only a run judged steady counts as steady (unknown, None, does not)
+    steady = np.array([r["result"].get("steady") is True for r in recs], dtype=bool)
     T = _col(recs, "T")
     # With fewer than 3 temperatures at steady state (a smoke run, say) the
     # findings use every run and say so, rather than report nothing.

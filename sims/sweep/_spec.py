@@ -73,6 +73,8 @@ PRESETS = {
 }
 
 
+MAX_RUNS = 1_000_000  # grid points x seeds of one sweep
+
 
 @dataclasses.dataclass
 class SweepSpec:
@@ -128,6 +130,10 @@ class SweepSpec:
         for name in ("seeds", "datasets", "chains", "max_steps", "ref_epochs", "n", "dim"):
             check_int(name, getattr(self, name), 1)
         check_int("root_seed", self.root_seed, 0)
+        runs = len(grid) * len(self.batch_grid) * self.seeds
+        if runs > MAX_RUNS:  # a run list this long would take hours to build, years to run
+            raise ArgumentError(f"seeds must keep the sweep at <= {MAX_RUNS} runs (grid points x seeds = {runs})",
+                                param="seeds")
         for name in ("burn_time", "alpha", "beta", "momentum", "data_std", "noise_std"):
             check_nonneg(name, getattr(self, name))
         check_positive("time", self.time)

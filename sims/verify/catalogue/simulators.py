@@ -54,7 +54,7 @@ def moment_rows(ctx, res, *, prefix, equation, model, note, kmax=None):
 
     mu, cov = exact_stationary(res, kmax)
     m, v, sm, sv = chain_moments(res, kmax)
-    K, M = res.config["datasets"], res.config["chains"]
+    M = res.config["chains"]
     src = _SRC.format(what=f"{len(m)} data sets x {M} chains, theta after {res.config['steps']} updates")
     return [
         ctx.compare_max(f"{prefix}", equation=equation, model=model, theory=mu[:, 0], measured=m,

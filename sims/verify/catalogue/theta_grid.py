@@ -37,7 +37,7 @@ phi = sum_j (w/(pi j)) (-1)^(j+1) sin(2 pi j (theta - theta_c)/w) and
 (xbar Gaussian, independent of S^2) give
     |bias| <= 2 h c (s^2/n) sum_{j>=1} e^{-omega_j^2 c^2 s^2/(2n)} E[e^{-omega_j^2 V/2}],  omega_j = 2 pi j / w,
 exponentially small in (sd/w)^2: 3e-118 at the 0.1-cells used. On coarse
-cells the bound is attained (tests/test_meet.py computes the estimator's exact
+cells the bound is attained (tests/test_theta_grid.py computes the estimator's exact
 expectation there). The mass off the grid is bounded from the exact law.
 
 sigma_rho^2 from histograms: each data set's histogram noise is removed with
@@ -305,6 +305,7 @@ def quadratic1d_rows(ctx, st: Setup | None = None, *, wrong: dict | None = None,
     closed = quadratic1d_steady(st.n, st.m, st.s, h=st.h, alpha=st.alpha, beta=st.beta, lam=st.lam, B=st.B,
                                 scheme="em", dt=1.0)
     ex = exact_grid(st)
+    # seed keys keep the family's old name (meet), so its random streams did not change
     sim = run_ensemble(st, seed=ctx.seed_for("meet.quadratic1d"), wrong=wrong, **sz)
     sm = grid_from_simulation(st, sim)
     ap = approx_table(ex, sm)
@@ -322,7 +323,7 @@ def quadratic1d_rows(ctx, st: Setup | None = None, *, wrong: dict | None = None,
     se6 = sm["gap_eq06_ci95"] / Z95
     tol6 = K_SE * se6 + binb + outb + 2 * rb * gap
     rows.append(ctx.compare(
-        f"meet.eq06_grid.{MODEL}", equation="6", model=MODEL, theory=gap, measured=sm["gap_eq06"],
+        f"theta_grid.eq06_grid.{MODEL}", equation="6", model=MODEL, theory=gap, measured=sm["gap_eq06"],
         ci95=sm["gap_eq06_ci95"], tolerance=tol6,
         tolerance_source=(f"{K_SE:g} x SE over data sets ({ens}; false-FAIL ~6e-5) + binning bias bound "
                           f"{binb:.1e} (derived, module doc: exponentially small in (sd/cell)^2) + off-grid "
@@ -334,7 +335,7 @@ def quadratic1d_rows(ctx, st: Setup | None = None, *, wrong: dict | None = None,
     ))
     se_d = sim["gap_ci95"] / Z95
     rows.append(ctx.compare(
-        f"meet.gap_direct.{MODEL}", equation="6", model=MODEL, theory=gap, measured=sim["gap"], ci95=sim["gap_ci95"],
+        f"theta_grid.gap_direct.{MODEL}", equation="6", model=MODEL, theory=gap, measured=sim["gap"], ci95=sim["gap_ci95"],
         tolerance=K_SE * se_d + 2 * rb * gap,
         tolerance_source=f"{K_SE:g} x SE over data sets ({ens}) + burn-in residual; false-FAIL ~6e-5",
         note="the same ensemble's direct gap: time-averaged test loss - train loss (simulate's own estimate)",
@@ -346,7 +347,7 @@ def quadratic1d_rows(ctx, st: Setup | None = None, *, wrong: dict | None = None,
     zf = _z_family(int(sel.sum()))
     qe = ex["quad_err"]["rhobar_cell"] * float(np.max(ex["rhobar_cell"]))
     rows.append(ctx.compare_max(
-        f"meet.rhobar.{MODEL}", equation="7", model=MODEL, theory=ex["rhobar_cell"][sel],
+        f"theta_grid.rhobar.{MODEL}", equation="7", model=MODEL, theory=ex["rhobar_cell"][sel],
         measured=sm["rhobar"][sel], tolerance=zf * sm["rhobar_ci95"][sel] / Z95 + qe,
         tolerance_source=(f"{zf:.2f} x SE per cell (Bonferroni over {int(sel.sum())} cells with >= 100 expected "
                           f"draws, family-wise false-FAIL 1e-4) + quadrature error {qe:.1e}; no binning bias: "
@@ -358,7 +359,7 @@ def quadratic1d_rows(ctx, st: Setup | None = None, *, wrong: dict | None = None,
     ix = float(np.dot(w, ex["sigma_rho2_cell"]))
     qe = ex["quad_err"]["sigma_rho2_cell"] * float(np.dot(w, np.full_like(w, np.max(ex["sigma_rho2_cell"]))))
     rows.append(ctx.compare(
-        f"meet.sigma_rho.{MODEL}", equation="7", model=MODEL, theory=ix, measured=sm["int_sigma_rho2"],
+        f"theta_grid.sigma_rho.{MODEL}", equation="7", model=MODEL, theory=ix, measured=sm["int_sigma_rho2"],
         ci95=sm["int_sigma_rho2_ci95"], tolerance=K_SE * sm["int_sigma_rho2_ci95"] / Z95 + qe,
         tolerance_source=(f"{K_SE:g} x SE over data sets + quadrature error bound {qe:.1e}; the histogram noise is "
                           "removed with the between-chain spread (unbiased whatever the autocorrelation)"),
@@ -380,7 +381,7 @@ def quadratic1d_rows(ctx, st: Setup | None = None, *, wrong: dict | None = None,
     zf = _z_family(len(names))
     qe = [ex["quad_err"].get(nm, 0.0) * abs(t) * 10 for nm, t in zip(names, th_v)]
     rows.append(ctx.compare_max(
-        f"meet.sigma_g.{MODEL}", equation="10", model=MODEL, theory=th_v, measured=ms_v,
+        f"theta_grid.sigma_g.{MODEL}", equation="10", model=MODEL, theory=th_v, measured=ms_v,
         tolerance=zf * np.array(se_v) + np.array(qe),
         tolerance_source=(f"{zf:.2f} x SE (Bonferroni over {len(names)}, family-wise false-FAIL 1e-4); SE of each "
                           "<<.>> bounded by the rhobar-weighted sum of pointwise SEs (conservative for any "
@@ -396,7 +397,7 @@ def quadratic1d_rows(ctx, st: Setup | None = None, *, wrong: dict | None = None,
     e7 = float(np.dot(w, np.sqrt(np.maximum(ex["sigma_rho2"], 0)) * np.sqrt(ex["sigma_l2"]))) / math.sqrt(st.n)
     s7 = float(np.dot(w, np.sqrt(np.maximum(sm["sigma_rho2"], 0)) * np.sqrt(sm["eff"]["sigma_l2"]))) / math.sqrt(st.n)
     rows.append(ctx.info(
-        f"meet.eq07_bound.{MODEL}", equation="7", model=MODEL, theory=e7, measured=s7,
+        f"theta_grid.eq07_bound.{MODEL}", equation="7", model=MODEL, theory=e7, measured=s7,
         note=f"n^-1/2 int sigma_rho sigma_l: exact (theory) vs simulation (measured; sqrt of the debiased, "
              f"clipped cell-averaged sigma_rho^2: biased, no CI); exact gap {gap:.4g}",
     ))
@@ -411,7 +412,7 @@ def quadratic1d_rows(ctx, st: Setup | None = None, *, wrong: dict | None = None,
             src = ("rhobar = histogram, Ubar, sigma_u, sigma_gu = MC over the simulated data sets" if eq == "eq13"
                    else "gbar, sigma_gu = MC over the simulated data sets")
             rows.append(ctx.info(
-                f"meet.approx_{eq}{sfx}.{MODEL}", equation=eq[2:], model=MODEL, theory=gap,
+                f"theta_grid.approx_{eq}{sfx}.{MODEL}", equation=eq[2:], model=MODEL, theory=gap,
                 measured=a_s.value if a_s.defined else None,
                 note=(f"{what}, gauge {gauge}: measured = fed with SIMULATION inputs ({src}); "
                       f"extra.exact_inputs = fed with exact inputs ({a_e.value if a_e.defined else a_e.reason}); "
@@ -437,7 +438,7 @@ def quadratic1d_rows(ctx, st: Setup | None = None, *, wrong: dict | None = None,
         tab.append(row(t["quantity"] + " [exact inputs / sim inputs]", t["exact_inputs"], t["simulation_inputs"],
                        None))
     rows.append(ctx.info(
-        f"meet.table.{MODEL}", equation="6", model=MODEL, theory=gap, measured=sm["gap_eq06"],
+        f"theta_grid.table.{MODEL}", equation="6", model=MODEL, theory=gap, measured=sm["gap_eq06"],
         ci95=sm["gap_eq06_ci95"],
         note="closed form | simulation on a grid | approximations in one table (extra.table); "
              "gauge of g: -log rho (Z = 1) unless marked anchor",
@@ -448,7 +449,7 @@ def quadratic1d_rows(ctx, st: Setup | None = None, *, wrong: dict | None = None,
 
 
 def _figure(ctx, ex, sm):
-    path = ctx.figure_path("meet_quadratic1d.png")
+    path = ctx.figure_path("theta_grid_quadratic1d.png")
     if path is None:
         return
     import matplotlib
@@ -478,9 +479,9 @@ def _figure(ctx, ex, sm):
 
 
 @register_check(
-    ids=[f"meet.eq06_grid.{MODEL}", f"meet.gap_direct.{MODEL}", f"meet.rhobar.{MODEL}", f"meet.sigma_rho.{MODEL}",
-         f"meet.sigma_g.{MODEL}", f"meet.eq07_bound.{MODEL}", "meet.approx", f"meet.table.{MODEL}"],
+    ids=[f"theta_grid.eq06_grid.{MODEL}", f"theta_grid.gap_direct.{MODEL}", f"theta_grid.rhobar.{MODEL}", f"theta_grid.sigma_rho.{MODEL}",
+         f"theta_grid.sigma_g.{MODEL}", f"theta_grid.eq07_bound.{MODEL}", "theta_grid.approx", f"theta_grid.table.{MODEL}"],
     quick=True,
 )
-def meet_quadratic1d(ctx):
+def theta_grid_quadratic1d(ctx):
     return quadratic1d_rows(ctx)

@@ -50,6 +50,7 @@ def quadratic2d_rows(ctx, st: Setup | None = None, *, sizes: dict | None = None,
     b0, _ = default_burnin(lr=lam, curvature=st.h, alpha=st.alpha)
     thin = sz["thin"]
     burnin = thin * math.ceil(b0 / thin)
+    # the seed key keeps the family's old name (meet), so its random stream did not change
     res = simulate(model="quadratic", dim=2, algo="langevin", n=st.n, lr=lam, batch=st.B, alpha=st.alpha,
                    beta=st.beta, data_mean=st.m, data_std=st.s, datasets=sz["datasets"], chains=sz["chains"],
                    steps=burnin + sz["records"] * thin, burnin=burnin, seed=ctx.seed_for("meet.quadratic2d"),
@@ -76,7 +77,7 @@ def quadratic2d_rows(ctx, st: Setup | None = None, *, sizes: dict | None = None,
     rb = abs(1.0 - lam * (st.h + st.alpha)) ** burnin
     ens = f"K={K} data sets x M={M} chains x S={S} draws"
     rows = [ctx.compare(
-        f"meet.eq06_grid.{MODEL2}", equation="6", model=MODEL2, theory=gap, measured=eq6["gap"],
+        f"theta_grid.eq06_grid.{MODEL2}", equation="6", model=MODEL2, theory=gap, measured=eq6["gap"],
         ci95=eq6["gap_ci95"], tolerance=K_SE * eq6["gap_ci95"] / Z95 + binb + 2 * rb * gap,
         tolerance_source=(f"{K_SE:g} x SE over data sets ({ens}; false-FAIL ~6e-5) + binning bias bound {binb:.1e} "
                           f"(2 x the 1-D bound: the bias is a sum of per-axis terms with the 1-D marginals) + "
@@ -84,7 +85,7 @@ def quadratic2d_rows(ctx, st: Setup | None = None, *, sizes: dict | None = None,
         note=(f"-int Cov(rho, U_l) d^2theta on a {P1} x {P1} grid (grid_gap_eq06, 2-D) vs the closed form "
               "2 h^2 s^2/(n(h+alpha))"),
     ), ctx.compare(
-        f"meet.gap_direct.{MODEL2}", equation="6", model=MODEL2, theory=gap, measured=res.summary.gap, ci95=res.summary.gap_ci95,
+        f"theta_grid.gap_direct.{MODEL2}", equation="6", model=MODEL2, theory=gap, measured=res.summary.gap, ci95=res.summary.gap_ci95,
         tolerance=K_SE * res.summary.gap_ci95 / Z95 + 2 * rb * gap,
         tolerance_source=f"{K_SE:g} x SE over data sets ({ens}); false-FAIL ~6e-5",
         note="the same ensemble's direct gap (test - train)",
@@ -101,7 +102,7 @@ def quadratic2d_rows(ctx, st: Setup | None = None, *, sizes: dict | None = None,
     th, ms, se = np.concatenate(th), np.concatenate(ms), np.concatenate(tol)
     zf = _z_family(th.size)
     rows.append(ctx.compare_max(
-        f"meet.rhobar.{MODEL2}", equation="7", model=MODEL2, theory=th, measured=ms, tolerance=zf * se,
+        f"theta_grid.rhobar.{MODEL2}", equation="7", model=MODEL2, theory=th, measured=ms, tolerance=zf * se,
         tolerance_source=(f"{zf:.2f} x SE per cell (Bonferroni over {th.size} marginal cells with >= 100 expected "
                           "draws, family-wise false-FAIL 1e-4); exact = 1-D quadrature cell average"),
         note="each axis' marginal of rhobar (histogram of the 2-D draws) vs the exact 1-D marginal",
@@ -134,7 +135,7 @@ def quadratic2d_rows(ctx, st: Setup | None = None, *, sizes: dict | None = None,
     e52 = eq52_gap(eff["gbar"], eff["sigma_gu"], w, gauge="logrho", tails=False)
     for eq, a_ in (("eq13", e13), ("eq52", e52)):
         rows.append(ctx.info(
-            f"meet.approx_{eq}.{MODEL2}", equation=eq[2:], model=MODEL2, theory=gap,
+            f"theta_grid.approx_{eq}.{MODEL2}", equation=eq[2:], model=MODEL2, theory=gap,
             measured=a_.value if a_.defined else None,
             note=(f"{eq} fed with SIMULATION inputs (rhobar = 2-D histogram; Ubar, sigma_u, sigma_gu, gbar = MC "
                   f"over the simulated data sets, g = -log rho, Z = 1) on a {ca.size} x {ca.size} grid as a "
@@ -146,8 +147,8 @@ def quadratic2d_rows(ctx, st: Setup | None = None, *, sizes: dict | None = None,
 
 
 @register_check(
-    ids=[f"meet.eq06_grid.{MODEL2}", f"meet.gap_direct.{MODEL2}", f"meet.rhobar.{MODEL2}", "meet.approx"],
+    ids=[f"theta_grid.eq06_grid.{MODEL2}", f"theta_grid.gap_direct.{MODEL2}", f"theta_grid.rhobar.{MODEL2}", "theta_grid.approx"],
     quick=True,
 )
-def meet_quadratic2d(ctx):
+def theta_grid_quadratic2d(ctx):
     return quadratic2d_rows(ctx)

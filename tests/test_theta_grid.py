@@ -1,4 +1,4 @@
-"""The meet table (sims/catalogue/meet.py): closed form vs simulation on a
+"""The theta-grid table (sims/verify/catalogue/theta_grid.py): closed form vs simulation on a
 theta grid vs approximations, 1-D quadratic model with Langevin (EM).
 
 Exact parts to ~1e-12 (quadrature identities); the providers' PASS/FAIL rows
@@ -15,17 +15,17 @@ import numpy as np
 import pytest
 from scipy import special
 
-import gapkit.sims.verify.catalogue.theta_grid as meet
-import gapkit.sims.verify.catalogue.theta_grid2d as meet2d
+import gapkit.sims.verify.catalogue.theta_grid as tg
+import gapkit.sims.verify.catalogue.theta_grid2d as tg2d
 from gapkit.sims.verify._registry import FAIL, INFO, PASS, CheckContext, run_checks, select_checks
 from gapkit.theory._quadratic import quadratic1d_steady
 
-ST = meet.Setup()
+ST = tg.Setup()
 
 
 @pytest.fixture(scope="module")
 def rows_default():
-    return meet.meet_quadratic1d(CheckContext(seed=0, quick=True))
+    return tg.theta_grid_quadratic1d(CheckContext(seed=0, quick=True))
 
 
 def _by_id(rows):
@@ -33,7 +33,7 @@ def _by_id(rows):
 
 
 def test_exact_identities():
-    ex = meet.exact_grid(ST)
+    ex = tg.exact_grid(ST)
     w = ex["weights"]
     closed = quadratic1d_steady(ST.n, ST.m, ST.s, h=ST.h, alpha=ST.alpha, beta=ST.beta, lam=ST.lam, B=ST.B,
                                 scheme="em")
@@ -49,7 +49,7 @@ def test_exact_identities():
     assert abs(np.dot(w, (th - mean) ** 2 * ex["rhobar"]) - closed["var_rhobar"]) <= 1e-10
     # gauge: anchor and logrho g differ by a data-dependent constant, so their
     # sigma_g^2 differ and sigma_g^2 of the anchor gauge vanishes at theta_0
-    i0 = int(np.argmin(np.abs(th - meet.ANCHOR)))
+    i0 = int(np.argmin(np.abs(th - tg.ANCHOR)))
     assert ex["sigma_g2_anchor"][i0] < 1e-2 * ex["sigma_g2"][i0]
 
 
@@ -58,8 +58,8 @@ def test_binning_bias_bound_holds_and_is_not_vacuous():
     against its exact expectation -sum_c Cov_k(P_kc, U_k(theta_c)), on coarse
     cells where the bias is visible."""
     for cell in (0.5, 0.8, 1.0):
-        st = meet.Setup(cell=cell, half_width=8 * cell)
-        xb, S2, W = meet._nodes(st, 64)
+        st = tg.Setup(cell=cell, half_width=8 * cell)
+        xb, S2, W = tg._nodes(st, 64)
         V = st.vfac * (st.h**2 * S2 + st.beta**2)
         e = st.edges()
         c = 0.5 * (e[1:] + e[:-1])
@@ -67,17 +67,17 @@ def test_binning_bias_bound_holds_and_is_not_vacuous():
         U = 0.5 * st.h * ((c[:, None] - xb) ** 2 + S2)
         cov = (P * U) @ W - (P @ W) * (U @ W)
         bias = abs(-cov.sum() - st.h * st.c * st.s**2 / st.n)
-        bound = meet._binning_bound(st)
+        bound = tg._binning_bound(st)
         assert bias <= bound * (1 + 1e-9) + 1e-14
         if cell >= 0.8:
             assert bias > 0.5 * bound  # the bound is tight where it matters (measured: equal to ~1e-12)
-    assert meet._binning_bound(ST) < 1e-100
+    assert tg._binning_bound(ST) < 1e-100
 
 
 def test_rows_pass_at_default_seed(rows_default):
     rows = _by_id(rows_default)
     judged = [r for r in rows_default if r.verdict != INFO]
-    assert {r.id for r in judged} == {f"meet.{w}.quadratic1d" for w in
+    assert {r.id for r in judged} == {f"theta_grid.{w}.quadratic1d" for w in
                                       ("eq06_grid", "gap_direct", "rhobar", "sigma_rho", "sigma_g")}
     assert all(r.verdict == PASS for r in judged), [(r.id, r.note) for r in judged if r.verdict != PASS]
     for r in judged:
@@ -85,51 +85,51 @@ def test_rows_pass_at_default_seed(rows_default):
     # the approximation rows are INFO, carry both input columns and state the gauge
     for eq in ("eq13", "eq52"):
         for sfx, gauge in (("", "logrho"), ("_anchor", "anchor")):
-            r = rows[f"meet.approx_{eq}{sfx}.quadratic1d"]
+            r = rows[f"theta_grid.approx_{eq}{sfx}.quadratic1d"]
             assert r.verdict == INFO and r.extra["gauge"] == gauge
             assert math.isfinite(r.extra["sim_inputs"]) and math.isfinite(r.extra["exact_inputs"])
             assert "SIMULATION inputs" in r.note
-    tab = rows["meet.table.quadratic1d"].extra["table"]
+    tab = rows["theta_grid.table.quadratic1d"].extra["table"]
     assert len(tab) >= 10 and all({"quantity", "exact", "simulation"} <= set(t) for t in tab)
 
 
 def test_rows_fail_with_wrong_theory():
     """Through the registry, both providers (1-D and 2-D)."""
-    specs = select_checks(["meet"])
-    assert {s.fn.__name__ for s in specs} >= {"meet_quadratic1d", "meet_quadratic2d"}
-    rows = run_checks(specs, CheckContext(seed=0, quick=True, wrong_theory=0.2), prefixes=["meet"])
+    specs = select_checks(["theta_grid"])
+    assert {s.fn.__name__ for s in specs} >= {"theta_grid_quadratic1d", "theta_grid_quadratic2d"}
+    rows = run_checks(specs, CheckContext(seed=0, quick=True, wrong_theory=0.2), prefixes=["theta_grid"])
     judged = [r for r in rows if r.verdict != INFO]
     assert len(judged) >= 8 and all(r.verdict == FAIL for r in judged), \
         [(r.id, r.verdict, r.note) for r in judged if r.verdict != FAIL]
 
 
 def test_quadratic2d_rows():
-    rows = _by_id(meet2d.meet_quadratic2d(CheckContext(seed=0, quick=True)))
+    rows = _by_id(tg2d.theta_grid_quadratic2d(CheckContext(seed=0, quick=True)))
     judged = [r for r in rows.values() if r.verdict != INFO]
-    assert {r.id for r in judged} == {f"meet.{w}.quadratic2d" for w in ("eq06_grid", "gap_direct", "rhobar")}
+    assert {r.id for r in judged} == {f"theta_grid.{w}.quadratic2d" for w in ("eq06_grid", "gap_direct", "rhobar")}
     assert all(r.verdict == PASS for r in judged), [(r.id, r.note) for r in judged if r.verdict != PASS]
     for eq in ("eq13", "eq52"):
-        assert math.isfinite(rows[f"meet.approx_{eq}.quadratic2d"].measured)
+        assert math.isfinite(rows[f"theta_grid.approx_{eq}.quadratic2d"].measured)
     # a wrong temperature in the simulation: the marginal rhobar sees it
-    bad = _by_id(meet2d.quadratic2d_rows(CheckContext(seed=0, quick=True), wrong={"lam": 0.3}))
-    assert bad["meet.rhobar.quadratic2d"].verdict == FAIL
+    bad = _by_id(tg2d.quadratic2d_rows(CheckContext(seed=0, quick=True), wrong={"lam": 0.3}))
+    assert bad["theta_grid.rhobar.quadratic2d"].verdict == FAIL
 
 
 def test_wrong_temperature_detected():
     """Simulating at lam = 0.3 (T = 0.3) against theory at T = 0.2: the gap of
     this model does not depend on T (module doc of theory/_quadratic.py), so the
     Eq 6 rows cannot see it; rhobar and sigma_rho must."""
-    rows = _by_id(meet.quadratic1d_rows(CheckContext(seed=0, quick=True), wrong={"lam": 0.3}))
-    assert rows["meet.rhobar.quadratic1d"].verdict == FAIL
-    assert rows["meet.sigma_rho.quadratic1d"].verdict == FAIL
+    rows = _by_id(tg.quadratic1d_rows(CheckContext(seed=0, quick=True), wrong={"lam": 0.3}))
+    assert rows["theta_grid.rhobar.quadratic1d"].verdict == FAIL
+    assert rows["theta_grid.sigma_rho.quadratic1d"].verdict == FAIL
 
 
 def test_wrong_data_scale_detected():
-    rows = _by_id(meet.quadratic1d_rows(CheckContext(seed=0, quick=True), wrong={"s": 1.15}))
+    rows = _by_id(tg.quadratic1d_rows(CheckContext(seed=0, quick=True), wrong={"s": 1.15}))
     for what in ("eq06_grid", "gap_direct", "rhobar", "sigma_rho", "sigma_g"):
-        assert rows[f"meet.{what}.quadratic1d"].verdict == FAIL, what
+        assert rows[f"theta_grid.{what}.quadratic1d"].verdict == FAIL, what
 
 
 def test_bad_wrong_argument():
     with pytest.raises(ValueError, match="wrong"):
-        meet.run_ensemble(ST, datasets=4, chains=2, records=2, thin=1, seed=0, wrong={"beta": 1.0})
+        tg.run_ensemble(ST, datasets=4, chains=2, records=2, thin=1, seed=0, wrong={"beta": 1.0})
