@@ -68,7 +68,7 @@ def default_burnin(*, lr, curvature, alpha=0.0, momentum=0.0, dt=1.0) -> tuple[i
     return b, f"ceil({BURN_E:g} / (lam dt (c + alpha) [/(1 - mu)])) = {b} updates (c = {curvature:.4g})"
 
 
-def simulate(*, model: str, algo: str, n: int, lr: float, batch: int = 1,
+def simulate(*, model, algo: str, n: int, lr: float, batch: int = 1,
              alpha: float = 0.0, beta: float = 0.0, momentum: float = 0.0,
              cosine: bool = False, dt: float = 1.0, dim: int = 1,
              data_mean: float = 0.0, data_std: float = 1.0, noise_std: float = 0.5,
@@ -77,6 +77,9 @@ def simulate(*, model: str, algo: str, n: int, lr: float, batch: int = 1,
              pool: int | None = None, scheme: str = "iid", **model_kwargs) -> RunResult:
     """Simulate K = `datasets` training sets x M = `chains` chains of `algo` on `model`.
 
+    model: a built-in name (MODELS) or a `gapkit.theory.SymbolicModel` (the user's loss, compiled
+    with Numba by `_symbolic.simulate_model`; options test_size, loss_stride, problem_seed).
+
     algo: "langevin" (Euler-Maruyama of Eq 17, step dt), "sgd" (Eq 15),
     "momentum" (Eq 16, PyTorch form, mu = `momentum`); cosine=True applies
     lam_t = lr cos(pi t / (2 t_f)) (sgd, momentum). T = lr / batch.
@@ -84,6 +87,14 @@ def simulate(*, model: str, algo: str, n: int, lr: float, batch: int = 1,
     diverged (K, M), theta_final (K, M, d), and the traces trace_train,
     trace_test (K, M, S), trace_theta (K, M, S, d) when record_every > 0.
     """
+    if not isinstance(model, str):  # a gapkit.theory.SymbolicModel: the user's own loss (`_symbolic`)
+        from ._symbolic import simulate_model
+
+        return simulate_model(model, algo=algo, n=n, lr=lr, batch=batch, alpha=alpha, beta=beta, momentum=momentum,
+                              cosine=cosine, dt=dt, dim=dim, data_mean=data_mean, data_std=data_std,
+                              noise_std=noise_std, datasets=datasets, chains=chains, steps=steps, burnin=burnin,
+                              seed=seed, record_every=record_every, pool=pool, scheme=scheme,
+                              model_kwargs=model_kwargs)
     t0 = time.perf_counter()
     p = _checked(model=model, algo=algo, n=n, lr=lr, batch=batch, alpha=alpha, beta=beta, momentum=momentum,
                  cosine=cosine, dt=dt, dim=dim, data_mean=data_mean, data_std=data_std, noise_std=noise_std,

@@ -1,0 +1,328 @@
+"""Numba simulation of a user's `gapkit.theory.SymbolicModel` (Eqs 15, 16, 17): `simulate_model`.
+
+The per-example gradient dl(theta, x[, y]) and loss l of the model are printed from sympy
+(common subexpressions eliminated) to two scalar Python functions, compiled with Numba, and
+called from one generic kernel; compilation happens once per model object (`compiled`, an
+in-memory cache: the functions are generated, so Numba's on-disk cache does not apply).
+
+The kernel follows the built-in kernels of `_kernels` step for step and draw for draw, so a
+model that is one of the built-in losses reproduces their chain (same seed, same numbers up to
+floating-point rounding; the tests hold `quadratic_model()` against ``quadratic1d``):
+
+- per chain (data set k, chain m) the keyed stream (seed, TAG_CHAIN, k, m) of `_rng`;
+- ``sgd`` (Eq 15) / ``momentum`` (Eq 16, PyTorch form): ceil(B/2) `index_pair` draws per step
+  (B indices with replacement), then one normal per coordinate when beta != 0;
+- ``langevin`` (Euler-Maruyama of Eq 17): d normals, then the noise L z with L the Cholesky factor
+  of D(theta, x_l) + beta^2 I, D the centred per-example gradient covariance at the current theta
+  (exact D; for the quadratic L is the constant sqrt(h^2 S^2 + beta^2) of the built-in kernel);
+- a chain with a coordinate beyond BIG (or a non-finite loss) is diverged and stopped (nan outputs).
+
+Data (the built-ins' draws): x ~ N(data_mean 1, data_std^2 I) in dx dimensions from the data
+stream of `_data.gaussian_inputs` (or a finite pool, ``pool=N`` with ``scheme``, as the built-ins);
+a label y from a linear teacher y = w*'x + noise_std eps or a logistic one (the model's
+`label_kind`). The test side is one independent test set of ``test_size`` points (default 4096)
+shared by all data sets (population-loss estimate), or each data set's pool test set. Losses are
+averaged over the post-burn-in steps at every ``loss_stride``-th step (default: about as often as
+their cost allows, the GLM rule of `_simulate`; 1 for an exact comparison).
+"""
+from __future__ import annotations
+
+import math
+import weakref
+from collections import namedtuple
+
+import numpy as np
+import sympy as sp
+from numba import prange
+
+from gapkit.sims._settings import BIG
+from gapkit.sims.stats._results import RunResult
+from gapkit.theory._validate import ArgumentError, check_int
+
+from . import _data, _kernels, _problems, _rng
+from . import _simulate as _sim
+from ._jit import jit, pjit
+
+__all__ = ["SymData", "simulate_model", "compiled"]
+
+SymData = namedtuple("SymData", "X y Xt yt tidx")
+SymData.__doc__ = """A user model's K data sets: X (K, n, dx), labels y (K, n) (zeros without a label), test sets
+Xt (J, nt, dx), yt (J, nt); test side of data set k: tidx[k]."""
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_OPTS = {"cache": False}  # generated functions: no on-disk cache (compiled once per model in memory)
+
+
+def _codegen(model):
+    """Source of grad(th, x, y, out) and loss(th, x, y) for the model (sympy printed to Python math)."""
+    P = sp.symbols(f"p0:{model.dim}", real=True)
+    Q = sp.symbols(f"q0:{model.dx}", real=True)
+    sub = dict(zip(model.params, P)) | dict(zip(model.data, Q))
+    if model.label is not None:
+        sub[model.label] = sp.Symbol("yy", real=True)
+    head = [f"    p{i} = th[{i}]" for i in range(model.dim)] + [f"    q{i} = x[{i}]" for i in range(model.dx)]
+    head.append("    yy = y")
+
+    def body(exprs):
+        reps, red = sp.cse([e.xreplace(sub) for e in exprs], symbols=sp.numbered_symbols("c_"))
+        return [f"    {s} = {sp.pycode(e, fully_qualified_modules=True)}" for s, e in reps], \
+            [sp.pycode(e, fully_qualified_modules=True) for e in red]
+
+    pre, outs = body(list(model.grad_expr))
+    grad = ["def grad(th, x, y, out):"] + head + pre + [f"    out[{i}] = {o}" for i, o in enumerate(outs)]
+    pre, outs = body([model.loss_expr])
+    loss = ["def loss(th, x, y):"] + head + pre + [f"    return {outs[0]}"]
+    return "\n".join(grad) + "\n", "\n".join(loss) + "\n"
+
+
+def compiled(model):
+    """The model's compiled kernel (generated and compiled on first use, then cached per model object)."""
+    run = _COMPILED.get(model)
+    if run is None:
+        ns: dict = {"math": math}
+        for src in _codegen(model):
+            exec(compile(src, f"<gapkit SymbolicModel {model.name}>", "exec"), ns)  # noqa: S102 - our own printout
+        run = _kernel(jit(ns["grad"], **_OPTS), jit(ns["loss"], **_OPTS))
+        _COMPILED[model] = run
+    return run
+
+
+def _kernel(grad, loss):
+    """The generic kernel (module docstring) around the model's compiled grad and loss."""
+
+    @jit(**_OPTS)
+    def minibatch_step(th, v, g, gj, Xk, yk, upd, lt, st):
+        """Eq 15 (algo 1) / Eq 16 (algo 2) on B examples drawn with replacement; returns the stream state."""
+        s0, s1, s2, s3 = st
+        d, n, B = th.shape[0], Xk.shape[0], upd.B
+        for i in range(d):
+            g[i] = 0.0
+        for b in range(0, B, 2):
+            p, q, s0, s1, s2, s3 = _rng.index_pair(n, s0, s1, s2, s3)
+            grad(th, Xk[p], yk[p], gj)
+            for i in range(d):
+                g[i] += gj[i]
+            if b + 1 < B:
+                grad(th, Xk[q], yk[q], gj)
+                for i in range(d):
+                    g[i] += gj[i]
+        invB = 1.0 / B
+        bnoise = upd.beta * math.sqrt(invB)
+        for i in range(d):
+            gi = g[i] * invB
+            if upd.beta != 0.0:
+                z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
+                gi += bnoise * z
+            if upd.algo == 1:
+                th[i] -= lt * (gi + upd.alpha * th[i])
+            else:
+                v[i] = upd.mu * v[i] + gi + upd.alpha * th[i]
+                th[i] -= lt * v[i]
+        return s0, s1, s2, s3
+
+    @jit(**_OPTS)
+    def langevin_step(th, g, G, C, z, Xk, yk, upd, lt, st):
+        """Euler-Maruyama of Eq 17 with the exact D(theta, x_l) (centred covariance of the rows of G)."""
+        s0, s1, s2, s3 = st
+        d, n = th.shape[0], Xk.shape[0]
+        for j in range(n):
+            grad(th, Xk[j], yk[j], G[j])
+        for i in range(d):
+            g[i] = 0.0
+            for j in range(n):
+                g[i] += G[j, i]
+            g[i] /= n
+        for i in range(d):
+            for l in range(i + 1):
+                c = 0.0
+                for j in range(n):
+                    c += (G[j, i] - g[i]) * (G[j, l] - g[l])
+                C[i, l] = c / n + (upd.beta * upd.beta if i == l else 0.0)
+        for i in range(d):  # in-place Cholesky (lower); a zero pivot (D singular, beta = 0) gives a zero column
+            for l in range(i + 1):
+                c = C[i, l]
+                for q in range(l):
+                    c -= C[i, q] * C[l, q]
+                if i == l:
+                    C[i, i] = math.sqrt(c) if c > 0.0 else 0.0
+                else:
+                    C[i, l] = c / C[l, l] if C[l, l] > 0.0 else 0.0
+        for i in range(d):
+            zi, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
+            z[i] = zi
+        sq = math.sqrt(upd.dt / upd.B)
+        for i in range(d):
+            nz = 0.0
+            for l in range(i + 1):
+                nz += C[i, l] * z[l]
+            g[i] = -lt * upd.dt * (g[i] + upd.alpha * th[i]) + lt * sq * nz
+        for i in range(d):
+            th[i] += g[i]
+        return s0, s1, s2, s3
+
+    @jit(**_OPTS)
+    def mean_loss(th, Xk, yk):
+        s = 0.0
+        for j in range(Xk.shape[0]):
+            s += loss(th, Xk[j], yk[j])
+        return s / Xk.shape[0]
+
+    @jit(**_OPTS)
+    def chains(c0, c1, data, upd, meas, out):
+        """Chains c0, ..., c1 - 1 (chain c: data set c // M, chain c % M); each writes its own output slots."""
+        n, d = data.X.shape[1], out.theta.shape[2]
+        steps, nrec, M = upd.lams.shape[0], out.tr_train.shape[2], meas.M
+        for ch in range(c0, c1):
+            k = ch // M
+            m = ch - k * M
+            st = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
+            Xk, yk = data.X[k], data.y[k]
+            Xe, ye = data.Xt[data.tidx[k]], data.yt[data.tidx[k]]
+            th, v, g, gj, z = np.zeros(d), np.zeros(d), np.empty(d), np.empty(d), np.empty(d)
+            G, C = np.empty((n if upd.algo == 0 else 1, d)), np.empty((d, d))
+            atr, ate, cnt, bad = 0.0, 0.0, 0, False
+            for t in range(steps):
+                if upd.algo == 0:
+                    st = langevin_step(th, g, G, C, z, Xk, yk, upd, upd.lams[t], st)
+                else:
+                    st = minibatch_step(th, v, g, gj, Xk, yk, upd, upd.lams[t], st)
+                for i in range(d):
+                    if not (abs(th[i]) <= BIG):
+                        bad = True
+                if bad:
+                    break
+                measure = t >= meas.burnin and (t - meas.burnin) % meas.stride == 0
+                r = (t + 1) // meas.rec - 1 if nrec > 0 and (t + 1) % meas.rec == 0 else nrec
+                if measure or r < nrec:
+                    ltr, lte = mean_loss(th, Xk, yk), mean_loss(th, Xe, ye)
+                    if not (abs(ltr) <= BIG and abs(lte) <= BIG):
+                        bad = True
+                        break
+                    if measure:
+                        atr += ltr
+                        ate += lte
+                        cnt += 1
+                    if r < nrec:
+                        out.tr_train[k, m, r] = ltr
+                        out.tr_test[k, m, r] = lte
+                        for i in range(d):
+                            out.tr_theta[k, m, r, i] = th[i]
+            for i in range(d):
+                out.theta[k, m, i] = th[i]
+            out.div[k, m] = bad
+            out.train[k, m] = np.nan if bad or cnt == 0 else atr / cnt
+            out.test[k, m] = np.nan if bad or cnt == 0 else ate / cnt
+
+    @pjit(**_OPTS)
+    def run(data, upd, meas, out):
+        nc = data.X.shape[0] * meas.M
+        nb = min(nc, _kernels._BLOCKS)
+        for b in prange(nb):
+            chains(b * nc // nb, (b + 1) * nc // nb, data, upd, meas, out)
+
+    return run
+
+
+# ---------------------------------------------------------------- the Python side
+def _problem(model, p, *, test_size) -> _problems.Problem:
+    """The K data sets of the model (module docstring) as a `_problems.Problem` (kind "symbolic")."""
+    s64 = _rng.seed64(p["seed"])
+    ps = p["problem_seed"]
+    p64 = s64 if ps is None else _rng.seed64(ps)
+    K, n, dx = p["datasets"], p["n"], model.dx
+    logistic = model.label_kind == "logistic"
+    w_star = _data.teacher(p64, dx) if model.label is not None else None
+    if p["pool"] is None:
+        X = _data.gaussian_inputs(s64, K, n, dx, p["data_mean"], p["data_std"])
+        Xt = _data.gaussian_inputs(p64, 1, test_size, dx, p["data_mean"], p["data_std"], tag=_rng.TAG_INIT)
+        y, yt = np.zeros((K, n)), np.zeros((1, test_size))
+        if w_star is not None:
+            y = _data.labels(s64, X, w_star, noise_std=p["noise_std"], logistic=logistic)
+            yt = _data.labels(p64, Xt, w_star, noise_std=p["noise_std"], logistic=logistic, tag=_rng.TAG_INIT)
+        tidx = np.zeros(K, dtype=np.int64)
+        src = f"independent test set of {test_size} points shared by all data sets (population loss estimate)"
+    else:
+        dr = _problems._pool_draws(s64, p64, K=K, n=n, din=dx, pool=p["pool"], scheme=p["scheme"],
+                                   data_mean=p["data_mean"], data_std=p["data_std"])
+        P = dr["P"][0]
+        yp = np.zeros(P.shape[0]) if w_star is None else _data.labels(
+            p64, dr["P"], w_star, noise_std=p["noise_std"], logistic=logistic, tag=_rng.TAG_POOL)[0]
+        X, y, Xt, yt = P[dr["train"]], yp[dr["train"]], P[dr["test"]], yp[dr["test"]]
+        tidx, src = np.arange(K, dtype=np.int64), dr["source"]
+    arrays = {"Xt": np.ascontiguousarray(Xt), "yt": np.ascontiguousarray(yt, dtype=np.float64)}
+    return _problems.Problem(f"symbolic:{model.name}", "symbolic", model.dim, np.ascontiguousarray(X),
+                             np.ascontiguousarray(y, dtype=np.float64), tidx, src, curvature=model.curvature,
+                             arrays=arrays, teacher=w_star)
+
+
+def _stride(prob, p, steps, burnin, loss_stride) -> int:
+    if loss_stride is not None:
+        return check_int("loss_stride", loss_stride, 1)
+    step_cost = p["n"] if p["algo"] == "langevin" else p["batch"]
+    eval_cost = p["n"] + prob.arrays["Xt"].shape[1]
+    return max(1, min(eval_cost // max(step_cost, 1), max(1, (steps - burnin) // 50)))
+
+
+def _checked(model, dim, kw) -> dict:
+    """The keywords shared with the built-in models, checked by `_simulate._checked` (as for a model without
+    options), and this module's own: test_size, loss_stride, problem_seed."""
+    from gapkit.theory._symbolic import SymbolicModel
+
+    if not isinstance(model, SymbolicModel):
+        raise ArgumentError(f"model must be a model name or a gapkit.theory.SymbolicModel (got {type(model).__name__})",
+                            param="model")
+    if dim not in (1, model.dim):
+        raise ArgumentError(f"dim is the model's own ({model.dim} parameters); got dim={dim}", param="dim")
+    extra = sorted(set(kw) - {"test_size", "loss_stride", "problem_seed"})
+    if extra:
+        raise ArgumentError(f"unknown option(s) {extra} for a SymbolicModel (allowed: test_size, loss_stride, "
+                            "problem_seed)", param="model_kwargs")
+    own = {"test_size": check_int("test_size", kw.get("test_size", 4096), 1),
+           "loss_stride": None if kw.get("loss_stride") is None else check_int("loss_stride", kw["loss_stride"], 1),
+           "problem_seed": None if kw.get("problem_seed") is None else check_int("problem_seed", kw["problem_seed"], 0)}
+    return own
+
+
+def simulate_model(model, *, steps, burnin, dim, model_kwargs, **shared):
+    """`gapkit.sims.simulate` for a `gapkit.theory.SymbolicModel` (module docstring): the same keywords
+    (`simulate` passes them all), the same `RunResult` (config["model"] = "symbolic:<name>", config["loss"]
+    the sympy loss); model_kwargs: test_size, loss_stride, problem_seed."""
+    import time
+
+    t0 = time.perf_counter()
+    own = _checked(model, dim, model_kwargs)
+    p = _sim._checked(model="linreg", dim=model.dim, model_kwargs={}, **shared)
+    p.update(model=f"symbolic:{model.name}", problem_seed=own["problem_seed"],
+             model_kwargs={k: v for k, v in own.items() if v is not None})
+    prob = _problem(model, p, test_size=own["test_size"])
+    steps, burnin, rule = _sim._run_length(prob, p, steps, burnin)
+    stride = _stride(prob, p, steps, burnin, own["loss_stride"])
+    arrays = _run(model, prob, p, steps, burnin, stride)
+    config = _sim._config(prob, p, steps=steps, burnin=burnin, rule=rule, stride=stride)
+    config["loss"] = str(model.loss_expr)
+    theory = {"note": "no closed form for a user's model: compare with SymbolicModel.fokker_planck (Eq 47) "
+                      "or the exact engine on SymbolicModel.universe"}
+    return RunResult(config=config, summary=_sim._summary(prob, config, arrays), theory=theory, arrays=arrays,
+                          problem=prob, timings={"wall_seconds": time.perf_counter() - t0})
+
+
+
+def _run(model, prob, p, steps, burnin, stride) -> dict:
+    """Allocate the outputs and run the compiled kernel; the arrays of `simulate`."""
+    K, M, d, lr, every = p["datasets"], p["chains"], prob.d, p["lr"], p["record_every"]
+    nrec = steps // every if every else 0
+    sched = lr * np.cos(np.pi * np.arange(steps) / (2.0 * steps)) if p["cosine"] else np.full(steps, lr)
+    out = _kernels.Outputs(train=np.empty((K, M)), test=np.empty((K, M)), div=np.zeros((K, M), dtype=np.bool_),
+                           theta=np.empty((K, M, d)), tr_train=np.full((K, M, nrec), np.nan),
+                           tr_test=np.full((K, M, nrec), np.nan), tr_theta=np.full((K, M, nrec, d), np.nan))
+    upd = _kernels.Update(algo=_kernels.ALGOS[p["algo"]], lams=sched, B=p["batch"], alpha=p["alpha"],
+                          beta=p["beta"], mu=p["momentum"], dt=p["dt"])
+    meas = _kernels.Measure(burnin=burnin, stride=stride, rec=max(every, 1), seed=np.uint64(_rng.seed64(p["seed"])),
+                            M=M)
+    a = prob.arrays
+    data = SymData(prob.X, prob.y, a["Xt"], a["yt"], prob.tidx)
+    compiled(model)(data, upd, meas, out)
+    arrays = {"train": out.train, "test": out.test, "diverged": out.div, "theta_final": out.theta}
+    if every:
+        arrays.update(trace_train=out.tr_train, trace_test=out.tr_test, trace_theta=out.tr_theta)
+    return arrays
