@@ -27,6 +27,7 @@ from cases import (
     tight_universe,
     universe_cases,
 )
+from gapkit.testing import assert_identity, assert_inequality
 from gapkit.theory._universe import (
     Universe,
     boltzmann,
@@ -44,12 +45,12 @@ RTOL = 1e-12
 
 def _assert_identity(idn, rtol=RTOL):
     assert idn.relation == "=="
-    assert abs(idn.lhs - idn.rhs) <= rtol * idn.scale + 1e-300, idn
+    assert_identity(idn, rtol=rtol)
 
 
 def _assert_bound(idn, rtol=RTOL):
     assert idn.relation == "<="
-    assert idn.lhs <= idn.rhs + rtol * idn.scale + 1e-300, idn
+    assert_inequality(idn, rtol=rtol)
 
 
 # ------------------------------------------------------------ enumeration

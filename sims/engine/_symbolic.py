@@ -87,8 +87,8 @@ def compiled(model):
     return run
 
 
-def _kernel(grad, loss):
-    """The generic kernel (module docstring) around the model's compiled grad and loss."""
+def _steps(grad):
+    """The two update steps (module docstring) around the model's compiled per-example gradient."""
 
     @jit(**_OPTS)
     def minibatch_step(th, v, g, gj, Xk, yk, upd, lt, st):
@@ -160,6 +160,12 @@ def _kernel(grad, loss):
             th[i] += g[i]
         return s0, s1, s2, s3
 
+    return minibatch_step, langevin_step
+
+
+def _kernel(grad, loss):
+    """The generic kernel (module docstring) around the model's compiled grad and loss."""
+    minibatch_step, langevin_step = _steps(grad)
     @jit(**_OPTS)
     def mean_loss(th, Xk, yk):
         s = 0.0
