@@ -241,15 +241,19 @@ class SymbolicModel(_Model):
         v = sp.integrate(((sp.diff(U, th) + al * th) / Dt).subs(th, s), (s, 0, th))
         return (None if v.has(sp.Integral) else v), a
 
-    def zero_current(self, X, y=None):
-        """Eqs 47-49 in 1-D on a numeric data set: J / rho of Eq 47 for rho = exp(-(2/T) v - a), with v, a the
-        Eq 19-20 integrals (sympy; symbols alpha, beta, T); 0 when the Boltzmann form is the steady state."""
-        if self.dim != 1:
-            raise ArgumentError("zero_current is the 1-D check; in d >= 2 J = 0 needs the curl-free condition "
-                                "(curl_report)", param="params")
+    def zero_current(self, X, y=None, *, alpha=0.0, beta=0.0):
+        """Eqs 47-49 in 1-D on a numeric data set: J / rho of Eq 47 for rho = exp(-(2/T) v - a) with the closed
+        forms of `potentials_1d` (sympy, symbol T left free); it simplifies to 0 when they satisfy Eq 49."""
+        v, a = self.potentials_1d(X, y, alpha=alpha, beta=beta)
+        if v is None:
+            raise ArgumentError("sympy found no closed form of v for this loss: check J = 0 numerically with "
+                                "fokker_planck", param="loss")
         U, D = self.on_data(X, y)
-        th = sp.Symbol(str(self.params[0]), real=True)
-        return zero_current_1d(U.xreplace({self.params[0]: th}), D[0, 0].xreplace({self.params[0]: th}), th)[0]
+        th = self.params[0]
+        J = zero_current_1d(U, D[0, 0], th, v=v, a=a, simplify=False)[0]
+        nums = {sp.Symbol("alpha", real=True): sp.Rational(repr(float(alpha))),
+                sp.Symbol("beta", real=True): sp.Rational(repr(float(beta)))}
+        return sp.simplify(J.xreplace(nums))
 
     # ------------------------------------------------------------ Eqs 18-20
     def curl_report(self, thetas, X, y=None, *, alpha=0.0, beta=0.0) -> dict:
@@ -257,14 +261,24 @@ class SymbolicModel(_Model):
 
         Returns {"curl_free_v", "curl_free_a" (bools), "max_v", "max_a" (largest relative curl,
         `curl_asymmetry`), "worst_v", "worst_a" (the theta where it is largest), "tol" (CURL_TOL)}.
-        In 1-D every field is a gradient (curl 0 by definition)."""
+        In 1-D every field is a gradient (curl 0 by definition); where div D vanishes to rounding of its
+        terms, F_a = 0 (curl 0)."""
         pts = np.asarray(thetas, dtype=np.float64).reshape(-1, self.dim)
         out = {"tol": CURL_TOL}
+        # div D = 0 up to rounding of its terms (e.g. a constant D): F_a = 0 is a gradient, and its
+        # relative curl would only measure rounding noise
+        f = self.fields(pts, X, y)
+        G, H = self.grads_at(pts, X, y), self.hessians_at(pts, X, y)
+        terms = np.abs(np.einsum("pjik,pjk->pji", H, G)).sum(axis=(1, 2)) / G.shape[1] \
+            + np.abs(f["hess_U"]).sum(axis=(1, 2)) * np.abs(f["grad_U"]).sum(axis=1)
+        div_zero = np.abs(f["div_D"]).sum(axis=1) <= 1e-12 * np.maximum(terms, np.finfo(float).tiny)
         for which in ("v", "a"):
             if self.dim == 1:
                 c = np.zeros(len(pts))
             else:
-                c = np.array([curl_asymmetry(self, p, X, y, alpha=alpha, beta=beta, which=which) for p in pts])
+                c = np.array([0.0 if which == "a" and z else
+                              curl_asymmetry(self, p, X, y, alpha=alpha, beta=beta, which=which)
+                              for p, z in zip(pts, div_zero)])
             i = int(np.argmax(c))
             out.update({f"max_{which}": float(c[i]), f"worst_{which}": pts[i].tolist(),
                         f"curl_free_{which}": bool(c[i] <= CURL_TOL)})
