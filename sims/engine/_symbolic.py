@@ -2,8 +2,10 @@
 
 The per-example gradient dl(theta, x[, y]) and loss l of the model are printed from sympy
 (common subexpressions eliminated) to two scalar Python functions, compiled with Numba, and
-called from one generic kernel; compilation happens once per model object (`compiled`, an
-in-memory cache: the functions are generated, so Numba's on-disk cache does not apply).
+called from one generic kernel; compilation happens once per model object and kind of step
+(`compiled`, an in-memory cache: the functions are generated, so Numba's on-disk cache does not
+apply). Small runs use a serial kernel (it compiles in about half the time), large ones
+(> PARALLEL_WORK chain-steps x examples) the parallel one; the numbers are the same.
 
 The kernel follows the built-in kernels of `_kernels` step for step and draw for draw, so a
 model that is one of the built-in losses reproduces their chain (same seed, same numbers up to
@@ -75,23 +77,29 @@ def _codegen(model):
     return "\n".join(grad) + "\n", "\n".join(loss) + "\n"
 
 
-def compiled(model):
-    """The model's compiled kernel (generated and compiled on first use, then cached per model object)."""
-    run = _COMPILED.get(model)
-    if run is None:
+def compiled(model, *, langevin: bool, parallel: bool):
+    """The model's kernel for Langevin or the minibatch algorithms, serial or parallel (module docstring):
+    generated and compiled on first use, then cached per (model object, langevin, parallel)."""
+    cache = _COMPILED.setdefault(model, {})
+    key = (bool(langevin), bool(parallel))
+    if key not in cache:
         ns: dict = {"math": math}
         for src in _codegen(model):
             exec(compile(src, f"<gapkit SymbolicModel {model.name}>", "exec"), ns)  # noqa: S102 - our own printout
-        run = _kernel(jit(ns["grad"], **_OPTS), jit(ns["loss"], **_OPTS))
-        _COMPILED[model] = run
-    return run
+        cache[key] = _kernel(jit(ns["grad"], **_OPTS), jit(ns["loss"], **_OPTS), *key)
+    return cache[key]
+
+
+#: Chain-steps x examples per step above which the parallel kernel is used (its compilation takes about
+#: twice as long as the serial one's; both give the same numbers, every chain owning its stream).
+PARALLEL_WORK = 50_000_000
 
 
 def _steps(grad):
     """The two update steps (module docstring) around the model's compiled per-example gradient."""
 
     @jit(**_OPTS)
-    def minibatch_step(th, v, g, gj, Xk, yk, upd, lt, st):
+    def minibatch_step(th, v, g, gj, G, C, z, Xk, yk, upd, lt, st):
         """Eq 15 (algo 1) / Eq 16 (algo 2) on B examples drawn with replacement; returns the stream state."""
         s0, s1, s2, s3 = st
         d, n, B = th.shape[0], Xk.shape[0], upd.B
@@ -121,7 +129,7 @@ def _steps(grad):
         return s0, s1, s2, s3
 
     @jit(**_OPTS)
-    def langevin_step(th, g, G, C, z, Xk, yk, upd, lt, st):
+    def langevin_step(th, v, g, gj, G, C, z, Xk, yk, upd, lt, st):
         """Euler-Maruyama of Eq 17 with the exact D(theta, x_l) (centred covariance of the rows of G)."""
         s0, s1, s2, s3 = st
         d, n = th.shape[0], Xk.shape[0]
@@ -163,9 +171,11 @@ def _steps(grad):
     return minibatch_step, langevin_step
 
 
-def _kernel(grad, loss):
-    """The generic kernel (module docstring) around the model's compiled grad and loss."""
+def _kernel(grad, loss, langevin, parallel):
+    """The generic kernel (module docstring) around the model's compiled grad and loss, for Langevin or the
+    minibatch algorithms (only that step is compiled), serial or parallel over chain blocks (same numbers)."""
     minibatch_step, langevin_step = _steps(grad)
+    step = langevin_step if langevin else minibatch_step
     @jit(**_OPTS)
     def mean_loss(th, Xk, yk):
         s = 0.0
@@ -188,10 +198,7 @@ def _kernel(grad, loss):
             G, C = np.empty((n if upd.algo == 0 else 1, d)), np.empty((d, d))
             atr, ate, cnt, bad = 0.0, 0.0, 0, False
             for t in range(steps):
-                if upd.algo == 0:
-                    st = langevin_step(th, g, G, C, z, Xk, yk, upd, upd.lams[t], st)
-                else:
-                    st = minibatch_step(th, v, g, gj, Xk, yk, upd, upd.lams[t], st)
+                st = step(th, v, g, gj, G, C, z, Xk, yk, upd, upd.lams[t], st)
                 for i in range(d):
                     if not (abs(th[i]) <= BIG):
                         bad = True
@@ -219,14 +226,13 @@ def _kernel(grad, loss):
             out.train[k, m] = np.nan if bad or cnt == 0 else atr / cnt
             out.test[k, m] = np.nan if bad or cnt == 0 else ate / cnt
 
-    @pjit(**_OPTS)
     def run(data, upd, meas, out):
         nc = data.X.shape[0] * meas.M
         nb = min(nc, _kernels._BLOCKS)
         for b in prange(nb):
             chains(b * nc // nb, (b + 1) * nc // nb, data, upd, meas, out)
 
-    return run
+    return pjit(run, **_OPTS) if parallel else jit(run, **_OPTS)
 
 
 # ---------------------------------------------------------------- the Python side
@@ -327,7 +333,9 @@ def _run(model, prob, p, steps, burnin, stride) -> dict:
                             M=M)
     a = prob.arrays
     data = SymData(prob.X, prob.y, a["Xt"], a["yt"], prob.tidx)
-    compiled(model)(data, upd, meas, out)
+    per_step = p["n"] if p["algo"] == "langevin" else p["batch"]
+    parallel = K * M * steps * per_step > PARALLEL_WORK
+    compiled(model, langevin=p["algo"] == "langevin", parallel=parallel)(data, upd, meas, out)
     arrays = {"train": out.train, "test": out.test, "diverged": out.div, "theta_final": out.theta}
     if every:
         arrays.update(trace_train=out.tr_train, trace_test=out.tr_test, trace_theta=out.tr_theta)

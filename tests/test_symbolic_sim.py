@@ -1,0 +1,89 @@
+"""simulate(model=SymbolicModel) (sims/engine/_symbolic.py): the compiled chain == the built-in kernel on
+the quadratic; a double well against its Fokker-Planck steady state; validation, divergence, JSON.
+
+Equality: the generic kernel makes the same draws as quad1d and the same arithmetic up to its order, so
+states and losses agree to a few ulps of O(1) numbers: tolerance 1e-12 absolute (measured <= 2e-15).
+
+Fokker-Planck: M independent chains on one data set; each chain's post-burn-in time average of U_l is
+one draw, so se = std / sqrt(M) over chains (independent streams) and the check is |sim - FP| <= 4 se
+(false-failure rate ~6e-5 if se is right and the biases are small). Biases, both below 1 se: Euler-
+Maruyama's O(lam dt) = 0.004 in the stationary law (relative ~1e-3) and the grid's O(h^2) (~1e-5).
+A 20% wrong temperature in the Fokker-Planck reference moves it by > 10 se: the check fails then.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from gapkit.sims import simulate
+from gapkit.testing import assert_within_se
+from gapkit.theory import ArgumentError
+from gapkit.theory._symbolic import SymbolicModel, quadratic_model
+
+t, x = sp.symbols("t x", real=True)
+
+
+@pytest.fixture(scope="module")
+def quad():
+    return quadratic_model(1.0)
+
+
+@pytest.mark.parametrize("algo,kw", [("sgd", dict(batch=3, beta=0.3)), ("momentum", dict(momentum=0.5, batch=2)),
+                                     ("langevin", dict(beta=0.2, dt=0.5))], ids=["sgd", "momentum", "langevin"])
+def test_compiled_chain_equals_builtin_quadratic1d(quad, algo, kw):
+    common = dict(algo=algo, n=8, lr=0.1, datasets=5, chains=2, seed=3, steps=300, record_every=10, **kw)
+    ref = simulate(model="quadratic1d", **common)
+    got = simulate(model=quad, loss_stride=1, test_size=8, **common)
+    for key in ("theta_final", "trace_theta", "train", "trace_train"):
+        assert np.abs(got.arrays[key] - ref.arrays[key]).max() <= 1e-12, key
+    assert got.config["burnin"] == ref.config["burnin"] and got.config["model"].startswith("symbolic:")
+    json.dumps(got.to_json())
+
+
+def test_a_different_chain_is_told_apart(quad):
+    """The equality check can fail: another seed's chain differs at O(1)."""
+    common = dict(algo="sgd", n=8, lr=0.1, datasets=5, chains=2, steps=300)
+    a = simulate(model="quadratic1d", seed=3, **common)
+    b = simulate(model=quad, seed=4, loss_stride=1, test_size=8, **common)
+    assert np.abs(a.arrays["theta_final"] - b.arrays["theta_final"]).max() > 1e-2
+
+
+def test_bad_options_and_divergence(quad):
+    with pytest.raises(ArgumentError) as e:
+        simulate(model=quad, algo="sgd", n=4, lr=0.1, colour=1)
+    assert e.value.param == "model_kwargs"
+    with pytest.raises(ArgumentError) as e:
+        simulate(model=quad, algo="sgd", n=4, lr=0.1, dim=3)
+    assert e.value.param == "dim"
+    with pytest.raises(ArgumentError) as e:
+        simulate(model=quad, algo="sgd", n=4, lr=-1.0)
+    assert e.value.param == "lr"
+    r = simulate(model=quad, algo="sgd", n=4, lr=2.5, datasets=3, chains=2, steps=2000, test_size=4)
+    assert r.arrays["diverged"].all() and np.isnan(r.arrays["train"]).all()
+
+
+def test_double_well_matches_fokker_planck():
+    """A loss no built-in model has (double well, theta-dependent gradient noise): the Langevin chains'
+    stationary train loss on one data set equals the Eq 47 steady state's (module docstring)."""
+    well = SymbolicModel((t**2 - 1) ** 2 / 4 + (x * t + 1) ** 2 / 4, [t], [x], name="double well")
+    lr, dt, beta = 0.5, 0.008, 0.5
+    r = simulate(model=well, algo="langevin", n=6, lr=lr, dt=dt, beta=beta, datasets=1, chains=100, steps=50_000,
+                 burnin=10_000, seed=1, test_size=64)
+    X = r.problem.X[0]
+    fp = well.fokker_planck(X, T=lr, lam=lr, beta=beta, bounds=[(-3.5, 3.5)], n_cells=700)
+    c = fp.centers[0][:, None]
+    h = fp.h[0]
+    tr = r.arrays["train"][0]
+    se = float(tr.std(ddof=1) / np.sqrt(tr.size))
+    src = f"std over {tr.size} independent chains / sqrt({tr.size})"
+
+    def fp_train(T):
+        f = fp if T == lr else well.fokker_planck(X, T=T, lam=lr, beta=beta, bounds=[(-3.5, 3.5)], n_cells=700)
+        return float((f.rho * well.fields(c, X)["U"]).sum() * h)
+
+    assert_within_se(float(tr.mean()), se, fp_train(lr), k=4, source=src)
+    with pytest.raises(AssertionError):
+        assert_within_se(float(tr.mean()), se, fp_train(1.2 * lr), k=4, source=src)
