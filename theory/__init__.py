@@ -66,6 +66,10 @@ from ._momentum import momentum_diffusion_symbolic as momentum_diffusion_symboli
 from ._momentum import momentum_symbolic as momentum_symbolic
 from ._momentum import momentum_var_1d as momentum_var_1d
 
+# A user's own loss (sympy): Eq 17 quantities, Eqs 18-20, universe, Fokker-Planck
+from ._symbolic import GridUniverse as GridUniverse
+from ._symbolic import SymbolicModel as SymbolicModel
+
 # Exact stationary laws and closed forms (ground truth for the simulators)
 from ._lyapunov import linreg_em_stationary as linreg_em_stationary
 from ._lyapunov import linreg_gap_vs_T as linreg_gap_vs_T
