@@ -40,6 +40,10 @@ _EXPORTS = {
     "model_catalog": "_models",
     "PAPER_RESNET_PARAMS": "_models",
     "resnet_param_count_note": "_models",
+    # your own network and data
+    "register_data": "_user",
+    "register_model": "_user",
+    "load_user_data": "_user",
     # training
     "SGDConfig": "_train",
     "train_ensemble": "_train",

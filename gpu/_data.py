@@ -120,7 +120,12 @@ def load_cifar10(root, *, normalize: bool = True) -> tuple[np.ndarray, np.ndarra
 
 def load_dataset(name: str, *, num_samples: int | None = None, seed: int = 0, root=None):
     """Pool of a named data set: 'mnist1d' (generated with `seed`, `num_samples`
-    default 4000), 'digits', 'cifar10' (needs `root`)."""
+    default 4000), 'digits', 'cifar10' (needs `root`); a '.npz' path or a 'mem:NAME' registration
+    (your own data: `gapkit.gpu._user`)."""
+    from ._user import is_user_dataset, load_user_data
+
+    if is_user_dataset(name):
+        return load_user_data(name)
     if name == "mnist1d":
         return load_mnist1d(4000 if num_samples is None else num_samples, seed=seed)
     if name == "digits":

@@ -167,6 +167,10 @@ def build_model(name: str, input_shape, num_classes: int = 10, **kwargs) -> nn.M
 
 
 def _build(name, input_shape, num_classes, **kwargs):
+    from ._user import build_user_model, is_user_model
+
+    if is_user_model(name):  # "package.module:Class" or "mem:NAME": your own network (`gapkit.gpu._user`)
+        return build_user_model(name, input_shape, num_classes, **kwargs)
     if name == "linear":
         return LinearModel(input_shape, **kwargs)
     if name == "mlp":

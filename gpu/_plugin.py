@@ -68,9 +68,20 @@ def torch_sweep_spec(preset: str = "smoke", **overrides):
     return make_spec(None, preset=preset, backend="torch", model_kwargs=point, **overrides)
 
 
+def _dataset_name(text: str) -> str:
+    """--dataset: a built-in name or an existing .npz file (argparse type: one-line error otherwise)."""
+    import argparse
+    from pathlib import Path
+
+    if text in ("mnist1d", "digits", "cifar10") or (text.endswith(".npz") and Path(text).is_file()):
+        return text
+    raise argparse.ArgumentTypeError(f"must be mnist1d, digits, cifar10 or an existing .npz file (got {text!r})")
+
+
 def _sweep_options(group) -> None:
-    group.add_argument("--dataset", choices=("mnist1d", "digits", "cifar10"), default=None,
-                       help="the data set (default: the preset's, mnist1d)")
+    group.add_argument("--dataset", type=_dataset_name, default=None, metavar="NAME|PATH.npz",
+                       help="the data set: mnist1d, digits, cifar10 or your own .npz with arrays X, y "
+                            "(default: the preset's, mnist1d)")
     group.add_argument("--device", choices=DEVICES, default=None,
                        help="the device (default: the preset's, cpu; cuda: error if absent)")
     group.add_argument("--dtype", choices=DTYPES, default=None,

@@ -192,6 +192,7 @@ def run_point(config: dict) -> RunResult:
     from ._models import build_model
     from ._summary import summarize_ensemble
     from ._train import SGDConfig, train_ensemble
+    from ._user import has_batchnorm
 
     cfg = normalize_config(config)
     t0 = time.perf_counter()
@@ -220,8 +221,9 @@ def run_point(config: dict) -> RunResult:
                     replacement=bool(cfg["replacement"]), augment=bool(cfg["augment"]), dtype=cfg["dtype"],
                     device=cfg["device"], threads=threads)
     want_ind = bool(config.get("indicators"))
+    vectorize = bool(cfg["vectorize"]) and not has_batchnorm(model)  # BatchNorm: the sequential path
     rec = train_ensemble(model, X, y, np.stack(tr), np.stack(te), sgd, seeds=member_seeds,
-                         vectorize=bool(cfg["vectorize"]), progress=bool(cfg["progress"]), keep_params=want_ind)
+                         vectorize=vectorize, progress=bool(cfg["progress"]), keep_params=want_ind)
     summary, per_run = summarize_ensemble(rec, K, M, window=int(cfg["window"]), cut_spikes=bool(cfg["cut_spikes"]))
     timings = {}
     if want_ind:
