@@ -215,7 +215,7 @@ def _numba_bench(args) -> dict:
 
     log = (lambda s: sys.stderr.write(f"gapkit bench: {s}\n")) if args.json else print
     return run_bench(quick=args.quick, repeats=args.repeats, threads=args.threads, seed=args.seed,
-                     numpy=not args.no_numpy, c=not args.no_c, log=log)
+                     numpy=not args.no_numpy, c=not args.no_c, log=log, symbolic=getattr(args, "symbolic", False))
 
 
 def _print_numba_bench(res: dict) -> None:

@@ -241,7 +241,7 @@ def _stats(ts, work):
             "seconds_median": statistics.median(ts)}
 
 
-def run_bench(*, quick=False, repeats=3, threads=2, seed=0, numpy=True, c=True, log=None) -> dict:
+def run_bench(*, quick=False, repeats=3, threads=2, seed=0, numpy=True, c=True, log=None, symbolic=False) -> dict:
     """Run W1 and W2 with every implementation; return the JSON-ready record.
 
     Both the C reference and Numba (threading layer 'omp') run on libgomp. Its
@@ -285,6 +285,12 @@ def run_bench(*, quick=False, repeats=3, threads=2, seed=0, numpy=True, c=True, 
             out.append(rec)
     finally:
         tmp.cleanup()
+    if symbolic:  # a SymbolicModel's compiled kernel against the hand-written one (`_symbolic.bench_vs_builtin`)
+        from ._symbolic import bench_vs_builtin
+
+        for rec in bench_vs_builtin(quick=quick, repeats=repeats, seed=seed):
+            say(f"{rec['name']}: SymbolicModel quadratic / built-in quad1d = x{rec['ratio']:.2f}")
+            out.append(rec)
     return {
         "workloads": out,
         "backend": "numba",

@@ -340,3 +340,47 @@ def _run(model, prob, p, steps, burnin, stride) -> dict:
     if every:
         arrays.update(trace_train=out.tr_train, trace_test=out.tr_test, trace_theta=out.tr_theta)
     return arrays
+
+
+# ---------------------------------------------------------------- benchmark (`gapkit bench --symbolic`)
+#: S1: plain SGD (Eq 15), 1-D quadratic, B = 8; S2: Langevin (Eq 17). Same data, seeds and steps for the
+#: compiled SymbolicModel and the hand-written quad1d kernel.
+SYMBOLIC_WORKLOADS = {
+    "S1": dict(algo="sgd", batch=8, n=50, datasets=2000, chains=2, steps=2000),
+    "S2": dict(algo="langevin", batch=1, n=50, datasets=2000, chains=2, steps=2000, beta=0.2),
+}
+SYMBOLIC_QUICK = dict(datasets=200, steps=500)
+
+
+def bench_vs_builtin(*, quick=False, repeats=3, seed=0) -> list[dict]:
+    """Throughput (chain-steps / s, median of `repeats` whole `simulate` calls after a warm-up that compiles)
+    of the compiled `quadratic_model()` against the built-in ``quadratic1d`` on S1 and S2; ratio = symbolic /
+    built-in (1 = as fast). The symbolic runs measure losses on a 50-point test set at the default loss stride
+    (the built-in uses the closed-form population loss at every step). Langevin's generic step evaluates n gradients per step for D(theta, x_l) and
+    dU_l, where the hand-written kernel uses the quadratic's constant D and xbar: expect about 1/n there."""
+    import statistics
+    import time
+
+    from gapkit.theory._symbolic import quadratic_model
+
+    model = quadratic_model(1.0)
+    out = []
+    for name, base in SYMBOLIC_WORKLOADS.items():
+        w = {**base, **(SYMBOLIC_QUICK if quick else {})}
+        kw = dict(lr=0.05, seed=seed, burnin=w["steps"] // 4, **w)
+        work = w["datasets"] * w["chains"] * w["steps"]
+        rec = {"name": name, "config": w, "chain_steps": work}
+        for label, m, extra in (("builtin", "quadratic1d", {}), ("symbolic", model, {"test_size": 50})):
+            _sim.simulate(model=m, **kw, **extra)  # warm-up: compilation stays out of the timings
+            ts = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                _sim.simulate(model=m, **kw, **extra)
+                ts.append(time.perf_counter() - t0)
+            rec[label] = {"throughput": work / statistics.median(ts), "throughput_min": work / max(ts),
+                          "throughput_max": work / min(ts), "seconds_median": statistics.median(ts)}
+        rec["ratio"] = rec["symbolic"]["throughput"] / rec["builtin"]["throughput"]
+        rec.update(rec["symbolic"], ratio_vs_numpy=None, ratio_vs_c=None,
+                   desc=f"{w['algo']} on a SymbolicModel quadratic: x{rec['ratio']:.2f} of the hand-written quad1d")
+        out.append(rec)
+    return out
