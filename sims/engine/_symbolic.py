@@ -56,14 +56,16 @@ _OPTS = {"cache": False}  # generated functions: no on-disk cache (compiled once
 
 
 def _codegen(model):
-    """Source of grad(th, x, y, out) and loss(th, x, y) for the model (sympy printed to Python math)."""
+    """Source of grad(th, X, Y, k, j, out) and loss(th, X, Y, k, j) at example j of data set k (sympy printed to
+    Python math)."""
     P = sp.symbols(f"p0:{model.dim}", real=True)
     Q = sp.symbols(f"q0:{model.dx}", real=True)
     sub = dict(zip(model.params, P)) | dict(zip(model.data, Q))
     if model.label is not None:
         sub[model.label] = sp.Symbol("yy", real=True)
-    head = [f"    p{i} = th[{i}]" for i in range(model.dim)] + [f"    q{i} = x[{i}]" for i in range(model.dx)]
-    head.append("    yy = y")
+    # data read in place (X[k, j, i]): no array views in the hot loop
+    head = [f"    p{i} = th[{i}]" for i in range(model.dim)] + [f"    q{i} = X[k, j, {i}]" for i in range(model.dx)]
+    head.append("    yy = Y[k, j]")
 
     def body(exprs):
         reps, red = sp.cse([e.xreplace(sub) for e in exprs], symbols=sp.numbered_symbols("c_"))
@@ -71,9 +73,9 @@ def _codegen(model):
             [sp.pycode(e, fully_qualified_modules=True) for e in red]
 
     pre, outs = body(list(model.grad_expr))
-    grad = ["def grad(th, x, y, out):"] + head + pre + [f"    out[{i}] = {o}" for i, o in enumerate(outs)]
+    grad = ["def grad(th, X, Y, k, j, out):"] + head + pre + [f"    out[{i}] = {o}" for i, o in enumerate(outs)]
     pre, outs = body([model.loss_expr])
-    loss = ["def loss(th, x, y):"] + head + pre + [f"    return {outs[0]}"]
+    loss = ["def loss(th, X, Y, k, j):"] + head + pre + [f"    return {outs[0]}"]
     return "\n".join(grad) + "\n", "\n".join(loss) + "\n"
 
 
@@ -99,19 +101,20 @@ def _steps(grad):
     """The two update steps (module docstring) around the model's compiled per-example gradient."""
 
     @jit(**_OPTS)
-    def minibatch_step(th, v, g, gj, G, C, z, Xk, yk, upd, lt, st):
+    def minibatch_step(th, v, g, gj, G, C, z, data, k, upd, lt, st):
         """Eq 15 (algo 1) / Eq 16 (algo 2) on B examples drawn with replacement; returns the stream state."""
         s0, s1, s2, s3 = st
-        d, n, B = th.shape[0], Xk.shape[0], upd.B
+        X, Y = data.X, data.y
+        d, n, B = th.shape[0], X.shape[1], upd.B
         for i in range(d):
             g[i] = 0.0
         for b in range(0, B, 2):
             p, q, s0, s1, s2, s3 = _rng.index_pair(n, s0, s1, s2, s3)
-            grad(th, Xk[p], yk[p], gj)
+            grad(th, X, Y, k, p, gj)
             for i in range(d):
                 g[i] += gj[i]
             if b + 1 < B:
-                grad(th, Xk[q], yk[q], gj)
+                grad(th, X, Y, k, q, gj)
                 for i in range(d):
                     g[i] += gj[i]
         invB = 1.0 / B
@@ -129,12 +132,15 @@ def _steps(grad):
         return s0, s1, s2, s3
 
     @jit(**_OPTS)
-    def langevin_step(th, v, g, gj, G, C, z, Xk, yk, upd, lt, st):
+    def langevin_step(th, v, g, gj, G, C, z, data, k, upd, lt, st):
         """Euler-Maruyama of Eq 17 with the exact D(theta, x_l) (centred covariance of the rows of G)."""
         s0, s1, s2, s3 = st
-        d, n = th.shape[0], Xk.shape[0]
+        X, Y = data.X, data.y
+        d, n = th.shape[0], X.shape[1]
         for j in range(n):
-            grad(th, Xk[j], yk[j], G[j])
+            grad(th, X, Y, k, j, gj)
+            for i in range(d):
+                G[j, i] = gj[i]
         for i in range(d):
             g[i] = 0.0
             for j in range(n):
@@ -177,11 +183,11 @@ def _kernel(grad, loss, langevin, parallel):
     minibatch_step, langevin_step = _steps(grad)
     step = langevin_step if langevin else minibatch_step
     @jit(**_OPTS)
-    def mean_loss(th, Xk, yk):
+    def mean_loss(th, X, Y, k):
         s = 0.0
-        for j in range(Xk.shape[0]):
-            s += loss(th, Xk[j], yk[j])
-        return s / Xk.shape[0]
+        for j in range(X.shape[1]):
+            s += loss(th, X, Y, k, j)
+        return s / X.shape[1]
 
     @jit(**_OPTS)
     def chains(c0, c1, data, upd, meas, out):
@@ -192,13 +198,12 @@ def _kernel(grad, loss, langevin, parallel):
             k = ch // M
             m = ch - k * M
             st = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
-            Xk, yk = data.X[k], data.y[k]
-            Xe, ye = data.Xt[data.tidx[k]], data.yt[data.tidx[k]]
+            kt = data.tidx[k]
             th, v, g, gj, z = np.zeros(d), np.zeros(d), np.empty(d), np.empty(d), np.empty(d)
             G, C = np.empty((n if upd.algo == 0 else 1, d)), np.empty((d, d))
             atr, ate, cnt, bad = 0.0, 0.0, 0, False
             for t in range(steps):
-                st = step(th, v, g, gj, G, C, z, Xk, yk, upd, upd.lams[t], st)
+                st = step(th, v, g, gj, G, C, z, data, k, upd, upd.lams[t], st)
                 for i in range(d):
                     if not (abs(th[i]) <= BIG):
                         bad = True
@@ -207,7 +212,7 @@ def _kernel(grad, loss, langevin, parallel):
                 measure = t >= meas.burnin and (t - meas.burnin) % meas.stride == 0
                 r = (t + 1) // meas.rec - 1 if nrec > 0 and (t + 1) % meas.rec == 0 else nrec
                 if measure or r < nrec:
-                    ltr, lte = mean_loss(th, Xk, yk), mean_loss(th, Xe, ye)
+                    ltr, lte = mean_loss(th, data.X, data.y, k), mean_loss(th, data.Xt, data.yt, kt)
                     if not (abs(ltr) <= BIG and abs(lte) <= BIG):
                         bad = True
                         break
