@@ -24,6 +24,7 @@ __all__ = [
     "slq",
     "hutchinson",
     "eigs_from_slq",
+    "esd_plot",
     "mst_total_length",
     "ph_dimension",
 ]
@@ -94,32 +95,59 @@ def sharpness_dimension_from_hessians(minibatch_hessians, eta: float) -> dict:
 
 
 # ------------------------------------------------------------------ Lanczos / SLQ
-def lanczos(matvec: Callable[[np.ndarray], np.ndarray], v0, m: int) -> tuple[np.ndarray, np.ndarray]:
+def _is_numpy(v) -> bool:
+    return isinstance(v, np.ndarray)
+
+
+def _norm(v) -> float:
+    return float(np.linalg.norm(v)) if _is_numpy(v) else float((v * v).sum()) ** 0.5
+
+
+def lanczos(matvec: Callable, v0, m: int, *, vectors: int = 0):
     """m steps of Lanczos with full reorthogonalisation on a symmetric operator.
 
-    Returns the tridiagonal's Ritz values (k,) and the squared first components
-    of its eigenvectors (k,), k <= m (fewer on an invariant subspace). These are
-    the nodes and weights of the Gauss quadrature of v0' f(A) v0 / ||v0||^2.
+    Returns the tridiagonal's Ritz values (k,) ascending and the squared first
+    components of its eigenvectors (k,), k <= m (fewer on an invariant
+    subspace). These are the nodes and weights of the Gauss quadrature of
+    v0' f(A) v0 / ||v0||^2. With vectors = j > 0 a third item holds the Ritz
+    vectors of the j largest Ritz values, (j, d), largest first (unit norm;
+    eigenvectors once the Ritz values have converged).
+
+    v0 may be a numpy array (matvec: numpy -> numpy, float64) or an array of
+    another library with the same operators (a torch tensor; matvec: tensor ->
+    tensor): the vectors and the basis Q then stay where v0 lives (its device
+    and dtype) and only the scalars alpha_j, beta_j leave it, so a Hessian on
+    a GPU is never copied to the host. Q (k x d) is what full
+    reorthogonalisation needs and nothing more is stored.
     """
-    v = check_array("v0", v0, ndim=1)
-    d = v.size
+    vectors = check_int("vectors", vectors, 0)
+    if _is_numpy(v0) or not hasattr(v0, "new_zeros"):
+        v = check_array("v0", v0, ndim=1)
+        new_q = np.zeros
+    else:
+        v = v0.reshape(-1)
+        if not bool((v == v).all()) or not bool((v.abs() < float("inf")).all()):
+            raise ArgumentError("v0 must be finite")
+        new_q = lambda shape: v.new_zeros(shape)  # noqa: E731 - Q on v0's device and dtype
+    d = v.shape[0]
     m = check_int("m", m, 1, d)
-    nv = float(np.linalg.norm(v))
+    nv = _norm(v)
     if nv == 0:
         raise ArgumentError("v0 must be nonzero")
-    Q = np.zeros((m, d))
+    Q = new_q((m, d))
     alpha = np.zeros(m)
     beta = np.zeros(m)
     q = v / nv
     k = m
     for j in range(m):
         Q[j] = q
-        w = np.asarray(matvec(q), dtype=np.float64).reshape(d)
-        alpha[j] = q @ w
+        w = matvec(q)
+        w = np.asarray(w, dtype=np.float64).reshape(d) if _is_numpy(v) else w.reshape(d).to(v.dtype)
+        alpha[j] = float((q * w).sum())
         # Full reorthogonalisation (twice) keeps the Ritz values free of ghost copies.
         for _ in range(2):
             w = w - Q[: j + 1].T @ (Q[: j + 1] @ w)
-        b = float(np.linalg.norm(w))
+        b = _norm(w)
         if j == m - 1:
             break
         if b <= 1e-12 * max(1.0, abs(alpha[j])):
@@ -129,12 +157,24 @@ def lanczos(matvec: Callable[[np.ndarray], np.ndarray], v0, m: int) -> tuple[np.
         q = w / b
     T = np.diag(alpha[:k]) + np.diag(beta[: k - 1], 1) + np.diag(beta[: k - 1], -1)
     theta, U = np.linalg.eigh(T)
-    return theta, U[0] ** 2
+    if not vectors:
+        return theta, U[0] ** 2
+    top = np.ascontiguousarray(U[:, ::-1][:, : min(vectors, k)].T)  # (j, k) largest Ritz values first
+    if _is_numpy(v):
+        vecs = top @ Q[:k]
+    else:
+        vecs = Q.new_tensor(top) @ Q[:k]
+    return theta, U[0] ** 2, vecs
 
 
-def slq(matvec: Callable[[np.ndarray], np.ndarray], d: int, *, m: int = 30, probes: int = 10, seed=0) -> dict:
+def slq(matvec: Callable, d: int, *, m: int = 30, probes: int = 10, seed=0,
+        draw: Callable[[], object] | None = None) -> dict:
     """Stochastic Lanczos quadrature (Ubaru, Chen, Saad 2017; PyHessian's
     spectral density) for a symmetric d x d operator given by `matvec`.
+
+    draw: a callable () -> (d,) Rademacher probe for a caller with its own
+    stream (a torch tensor on the device keeps the whole run there, see
+    `lanczos`); default: Rademacher probes from `seed`.
 
     Rademacher probes v_l; each gives Gauss nodes theta_lk and weights tau_lk;
     tr f(A) ~ (d / probes) sum_l sum_k tau_lk f(theta_lk).
@@ -148,11 +188,14 @@ def slq(matvec: Callable[[np.ndarray], np.ndarray], d: int, *, m: int = 30, prob
     m = check_int("m", m, 1)
     m = min(m, d)
     probes = check_int("probes", probes, 1)
-    rng = _rng(seed)
+    rng = _rng(seed) if draw is None else None
     nodes = np.zeros((probes, m))
     weights = np.zeros((probes, m))
+    if draw is None:
+        def draw():
+            return _rademacher(rng, d)
     for p in range(probes):
-        th, w = lanczos(matvec, _rademacher(rng, d), m)
+        th, w = lanczos(matvec, draw(), m)
         nodes[p, : th.size] = th
         weights[p, : th.size] = w
     per_probe = d * np.sum(weights * nodes, axis=1)
@@ -180,7 +223,8 @@ def hutchinson(matvec: Callable[[np.ndarray], np.ndarray], d: int, *, probes: in
     Rademacher probes v_l, for a symmetric d x d operator given by `matvec`.
 
     draw: a callable () -> (d,) probe, for a caller with its own random stream
-    (the torch backend draws with its torch Generator); default: Rademacher
+    (the torch backend draws with its torch Generator; a torch probe keeps
+    the products on its device and only v'Av comes back); default: Rademacher
     probes from `seed` (an int or a Generator), the same draws as `slq`'s.
     Returns "trace", "se" (standard error across probes; nan for one probe),
     "samples" and "values" (probes,) the v_l' A v_l.
@@ -195,8 +239,12 @@ def hutchinson(matvec: Callable[[np.ndarray], np.ndarray], d: int, *, probes: in
 
     vals = np.empty(probes)
     for p in range(probes):
-        v = np.asarray(draw(), dtype=np.float64).reshape(d)
-        vals[p] = v @ np.asarray(matvec(v), dtype=np.float64).reshape(d)
+        v = draw()
+        if _is_numpy(v) or not hasattr(v, "new_zeros"):
+            v = np.asarray(v, dtype=np.float64).reshape(d)
+            vals[p] = v @ np.asarray(matvec(v), dtype=np.float64).reshape(d)
+        else:  # a torch probe: v'Av on its device, one scalar comes back
+            vals[p] = float((v.reshape(d) * matvec(v).reshape(d)).sum())
     se = float(vals.std(ddof=1) / math.sqrt(probes)) if probes > 1 else float("nan")
     return {"trace": float(vals.mean()), "se": se, "samples": probes, "values": vals}
 
@@ -225,6 +273,42 @@ def eigs_from_slq(nodes, weights, d: int) -> np.ndarray:
     q = (np.arange(d) + 0.5) / d
     idx = np.minimum(np.searchsorted(cdf, q, side="left"), x.size - 1)
     return x[idx]
+
+
+def esd_plot(slq_result: dict, path=None, *, width: float | None = None, points: int = 400, log: bool = True):
+    """Spectral density (ESD) plot of an `slq` result (PyHessian's density
+    plot): the Gaussian-smoothed density rho(x) = (1/probes) sum_l sum_k tau_lk
+    N(x; theta_lk, width^2) of the operator's eigenvalues (density per unit
+    eigenvalue; it integrates to 1), on `points` grid values spanning the
+    Ritz values +- 3 widths. Default width: 1% of the Ritz-value range.
+    log: log-scale density axis (the bulk near 0 dwarfs the outliers).
+    Returns the matplotlib Figure; with `path` it is also saved there.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    nodes = check_array("nodes", slq_result["nodes"], ndim=2)
+    w = check_array("weights", slq_result["weights"], shape=nodes.shape)
+    x = nodes[w > 0]
+    span = float(x.max() - x.min()) if x.size else 0.0
+    width = check_positive("width", width if width is not None else max(0.01 * span, 1e-12))
+    points = check_int("points", points, 2)
+    grid = np.linspace(x.min() - 3 * width, x.max() + 3 * width, points)
+    dens = slq_result["density"](grid, width)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(grid, dens)
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(max(float(dens.max()) * 1e-8, 1e-300), float(dens.max()) * 2)
+    ax.set_xlabel("eigenvalue")
+    ax.set_ylabel("density")
+    ax.set_title(f"Hessian spectral density (SLQ, {nodes.shape[0]} probes, width {width:.2g})")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path)
+    return fig
 
 
 # ------------------------------------------------------------------ PH0 dimension
