@@ -381,7 +381,7 @@ def _quadratic_traj(rng, d=3, n=40, lr=0.1, B=4, steps=300, alpha=0.0):
 
 def test_toy_indicators_quadratic_known_values():
     traj, H, x = _quadratic_traj(np.random.default_rng(3), alpha=0.05)
-    out = ind.toy_indicators(traj)
+    out = ind.toy_indicators({**traj, "R": 2.0})
     assert set(out) == set(ind.TOY_INDICATOR_KEYS)
     Sx = np.cov(x.T, bias=True)
     assert out["ind_grad_diversity"] == pytest.approx(np.trace(H @ Sx @ H), rel=1e-10)
@@ -500,3 +500,32 @@ def test_torch_versions_match_numpy():
     assert h["trace"] == pytest.approx(ind.hutchinson(lambda v: A.numpy() @ v, d, probes=7, seed=2)["trace"], rel=1e-12)
     with pytest.raises(ValueError, match="logits"):
         gind.inconsistency_logits(logits)  # not a tensor
+
+
+def test_wang_mao_R_is_stated_never_estimated_and_E_S_inside_the_root():
+    """Wang & Mao's bounds need a sub-Gaussian constant R: bound_* columns only
+    with a stated R or a loss bound M (R = M/2, Hoeffding's lemma; dropped once
+    a loss exceeds M); the plug-in spread gives ind_* columns only. Over K
+    training sets E_S sits inside the square root: sqrt(mean) (Jensen: above the
+    mean of the roots)."""
+    from gapkit.sims.indicators._toy import _sde_columns, _SdeParts
+
+    traj, H, x = _quadratic_traj(np.random.default_rng(3), alpha=0.05)
+    plain = ind.toy_indicators(traj)
+    assert "bound_sde_trajectory" not in plain and "bound_sde_terminal" not in plain
+    R_plug = float(np.std(traj["per_example_loss"](traj["trace_theta"][-1])))
+    stated = ind.toy_indicators({**traj, "R": 2.0})
+    for k in ("trajectory", "terminal"):
+        assert stated[f"bound_sde_{k}"] == pytest.approx(2.0 / R_plug * plain[f"ind_sde_{k}"], rel=1e-12)
+    M = 1e6
+    clipped = ind.toy_indicators({**traj, "loss_bound": M})
+    assert clipped["bound_sde_trajectory"] == pytest.approx(M / 4.0 * stated["bound_sde_trajectory"], rel=1e-12)
+    assert "bound_sde_trajectory" not in ind.toy_indicators({**traj, "loss_bound": 1e-3})  # losses exceed M
+    parts = [_SdeParts(traj_sum=1.0, kl=0.5, n=10, R_plugin=1.0, R=3.0, loss_ok=True),
+             _SdeParts(traj_sum=9.0, kl=4.5, n=10, R_plugin=1.0, R=3.0, loss_ok=True)]
+    cols = _sde_columns(parts)
+    assert cols["bound_sde_trajectory"] == pytest.approx(3.0 * np.sqrt(5.0), rel=1e-15)
+    assert cols["bound_sde_terminal"] == pytest.approx(3.0 * np.sqrt(2 * 2.5 / 10), rel=1e-15)
+    assert cols["bound_sde_trajectory"] != pytest.approx(3.0 * 2.0, rel=0.05)  # the mean of roots is caught
+    with pytest.raises(ValueError, match="R"):
+        ind.toy_indicators({**traj, "R": -1.0})
