@@ -529,3 +529,15 @@ def test_wang_mao_R_is_stated_never_estimated_and_E_S_inside_the_root():
     assert cols["bound_sde_trajectory"] != pytest.approx(3.0 * 2.0, rel=0.05)  # the mean of roots is caught
     with pytest.raises(ValueError, match="R"):
         ind.toy_indicators({**traj, "R": -1.0})
+
+
+def test_bias_diversity_ratio_known_values():
+    """rho = |mean g|^2 / tr D: g = (1, 0), (3, 0) -> 4 / 1; along a run per state;
+    at a minimum of F_S (mean 0) it is 0; no spread -> inf."""
+    assert ind.bias_diversity_ratio(np.array([[1.0, 0.0], [3.0, 0.0]])) == pytest.approx(4.0, rel=1e-15)
+    g = np.array([[[1.0, 0.0], [3.0, 0.0]], [[-1.0, 2.0], [1.0, -2.0]]])
+    np.testing.assert_allclose(ind.bias_diversity_ratio(g), [4.0, 0.0], atol=1e-15)
+    assert ind.bias_diversity_ratio(np.array([[1.0, 1.0], [1.0, 1.0]])) == np.inf
+    assert ind.bias_diversity_ratio(np.array([[1.0, 0.0], [3.0, 0.0]])) != pytest.approx(4.8, rel=0.1)
+    with pytest.raises(ValueError, match="per_example_grads"):
+        ind.bias_diversity_ratio(np.zeros(3))

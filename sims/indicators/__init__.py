@@ -14,6 +14,8 @@ from ._scoring import granulated_tau as granulated_tau
 from ._scoring import kendall_tau as kendall_tau
 from ._scoring import score_table as score_table
 from ._toy import TOY_INDICATOR_KEYS as TOY_INDICATOR_KEYS
+from ._toy import bias_diversity_ratio as bias_diversity_ratio
+from ._toy import certified_R as certified_R
 from ._toy import distance_from_init as distance_from_init
 from ._toy import gamma_trace as gamma_trace
 from ._toy import gaussian_kl as gaussian_kl

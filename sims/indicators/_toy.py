@@ -39,7 +39,8 @@ from ._sde_bounds import (
     trajectory_bound,
     trajectory_terms,
 )
-from ._trajectory import distance_from_init, gamma_trace, gen_first_order, gradient_diversity, train_longer_preset
+from ._trajectory import (bias_diversity_ratio, distance_from_init, gamma_trace, gen_first_order, gradient_diversity,
+                          train_longer_preset)
 
 __all__ = [
     "toy_indicators",
@@ -47,7 +48,7 @@ __all__ = [
     "certified_R",
     "paper_bound_columns",
     # re-exported formulas
-    "gen_first_order", "gamma_trace", "gradient_diversity", "distance_from_init", "train_longer_preset",
+    "gen_first_order", "gamma_trace", "gradient_diversity", "bias_diversity_ratio", "distance_from_init", "train_longer_preset",
     "minibatch_covariance", "trajectory_terms", "trajectory_bound", "lyapunov_continuous",
     "lyapunov_discrete", "gaussian_kl", "terminal_state_bound", "logdet_lowrank_isotropic",
     "lyapunov_exponents", "sharpness_dimension", "sharpness_dimension_from_hessians", "lanczos", "slq", "eigs_from_slq",
@@ -57,7 +58,7 @@ __all__ = [
 
 # Every key toy_indicators can return (a key is left out when its inputs are missing).
 TOY_INDICATOR_KEYS = (
-    "ind_T", "ind_param_norm", "ind_dist_init", "ind_grad_diversity",
+    "ind_T", "ind_param_norm", "ind_dist_init", "ind_grad_diversity", "ind_bias_diversity",
     "ind_gamma_max", "ind_gamma_median", "ind_gen_first_order_error",
     "ind_hessian_trace", "ind_hessian_top", "ind_sharpness_dim",
     "ind_ph_dim", "ind_ph_dim_loss", "ind_sde_trajectory", "ind_sde_terminal",
@@ -118,7 +119,8 @@ def toy_indicators(traj: dict) -> dict[str, float]:
     Returned keys: a subset of TOY_INDICATOR_KEYS (missing inputs -> key left out):
       ind_T                      lr / batch (the baseline every indicator must beat)
       ind_param_norm, ind_dist_init   ||w_S||, ||w_S - w_0|| (classic baselines)
-      ind_grad_diversity         tr D averaged over the window (seed 000)
+      ind_grad_diversity         tr D averaged over the window (Fu et al.)
+      ind_bias_diversity         Fu et al.'s bias/diversity ratio |grad F_S|^2 / tr D, window mean
       ind_gamma_max / _median    gamma_t of Assumption 3.6 over the record (seed 000)
       ind_gen_first_order_error  max |summed first-order gen - gen| / max |gen_t - gen_0|
                                  over the last 160 consecutive records (seed 000)
@@ -236,7 +238,9 @@ def _gradient_indicators(traj, run, out):
         return None
     W, S = run.W, run.S
     G = np.stack([_pex_grads(traj, run, i) for i in run.all_idx])  # (s, n, d)
-    out["ind_grad_diversity"] = float(np.mean(gradient_diversity(G[np.isin(run.all_idx, run.win_idx)])))
+    Gw = G[np.isin(run.all_idx, run.win_idx)]
+    out["ind_grad_diversity"] = float(np.mean(gradient_diversity(Gw)))
+    out["ind_bias_diversity"] = float(np.nanmean(bias_diversity_ratio(Gw)))
     if "pop_grad" not in traj:
         return G
     gam = gamma_trace(_pop_grads(traj, run, run.all_idx), G.mean(axis=1))

@@ -24,6 +24,7 @@ __all__ = [
     "gen_first_order",
     "gamma_trace",
     "gradient_diversity",
+    "bias_diversity_ratio",
     "distance_from_init",
     "train_longer_preset",
 ]
@@ -137,6 +138,29 @@ def gradient_diversity(per_example_grads) -> np.ndarray | float:
     c = g - g.mean(axis=-2, keepdims=True)
     v = np.mean(np.sum(c * c, axis=-1), axis=-1)
     return float(v) if g.ndim == 2 else v
+
+
+def bias_diversity_ratio(per_example_grads) -> np.ndarray | float:
+    """Fu et al.'s ratio of the training set's gradient bias to its diversity
+    [R: the seed says only that the bound "depends on ... the ratio between
+    the bias and diversity of the training set", diversity being the variance
+    of the per-example gradients; the bias is read as the squared norm of
+    their mean]:
+        rho(w) = ||grad F_S(w)||^2 / V(w),   V(w) = (1/n) sum_i ||grad f(w, z_i) - grad F_S(w)||^2 = tr D(w).
+
+    Large rho: the examples agree on the step (little diversity); rho -> 0 at
+    a minimum of F_S. per_example_grads: (n, d) -> float; (S, n, d) -> (S,);
+    inf where V = 0 < ||grad F_S||^2, nan where both are 0.
+    """
+    g = check_array("per_example_grads", per_example_grads)
+    if g.ndim not in (2, 3) or g.shape[-2] < 1:
+        raise ArgumentError(f"per_example_grads must have shape (n, d) or (S, n, d) (got {g.shape})")
+    m = g.mean(axis=-2)
+    num = np.sum(m * m, axis=-1)
+    v = np.asarray(gradient_diversity(g), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(v > 0, num / np.where(v > 0, v, 1.0), np.where(num > 0, np.inf, np.nan))
+    return float(r) if g.ndim == 2 else r
 
 
 def distance_from_init(params, theta0=None) -> dict:
