@@ -541,3 +541,34 @@ def test_bias_diversity_ratio_known_values():
     assert ind.bias_diversity_ratio(np.array([[1.0, 0.0], [3.0, 0.0]])) != pytest.approx(4.8, rel=0.1)
     with pytest.raises(ValueError, match="per_example_grads"):
         ind.bias_diversity_ratio(np.zeros(3))
+
+
+def test_eos_preset_reaches_a_positive_sharpness_dimension():
+    """The `eos` sweep preset's top lr gives linreg (the model defaults) a positive
+    sharpness dimension where a stable small lr gives 0: plain SGD with B = 1,
+    exact per-example Hessians x x' + alpha."""
+    from gapkit.sims.sweep._spec import MODEL_DEFAULTS, make_spec
+
+    spec = make_spec("linreg", preset="eos")
+    md = MODEL_DEFAULTS["linreg"]
+    rng = np.random.default_rng(0)
+    n, d, a = md["n"], md["dim"], md["alpha"]
+    X = md["data_std"] * rng.standard_normal((n, d))
+    y = X @ rng.standard_normal(d) * 0.3 + md["noise_std"] * rng.standard_normal(n)
+    XX = np.einsum("ni,nj->nij", X, X)
+
+    def dim_at(lr):
+        w = np.zeros(d)
+        W = []
+        for t in range(400):
+            i = rng.integers(n)
+            w = w - lr * ((X[i] @ w - y[i]) * X[i] + a * w)
+            W.append(w.copy())
+        traj = {"trace_theta": np.array(W), "lr": lr, "batch": 1, "n": n, "alpha": a, "seed": 1,
+                "per_example_grad": lambda v: (X @ v - y)[:, None] * X, "per_example_hessian": lambda v: XX}
+        assert np.all(np.isfinite(traj["trace_theta"]))
+        return ind.toy_indicators(traj)["ind_sharpness_dim"]
+
+    assert spec.batch_grid == [1] and max(spec.T_grid) >= 1.8
+    assert dim_at(max(spec.T_grid)) > 0.0
+    assert dim_at(0.5) == 0.0

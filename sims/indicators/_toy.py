@@ -349,8 +349,11 @@ def _sde_parts(traj, run, G, Hfin) -> _SdeParts | None:
             pm = np.asarray(traj.get("prior_mean", np.zeros(d)), dtype=np.float64)
             pc = traj.get("prior_cov")
             pc = np.eye(d) * (lr / B) if pc is None else np.asarray(pc, dtype=np.float64)
-            kl = terminal_state_bound(W[run.w0:].mean(axis=0)[None], Lam[None], n=run.n, R=1.0,
-                                      prior_mean=pm, prior_cov=pc)["mean_kl"]
+            try:
+                kl = terminal_state_bound(W[run.w0:].mean(axis=0)[None], Lam[None], n=run.n, R=1.0,
+                                          prior_mean=pm, prior_cov=pc)["mean_kl"]
+            except ValueError:
+                kl = None  # Lambda not positive definite (edge of stability): no stationary Gaussian.
     return _SdeParts(traj_sum=traj_sum, kl=kl, n=run.n, R_plugin=R_plug, R=R, loss_ok=ok)
 
 
