@@ -1,4 +1,5 @@
-"""Torch versions of the seed-000/001/002 indicators for networks.
+"""Torch versions of the related papers' indicators for networks (Fu et al.;
+Tuci et al.; Johnson & Zhang; Wang & Mao).
 
 The formulas and their tags are in gapkit.sims.indicators (_trajectory,
 _sde_bounds, _dimensions, _predictions); this module only supplies what a
@@ -10,7 +11,7 @@ network needs on top, and computes nothing the numpy side already does:
   and device) for the one Lanczos / SLQ / Hutchinson of
   `gapkit.sims.indicators._dimensions`;
 - `gradient_noise_stats`: from per-example gradients G (n, P) of one state, the
-  seed-002 trajectory-bound ingredients with the STATED approximation of
+  Wang & Mao trajectory-bound ingredients with the STATED approximation of
   log det C: top-k eigenvalues exact (from the n x n Gram matrix, which has the
   same nonzero spectrum as C), the remaining trace spread isotropically over the
   other P - k directions (`gapkit.sims.indicators._sde_bounds.logdet_lowrank_isotropic`);
@@ -18,8 +19,8 @@ network needs on top, and computes nothing the numpy side already does:
   from logits tensors, passed to the numpy implementation as float64 arrays;
 - `network_indicators`: the per-run ``ind_*`` columns of a torch sweep point
   (`gapkit.gpu._run.run_point` with ``indicators: true``), from the trained
-  ensemble's final parameters: the classic baselines and the cheap seed-000/001
-  quantities, averaged over (at most `IndicatorOptions.max_members`) members,
+  ensemble's final parameters: the classic baselines and the cheap Fu et al. / Tuci et
+  al. quantities, averaged over (at most `IndicatorOptions.max_members`) members,
   plus the ensemble-level inconsistency / instability.
 """
 from __future__ import annotations
@@ -104,7 +105,7 @@ def hessian_hutchinson(loss_fn, params, *, probes: int = 30, seed=0) -> dict:
 
 
 def sharpness_dimension_slq(minibatch_losses, params, eta: float, *, m: int = 60, probes: int = 8, seed: int = 0) -> dict:
-    """Sharpness dimension (seed 001) of a network: for each minibatch loss
+    """Sharpness dimension (Tuci, Korkmaz, Simsekli & Birdal) of a network: for each minibatch loss
     closure in `minibatch_losses` (sampled near convergence, the regularised
     risk R_B), the Hessian spectrum is read off SLQ (`eigs_from_slq`, a stated
     approximation), then lambda_k = mean_B ln sigma_k(I - eta Hess R_B) and the
@@ -121,7 +122,7 @@ def sharpness_dimension_slq(minibatch_losses, params, eta: float, *, m: int = 60
 
 
 def gradient_noise_stats(per_example_grads: torch.Tensor, b: int, *, k: int = 20, floor: float = 1e-30) -> dict:
-    """Seed-002 ingredients at one state from per-example gradients G (n, P):
+    """Wang & Mao's ingredients at one state from per-example gradients G (n, P):
     "grad_norm2" ||grad L_S||^2, "trC" tr(D)/b (with-replacement minibatch
     covariance C = D/b), "top_eigs" the k largest eigenvalues of C, "logdetC"
     the low-rank + isotropic approximation (module doc), "grad_diversity" tr D."""
@@ -214,7 +215,7 @@ def network_indicators(model, params: dict, params0: dict, X, y, train_idx, *, d
                           Rademacher start (a lower bound on lambda_max, exact once the
                           steps reach the number of parameters; PyHessian's top eigenvalue)
       ind_grad_diversity  tr D, D = (1/n) sum_i g_i g_i' - gbar gbar' the per-example
-                          gradient covariance of the data loss (Eq 17; seed 000)
+                          gradient covariance of the data loss (Eq 17; Fu et al.'s V(w))
       ind_grad_norm2      |gbar|^2 of the data loss
       ind_bias_diversity  Fu et al.'s bias/diversity ratio |gbar|^2 / tr D
                           (`gapkit.sims.indicators._trajectory.bias_diversity_ratio`)

@@ -19,7 +19,7 @@ def _rot(rng, d):
     return q * np.sign(np.diag(r))
 
 
-# ------------------------------------------------------------------ seed 000
+# ------------------------------------------------------------------ Fu et al.
 def _quadratic_path(rng, lr=0.2, B=2, steps=100):
     h, m, s, n = 1.5, 0.4, 1.0, 20
     x = m + s * rng.standard_normal(n)
@@ -100,7 +100,7 @@ def test_distance_from_init_and_train_longer_preset():
         ind.train_longer_preset(-1, 32, 10, [64])
 
 
-# ------------------------------------------------------------------ seed 002
+# ------------------------------------------------------------------ Wang & Mao
 def test_minibatch_covariance_by_enumeration():
     rng = np.random.default_rng(3)
     n, d, b = 5, 2, 2
@@ -108,7 +108,7 @@ def test_minibatch_covariance_by_enumeration():
     # with replacement: all n^b ordered draws equally likely
     means = np.array([g[list(c)].mean(axis=0) for c in itertools.product(range(n), repeat=b)])
     np.testing.assert_allclose(ind.minibatch_covariance(g, b), np.cov(means.T, bias=True), rtol=1e-12, atol=1e-15)
-    # without replacement: all b-subsets equally likely (seed 002's factor)
+    # without replacement: all b-subsets equally likely (Wang & Mao's factor)
     means = np.array([g[list(c)].mean(axis=0) for c in itertools.combinations(range(n), b)])
     np.testing.assert_allclose(ind.minibatch_covariance(g, b, replacement=False), np.cov(means.T, bias=True),
                                rtol=1e-12, atol=1e-15)
@@ -189,7 +189,7 @@ def test_logdet_lowrank_isotropic():
     assert approx >= np.log(ev2).sum()  # AM-GM: the stated approximation over-estimates
 
 
-# ------------------------------------------------------------------ seed 001
+# ------------------------------------------------------------------ Tuci et al., Birdal et al., Johnson & Zhang
 def test_sharpness_dimension_known_spectrum():
     lam = np.array([1.0, 0.5, -1.0, -2.0])
     h = 1.0 + np.exp(lam) * np.array([1, -1, 1, -1])

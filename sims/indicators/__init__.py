@@ -1,10 +1,10 @@
 """gapkit.sims.indicators: the related papers' generalization indicators and
 their scoring against the measured gap (one job).
 
-Seed 000 (Fu et al.): the trajectory decomposition and gamma_t
-(`_trajectory`); seed 001: sharpness and persistent-homology dimensions
-(`_dimensions`), inconsistency and instability (`_predictions`); seed 002
-(Wang & Mao): the SDE bounds (`_sde_bounds`); the toy-model adapters
+Fu et al.: the trajectory decomposition, gamma_t and the bias/diversity ratio
+(`_trajectory`); Tuci, Korkmaz, Simsekli & Birdal (sharpness) and Birdal et al.
+(persistent homology) dimensions (`_dimensions`); Johnson & Zhang's
+inconsistency and instability (`_predictions`); Wang & Mao: the SDE bounds (`_sde_bounds`); the toy-model adapters
 (`_toy_models`, `_toy`); Kendall tau, granulated tau, CMI and bound tightness
 (`_scoring`).
 """

@@ -1,4 +1,4 @@
-"""Dimension and curvature indicators of seed 001: sharpness dimension (Tuci,
+"""Dimension and curvature indicators: sharpness dimension (Tuci,
 Korkmaz, Simsekli, Birdal) [V], PH0 dimension of trajectories (Birdal et al. 2021;
 Dupuis et al. 2023) [V], and the Hessian baselines (trace, top eigenvalue) for
 Hessians known only through a matvec: the one Lanczos (`lanczos`, `slq`) and
@@ -59,7 +59,7 @@ def lyapunov_exponents(minibatch_hessian_eigs, eta: float) -> np.ndarray:
 
 
 def sharpness_dimension(lyap) -> float:
-    """Sharpness dimension (seed 001, Lyapunov/Kaplan-Yorke form) [V]:
+    """Sharpness dimension (Tuci, Korkmaz, Simsekli & Birdal; Lyapunov/Kaplan-Yorke form) [V]:
         j* = max{ i : sum_{k<=i} lambda_k >= 0 },
         dim_S = j* + (sum_{i<=j*} lambda_i) / |lambda_{j*+1}|   for 1 <= j* < d,
         dim_S = d if j* = d,  0 if lambda_1 < 0.

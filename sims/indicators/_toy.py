@@ -1,8 +1,9 @@
-"""Generalization indicators of the related seeds (000, 001, 002) and the classic
+"""Generalization indicators of the related papers (Fu et al.; Tuci et al., Birdal et al.,
+Johnson & Zhang, Hoffer et al.; Wang & Mao) and the classic
 baselines, computed on one toy-model run: `toy_indicators`.
 
-The formulas live in `_trajectory` (seed 000, distance from init, train-longer
-preset), `_sde_bounds` (seed 002; its Lyapunov solves in gapkit.theory._lyapunov),
+The formulas live in `_trajectory` (Fu et al., distance from init, train-longer
+preset), `_sde_bounds` (Wang & Mao; its Lyapunov solves in gapkit.theory._lyapunov),
 `_dimensions` (sharpness and PH dimension, Lanczos / SLQ / Hutchinson) and
 `_predictions` (inconsistency / instability); this module re-exports them and
 assembles the per-run `ind_<name>` / `bound_<name>` columns the sweep writes to
@@ -110,7 +111,7 @@ def toy_indicators(traj: dict) -> dict[str, float]:
                      N(0, T I), T = lr / batch (depends on hyperparameters only).
       "seed"         int or Generator for the minibatch and subsample draws.
       "algo"         "sgd" (default), "momentum" or "langevin": the sharpness
-                     dimension and seed 002's two bounds assume plain SGD's
+                     dimension and Wang & Mao's two bounds assume plain SGD's
                      update map and noise, and are left out for the others.
 
     A `simulate` result (a dict with "arrays", as the sweep passes it) is also
@@ -121,11 +122,11 @@ def toy_indicators(traj: dict) -> dict[str, float]:
       ind_param_norm, ind_dist_init   ||w_S||, ||w_S - w_0|| (classic baselines)
       ind_grad_diversity         tr D averaged over the window (Fu et al.)
       ind_bias_diversity         Fu et al.'s bias/diversity ratio |grad F_S|^2 / tr D, window mean
-      ind_gamma_max / _median    gamma_t of Assumption 3.6 over the record (seed 000)
+      ind_gamma_max / _median    gamma_t of Fu et al.'s Assumption 3.6 over the record
       ind_gen_first_order_error  max |summed first-order gen - gen| / max |gen_t - gen_0|
-                                 over the last 160 consecutive records (seed 000)
+                                 over the last 160 consecutive records (Fu et al.)
       ind_hessian_trace / _top   of the regularised train Hessian at the last state
-      ind_sharpness_dim          seed 001, from 64 sampled minibatch Hessians (with
+      ind_sharpness_dim          Tuci et al., from 64 sampled minibatch Hessians (with
                                  replacement, size batch) at window states
       ind_ph_dim                 PH0 dimension of the window iterates (Euclidean)
       ind_ph_dim_loss            PH0 dimension of per-example loss vectors (L1)
@@ -232,7 +233,7 @@ def _pop_grads(traj, run, idx):
 
 
 def _gradient_indicators(traj, run, out):
-    """Seed 000's gradient quantities (diversity, gamma_t, first-order error);
+    """Fu et al.'s gradient quantities (diversity, gamma_t, first-order error);
     returns the per-example gradients (s, n, d) at run.all_idx, or None."""
     if "per_example_grad" not in traj and "per_example_grads" not in traj:
         return None
