@@ -40,7 +40,8 @@ from gapkit.theory._validate import ArgumentError, check_int, check_nonneg, chec
 from ._estimators import per_example_grads
 
 __all__ = ["hessian_slq", "hessian_hutchinson", "sharpness_dimension_slq", "gradient_noise_stats",
-           "inconsistency_logits", "instability_logits", "network_indicators", "IndicatorOptions",
+           "inconsistency_logits", "instability_logits", "network_indicators", "network_ph_dimensions",
+           "IndicatorOptions",
            "NETWORK_INDICATOR_KEYS", "NETWORK_INDICATOR_EXTRAS"]
 
 # Every column network_indicators can return (inconsistency needs >= 2 seeds per
@@ -143,6 +144,49 @@ def gradient_noise_stats(per_example_grads: torch.Tensor, b: int, *, k: int = 20
     trC = trD / b
     logdet = logdet_lowrank_isotropic(top, trC, P, floor=floor) if top.size else P * math.log(max(trC / P, floor))
     return {"grad_norm2": float(gbar @ gbar), "trC": trC, "top_eigs": top, "logdetC": logdet, "grad_diversity": trD}
+
+
+def network_ph_dimensions(model, snapshots: dict, x, y, loss: str = "ce", *, project: int | None = None,
+                          alpha: float = 1.0, reps: int = 3, seed: int = 0) -> dict:
+    """Birdal et al.'s PH0 dimensions of a network trajectory from parameter
+    snapshots over the last part of a run (`ph_dimension`, alpha-weighted):
+
+      "ph_dim"       Euclidean, on the snapshots theta_s (optionally on a random
+                     Gaussian projection to `project` dimensions, scaled by
+                     1/sqrt(project): distances kept to 1 +- O(1/sqrt(project))
+                     (Johnson-Lindenstrauss), for snapshots too large to store);
+      "ph_dim_loss"  the data-dependent version (Dupuis et al. 2023): on the
+                     vectors of per-example losses (l(theta_s, x_i))_i over the
+                     rows x, with the L1 metric.
+
+    snapshots: {name: (S, *shape)} of one member, S >= 10, every parameter of
+    the model. Returns both dimensions and their delta-method standard errors
+    ("ph_dim_se", "ph_dim_loss_se").
+    """
+    from torch.func import functional_call, vmap
+
+    from gapkit.sims.indicators._dimensions import ph_dimension
+
+    from ._estimators import check_params
+    from ._train import per_example_loss
+
+    names = check_params(model, {k: v[0] for k, v in snapshots.items()})
+    S = int(snapshots[names[0]].shape[0])
+    if S < 10:
+        raise ArgumentError(f"snapshots must hold at least 10 states (got {S})", param="snapshots")
+    flat = torch.cat([snapshots[k].detach().reshape(S, -1) for k in names], dim=1).to(torch.float64)
+    if project is not None:
+        project = check_int("project", project, 1)
+        g = torch.Generator().manual_seed(int(seed))
+        Pm = torch.randn(flat.shape[1], project, generator=g, dtype=torch.float64).to(flat.device)
+        flat = flat @ Pm / math.sqrt(project)
+    with torch.no_grad():
+        out = vmap(lambda p: functional_call(model, p, (x,)))({k: snapshots[k].detach() for k in names})
+        L = torch.stack([per_example_loss(o, y, loss) for o in out]).to(torch.float64)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed) % 2**63, 0xB1D]))
+    e = ph_dimension(flat.cpu().numpy(), reps=reps, seed=rng, alpha=alpha)
+    lv = ph_dimension(L.cpu().numpy(), reps=reps, seed=rng, alpha=alpha, metric="cityblock")
+    return {"ph_dim": e["dim"], "ph_dim_se": e["dim_se"], "ph_dim_loss": lv["dim"], "ph_dim_loss_se": lv["dim_se"]}
 
 
 def _logits_numpy(x) -> np.ndarray:

@@ -224,3 +224,26 @@ def test_instability_needs_two_seeds_per_draw():
     one = network_indicators(model, P2, P2, X, y, tr[[0, 2]], draws=2, seeds=1, **kw)
     assert "ind_instability" not in one and "ind_inconsistency" not in one
     assert one["ind_run_disagreement"] > two["ind_instability"]  # seed noise inflates it
+
+
+def test_network_ph_dimensions_on_a_known_curve():
+    """Snapshots theta_s = theta_0 + t_s u along a line (a 1-D set): Birdal et
+    al.'s Euclidean PH0 dimension is 1, on the raw snapshots and on a random
+    projection, and so is the loss-vector (L1) one (a smooth image of the line);
+    a 20% wrong value lies outside the tolerance (0.1: 4 x the ~0.02 spread of
+    the estimator on 200 points of a segment, plus its bias). A partial
+    snapshot dict is refused."""
+    from gapkit.gpu._indicators import network_ph_dimensions
+
+    model, X, y, P, _ = _tiny(E=1)
+    g = torch.Generator().manual_seed(5)
+    t = torch.rand(200, generator=g, dtype=torch.float64)
+    snaps = {k: v[0][None] + 0.3 * t.reshape(-1, *[1] * v[0].ndim) * torch.randn(v[0].shape, generator=g,
+                                                                                 dtype=torch.float64)
+             for k, v in P.items()}
+    r = network_ph_dimensions(model, snaps, X[:30], y[:30], seed=1)
+    rp = network_ph_dimensions(model, snaps, X[:30], y[:30], project=8, seed=1)
+    for v in (r["ph_dim"], rp["ph_dim"], r["ph_dim_loss"]):
+        assert abs(v - 1.0) < 0.1 and abs(v - 1.2) > 0.1
+    with pytest.raises(ValueError, match="params must hold exactly"):
+        network_ph_dimensions(model, dict(list(snaps.items())[1:]), X[:30], y[:30])
