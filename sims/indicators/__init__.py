@@ -6,8 +6,10 @@ Fu et al.: the trajectory decomposition, gamma_t and the bias/diversity ratio
 (persistent homology) dimensions (`_dimensions`); Johnson & Zhang's
 inconsistency and instability (`_predictions`); Wang & Mao: the SDE bounds (`_sde_bounds`); the toy-model adapters
 (`_toy_models`, `_toy`); Kendall tau, granulated tau, CMI and bound tightness
-(`_scoring`).
+(`_scoring`); Tan et al.'s partial correlation at a fixed batch size (`_partial`).
 """
+from ._partial import fixed_axis_partial as fixed_axis_partial
+from ._partial import partial_correlation as partial_correlation
 from ._scoring import bound_tightness as bound_tightness
 from ._scoring import cmi_score as cmi_score
 from ._scoring import granulated_tau as granulated_tau
