@@ -227,6 +227,39 @@ def _kendall(ctx):
     return rows
 
 
+@register_check(ids=["indicators.gen_first_order.quartic"], quick=True)
+def _first_order_quartic(ctx):
+    """Fu et al.'s first-order gen where linearisation is NOT exact: l = r^4/4 + r^2/2,
+    r = theta - x, x_i ~ N(0, 1), full-batch GD. gen = F_mu - F_S is then a cubic in
+    theta (the quartic terms cancel), so each step's first-order error is exactly
+    its Taylor remainder -(g2 d^2 / 2 + g3 d^3 / 6), d = theta_t - theta_{t-1}, with
+    the second and third derivatives of gen g2 = 3 theta^2 + 4 - mean(3 r^2 + 1) and
+    g3 = 6 xbar."""
+    from gapkit.sims.indicators._trajectory import gen_first_order
+
+    rng = ctx.rng("indicators.gen_first_order.quartic")
+    x = rng.standard_normal(30)
+    lr = 0.05
+    th = np.empty(41)
+    th[0] = 2.0
+    for t in range(th.size - 1):
+        r = th[t] - x
+        th[t + 1] = th[t] - lr * np.mean(r**3 + r)
+    r = th[:, None] - x[None]
+    tr = np.mean(r**4 / 4 + r**2 / 2, axis=1)
+    po = (th**4 + 6 * th**2 + 3) / 4 + (th**2 + 1) / 2
+    fo = gen_first_order(tr, po, th[:, None], np.mean(r**3 + r, axis=1)[:, None], (th**3 + 4 * th)[:, None])
+    d = np.diff(th)
+    g2 = 3 * th[:-1] ** 2 + 4 - np.mean(3 * r[:-1] ** 2 + 1, axis=1)
+    truth = -float(np.sum(0.5 * g2 * d**2 + x.mean() * d**3))
+    return [ctx.compare(
+        "indicators.gen_first_order.quartic", equation=_EQ + " first-order gen (Fu et al.), nonlinear case",
+        model="1-D quartic, GD path (40 steps, lr 0.05)", theory=truth, measured=float(fo["error"][-1]),
+        tolerance=1e-9 * max(1.0, float(np.abs(po).max())),
+        tolerance_source="exact Taylor remainder of a cubic gen; rounding of losses of size max|F_mu|",
+        extra={"rel_error": fo["rel_error"]})]
+
+
 @register_check(ids=["indicators.gen_first_order.quadratic", "indicators.rfridge."], quick=True)
 def _traj_rf(ctx):
     from gapkit.theory._rfridge import finite_width_deviation, mean_kernel, random_features
