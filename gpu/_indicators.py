@@ -323,7 +323,9 @@ def network_indicators(model, params: dict, params0: dict, X, y, train_idx, *, d
             vals.setdefault(k, []).append(float(v))
     out = {k: float(np.mean(v)) for k, v in vals.items()}
     out["indicator_members"] = len(members)
-    if eval_rows is not None and len(eval_rows) and len(members) == E and (seeds >= 2 or draws >= 2):
+    # the ensemble quantities need every member finite (not only the max_members used above)
+    all_finite = all(bool(torch.isfinite(params[k]).all()) for k in names)
+    if eval_rows is not None and len(eval_rows) and all_finite and (seeds >= 2 or draws >= 2):
         out.update(_ensemble_indicators(model, params, names, X, eval_rows, draws, seeds))
     return out
 

@@ -247,3 +247,21 @@ def test_network_ph_dimensions_on_a_known_curve():
         assert abs(v - 1.0) < 0.1 and abs(v - 1.2) > 0.1
     with pytest.raises(ValueError, match="params must hold exactly"):
         network_ph_dimensions(model, dict(list(snaps.items())[1:]), X[:30], y[:30])
+
+
+def test_ensemble_indicators_use_every_member_beyond_max_members():
+    """More members (2 draws x 3 seeds) than max_members: the per-member columns
+    average max_members of them, the ensemble ones still use all six."""
+    from torch.func import functional_call, vmap
+
+    from gapkit.sims.indicators import inconsistency
+
+    model, X, y, P, _ = _tiny(E=6)
+    tr = np.stack([np.arange(12)] * 3 + [np.arange(12, 24)] * 3)
+    r = network_indicators(model, P, P, X, y, tr, draws=2, seeds=3, lr=0.1, batch=4, hutchinson=2, lanczos_steps=2,
+                           sharpness=False, eval_rows=np.arange(24, 40), max_members=2)
+    assert r["indicator_members"] == 2
+    with torch.no_grad():
+        logits = vmap(lambda q: functional_call(model, q, (X[24:40],)))(P).reshape(2, 3, 16, 3)
+    assert r["ind_inconsistency"] == pytest.approx(inconsistency(logits.numpy()), rel=1e-12)
+    assert "ind_instability" in r
