@@ -54,6 +54,11 @@ _EXPORTS = {
     "grad_noise_stats": "_estimators",
     "hessian_trace": "_estimators",
     "hessian_top_eigs": "_estimators",
+    "hessian_esd": "_estimators",
+    "hessian_diag": "_estimators",
+    "ggn_diag": "_estimators",
+    "layer_traces": "_estimators",
+    "hessian_operator": "_estimators",
     "member_params": "_estimators",
     # summaries, sweep points, presets
     "paper_epochs": "_summary",

@@ -31,7 +31,7 @@ ALGOS = ("sgd", "langevin", "momentum")
 # How train/test sets are drawn from a finite pool (gapkit.sims.engine._data).
 SCHEMES = ("iid", "split")
 # Presets of the Numba sweep; their grids live in gapkit.sims.sweep._spec.PRESETS.
-SWEEP_PRESET_NAMES = ("smoke", "quick", "paper")
+SWEEP_PRESET_NAMES = ("smoke", "quick", "paper", "eos")
 
 # Two-sided 95% normal quantile: ci95 = Z95 x standard error.
 Z95 = 1.959963984540054

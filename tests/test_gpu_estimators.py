@@ -79,7 +79,7 @@ def test_grad_noise_stats_against_explicit_D(tiny):
     s = grad_noise_stats(G, k=3)
     assert s["tr_D"] == pytest.approx(float(torch.trace(D)), rel=EXACT)
     np.testing.assert_allclose(s["top_eigs"], torch.linalg.eigvalsh(D).flip(0)[:3].numpy(), rtol=1e-9, atol=1e-13)
-    assert s["diversity"] == pytest.approx(float((G**2).sum() / (G.sum(0) ** 2).sum()), rel=EXACT)
+    assert s["yin_ratio"] == pytest.approx(float((G**2).sum() / (G.sum(0) ** 2).sum()), rel=EXACT)
     assert s["top_eigs"][0] != pytest.approx(float(torch.linalg.eigvalsh(G.T @ G / n)[-1]), rel=1e-3)  # uncentred differs
 
 
@@ -205,3 +205,107 @@ def test_spike_cut_truncates_every_metric_alike():
     assert acc[0] == pytest.approx(np.median(rec["train_acc"][0, -20:]))   # no cut from the accuracy
     assert acc[1] < acc[0]                                                  # member 1 cut before its spike
     assert per_run["train"][0, 1] < 1.5
+
+
+# ---------------------------------------------------------------- curvature features (issue 14)
+def _exact_block(tiny, names):
+    """The exact Hessian block (autograd.functional.hessian) of the parameters in `names`."""
+    model, params = tiny["model"], tiny["params"]
+    sel = [k for k in params if k in names]
+    shapes = [params[k].shape for k in sel]
+    sizes = [params[k].numel() for k in sel]
+
+    def U(th):
+        p = dict(params)
+        p.update({k: t.reshape(s) for k, t, s in zip(sel, torch.split(th, sizes), shapes)})
+        return per_example_loss(functional_call(model, p, (tiny["x"],)), tiny["y"], "ce").mean()
+
+    return torch.autograd.functional.hessian(U, torch.cat([params[k].reshape(-1) for k in sel]))
+
+
+def test_exact_diagonal_and_layer_traces_against_autograd_hessian(tiny):
+    from gapkit.gpu._estimators import hessian_diag, layer_traces
+
+    H = tiny["H"]
+    d = hessian_diag(tiny["model"], tiny["params"], tiny["x"], tiny["y"], batch_size=5, block=7)
+    flat = torch.cat([d[k].reshape(-1) for k in tiny["params"]])
+    torch.testing.assert_close(flat, torch.diagonal(H), rtol=1e-10, atol=1e-13)
+    tr = layer_traces(d)
+    assert tr["total"] == pytest.approx(float(torch.trace(H)), rel=1e-10)
+    for name in tiny["params"]:
+        assert tr[name] == pytest.approx(float(torch.trace(_exact_block(tiny, [name]))), rel=1e-10, abs=1e-13)
+    assert tr["total"] != pytest.approx(1.2 * float(torch.trace(H)), rel=0.1)  # a 20% wrong trace is not this
+
+
+def test_ggn_diag_exact_and_differs_from_hessian(tiny):
+    from gapkit.gpu._estimators import flat_params as fp, ggn_diag
+
+    model, params, x, y = tiny["model"], tiny["params"], tiny["x"], tiny["y"]
+    theta, unflat = fp(params)
+    J = torch.autograd.functional.jacobian(lambda th: functional_call(model, unflat(th), (x,)), theta)  # (n, C, P)
+    p = torch.softmax(functional_call(model, params, (x,)), -1)
+    ref = torch.zeros_like(theta)
+    for i in range(x.shape[0]):
+        Ho = torch.diag(p[i]) - torch.outer(p[i], p[i])
+        ref += torch.diagonal(J[i].T @ Ho @ J[i]) / x.shape[0]
+    g = ggn_diag(model, params, x, y, batch_size=5)
+    got = torch.cat([g[k].reshape(-1) for k in params])
+    torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-13)
+    # A ReLU net is linear in each single parameter (relu'' = 0), so the diagonals
+    # agree while the full matrices do not (the cross-layer terms of H).
+    torch.testing.assert_close(got, torch.diagonal(tiny["H"]), rtol=1e-9, atol=1e-12)
+    Gfull = sum(J[i].T @ (torch.diag(p[i]) - torch.outer(p[i], p[i])) @ J[i] for i in range(x.shape[0])) / x.shape[0]
+    assert float((Gfull - tiny["H"]).abs().max()) > 1e-4
+    assert not torch.allclose(got, 1.2 * ref, rtol=0.1)  # a 20% wrong diagonal is caught
+
+
+def test_ggn_equals_hessian_for_a_linear_model():
+    """For a model linear in its parameters the GGN is the Hessian (exact reference)."""
+    from gapkit.gpu._estimators import ggn_diag, hessian_diag
+
+    model = build_model("mlp", (4,), 3, hidden=[]).double()
+    params = init_params(model, torch_generator(2), dtype=torch.float64)
+    g = torch_generator(3)
+    x = torch.randn(9, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (9,), generator=g)
+    a, b = ggn_diag(model, params, x, y), hessian_diag(model, params, x, y)
+    for k in params:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-10, atol=1e-13)
+
+
+def test_subset_batches_and_eigenvectors_against_exact_block(tiny):
+    names = [k for k in tiny["params"]][-2:]  # the last layer's weight and bias
+    Hb = _exact_block(tiny, names)
+    ev, U = torch.linalg.eigh(Hb)
+    vals, vecs = hessian_top_eigs(tiny["model"], tiny["params"], tiny["x"], tiny["y"], k=2, iters=200,
+                                  generator=torch_generator(4), names=names, batch_size=5, vectors=True)
+    np.testing.assert_allclose(vals, ev.flip(0)[:2].numpy(), rtol=1e-8, atol=1e-10)
+    assert set(vecs) == set(names)
+    v = torch.cat([vecs[k].reshape(2, -1) for k in names], dim=1)
+    for j in range(2):
+        torch.testing.assert_close(Hb @ v[j], vals[j] * v[j], rtol=1e-7, atol=1e-9)  # H v = lambda v
+    full = hessian_trace(tiny["model"], tiny["params"], tiny["x"], tiny["y"], samples=200,
+                         generator=torch_generator(5), names=names, batch_size=4)
+    assert abs(full["trace"] - float(torch.trace(Hb))) <= 4 * full["se"]
+
+
+def test_partial_params_dict_and_unknown_names_are_refused(tiny):
+    from gapkit.gpu._estimators import hessian_diag
+
+    part = dict(list(tiny["params"].items())[1:])
+    with pytest.raises(ValueError, match="params must hold exactly"):
+        hessian_trace(tiny["model"], part, tiny["x"], tiny["y"], generator=torch_generator(0))
+    with pytest.raises(ValueError, match="params must hold exactly"):
+        per_example_grads(tiny["model"], part, tiny["x"], tiny["y"])
+    with pytest.raises(ValueError, match="names must"):
+        hessian_diag(tiny["model"], tiny["params"], tiny["x"], tiny["y"], names=["nope"])
+
+
+def test_esd_and_plot(tiny, tmp_path):
+    from gapkit.gpu._estimators import hessian_esd
+    from gapkit.sims.indicators._dimensions import esd_plot
+
+    r = hessian_esd(tiny["model"], tiny["params"], tiny["x"], tiny["y"], m=200, probes=2, generator=torch_generator(6))
+    assert r["top"] == pytest.approx(float(torch.linalg.eigvalsh(tiny["H"])[-1]), rel=1e-8)
+    fig = esd_plot(r, tmp_path / "esd.png")
+    assert (tmp_path / "esd.png").stat().st_size > 0 and fig.axes[0].get_xlabel() == "eigenvalue"

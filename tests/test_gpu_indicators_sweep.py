@@ -19,8 +19,9 @@ from gapkit.gpu._train import per_example_loss  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
-CORE = ("ind_param_norm", "ind_dist_init", "ind_hessian_trace", "ind_hessian_top", "ind_grad_diversity",
-        "ind_sharpness_dim", "ind_instability", "ind_inconsistency")
+# A point with 2 draws x 2 seeds computes every network indicator but the
+# one-seed-per-draw stand-in for instability.
+CORE = tuple(k for k in NETWORK_INDICATOR_KEYS if k != "ind_run_disagreement")
 
 
 def test_sweep_point_with_indicators_returns_finite_columns():
@@ -28,7 +29,7 @@ def test_sweep_point_with_indicators_returns_finite_columns():
     r = res.summary.extras
     for k in CORE:
         assert k in r and math.isfinite(r[k]), k
-    assert set(k for k in r if k.startswith("ind_")) <= set(NETWORK_INDICATOR_KEYS)
+    assert set(k for k in r if k.startswith("ind_")) == set(CORE)
     assert r["ind_param_norm"] > 0 and r["ind_dist_init"] > 0 and r["ind_grad_diversity"] > 0
     assert r["indicator_members"] == 4
     # the extra cost stays small next to training (a few seconds on a CPU at most)
@@ -162,5 +163,105 @@ def test_torch_sweep_indicators_flag_reaches_the_store(tmp_path):
     assert rc == 0
     df = pd.read_csv(out / "runs.csv")
     assert len(df) == 2
-    for k in ("ind_param_norm", "ind_hessian_trace", "ind_hessian_top", "ind_grad_diversity", "ind_instability"):
+    for k in ("ind_param_norm", "ind_hessian_trace", "ind_hessian_top", "ind_grad_diversity", "ind_run_disagreement"):
         assert k in df.columns and np.all(np.isfinite(df[k].to_numpy(float))), k
+
+
+def test_fu_gamma_bias_diversity_and_sde_term_against_an_autograd_loop():
+    """Fu et al.'s gamma from held-out rows (unbiased |grad F_mu|^2), the
+    bias/diversity ratio and Wang & Mao's final-state summand, from per-example
+    gradients built by a slow autograd loop (1e-10); a 20% wrong gamma is caught."""
+    from torch.func import functional_call
+
+    from gapkit.sims.indicators import logdet_lowrank_isotropic, minibatch_covariance
+
+    model, X, y, P, tr = _tiny(E=1)
+    held = np.arange(20, 40)
+    r = network_indicators(model, P, P, X, y, tr, draws=1, seeds=1, lr=0.1, batch=4, hutchinson=2, lanczos_steps=2,
+                           sharpness=False, eval_rows=held)
+    p = {k: v[0].clone().requires_grad_(True) for k, v in P.items()}
+
+    def grads(rows):
+        out = []
+        for i in rows:
+            li = per_example_loss(functional_call(model, p, (X[i:i + 1],)), y[i:i + 1], "ce")[0]
+            out.append(torch.cat([g.reshape(-1) for g in torch.autograd.grad(li, list(p.values()))]))
+        return torch.stack(out).numpy()
+
+    G, Gh = grads(tr[0]), grads(held)
+    g, gh = G.mean(0), Gh.mean(0)
+    trD = ((G - g) ** 2).sum(1).mean()
+    trDh = ((Gh - gh) ** 2).sum(1).mean()
+    gamma = np.sqrt(max(gh @ gh - trDh / (len(held) - 1), 0.0) / (g @ g))
+    assert r["ind_gamma"] == pytest.approx(gamma, rel=1e-10)
+    assert abs(r["ind_gamma"] - 1.2 * gamma) > 0.1 * gamma
+    assert r["ind_bias_diversity"] == pytest.approx((g @ g) / trD, rel=1e-10)
+    C = minibatch_covariance(G, 4)
+    ev = np.linalg.eigvalsh(C)[::-1]
+    Pn = G.shape[1]
+    top = ev[:6]  # k = n / 2 of the n = 12 rows
+    term = Pn * np.log((g @ g + np.trace(C)) / Pn) - logdet_lowrank_isotropic(top, np.trace(C), Pn)
+    assert r["ind_sde_term"] == pytest.approx(term, rel=1e-8)
+
+
+def test_instability_needs_two_seeds_per_draw():
+    """Johnson & Zhang's instability averages each draw's seeds first: with one
+    seed per draw the same formula is reported as ind_run_disagreement; with
+    2 x 2 it is instability and equals the numpy formula on the ensemble's logits."""
+    from torch.func import functional_call, vmap
+
+    from gapkit.sims.indicators import instability
+
+    model, X, y, P, _ = _tiny(E=4)
+    tr = np.stack([np.arange(12)] * 2 + [np.arange(12, 24)] * 2)
+    kw = dict(lr=0.1, batch=4, hutchinson=2, lanczos_steps=2, sharpness=False, eval_rows=np.arange(24, 40))
+    two = network_indicators(model, P, P, X, y, tr, draws=2, seeds=2, **kw)
+    with torch.no_grad():
+        logits = vmap(lambda q: functional_call(model, q, (X[24:40],)))(P).reshape(2, 2, 16, 3)
+    assert two["ind_instability"] == pytest.approx(instability(logits.numpy()), rel=1e-12)
+    assert "ind_run_disagreement" not in two and "ind_inconsistency" in two
+    P2 = {k: v[[0, 2]] for k, v in P.items()}
+    one = network_indicators(model, P2, P2, X, y, tr[[0, 2]], draws=2, seeds=1, **kw)
+    assert "ind_instability" not in one and "ind_inconsistency" not in one
+    assert one["ind_run_disagreement"] > two["ind_instability"]  # seed noise inflates it
+
+
+def test_network_ph_dimensions_on_a_known_curve():
+    """Snapshots theta_s = theta_0 + t_s u along a line (a 1-D set): Birdal et
+    al.'s Euclidean PH0 dimension is 1, on the raw snapshots and on a random
+    projection, and so is the loss-vector (L1) one (a smooth image of the line);
+    a 20% wrong value lies outside the tolerance (0.1: 4 x the ~0.02 spread of
+    the estimator on 200 points of a segment, plus its bias). A partial
+    snapshot dict is refused."""
+    from gapkit.gpu._indicators import network_ph_dimensions
+
+    model, X, y, P, _ = _tiny(E=1)
+    g = torch.Generator().manual_seed(5)
+    t = torch.rand(200, generator=g, dtype=torch.float64)
+    snaps = {k: v[0][None] + 0.3 * t.reshape(-1, *[1] * v[0].ndim) * torch.randn(v[0].shape, generator=g,
+                                                                                 dtype=torch.float64)
+             for k, v in P.items()}
+    r = network_ph_dimensions(model, snaps, X[:30], y[:30], seed=1)
+    rp = network_ph_dimensions(model, snaps, X[:30], y[:30], project=8, seed=1)
+    for v in (r["ph_dim"], rp["ph_dim"], r["ph_dim_loss"]):
+        assert abs(v - 1.0) < 0.1 and abs(v - 1.2) > 0.1
+    with pytest.raises(ValueError, match="params must hold exactly"):
+        network_ph_dimensions(model, dict(list(snaps.items())[1:]), X[:30], y[:30])
+
+
+def test_ensemble_indicators_use_every_member_beyond_max_members():
+    """More members (2 draws x 3 seeds) than max_members: the per-member columns
+    average max_members of them, the ensemble ones still use all six."""
+    from torch.func import functional_call, vmap
+
+    from gapkit.sims.indicators import inconsistency
+
+    model, X, y, P, _ = _tiny(E=6)
+    tr = np.stack([np.arange(12)] * 3 + [np.arange(12, 24)] * 3)
+    r = network_indicators(model, P, P, X, y, tr, draws=2, seeds=3, lr=0.1, batch=4, hutchinson=2, lanczos_steps=2,
+                           sharpness=False, eval_rows=np.arange(24, 40), max_members=2)
+    assert r["indicator_members"] == 2
+    with torch.no_grad():
+        logits = vmap(lambda q: functional_call(model, q, (X[24:40],)))(P).reshape(2, 3, 16, 3)
+    assert r["ind_inconsistency"] == pytest.approx(inconsistency(logits.numpy()), rel=1e-12)
+    assert "ind_instability" in r

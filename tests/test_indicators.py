@@ -19,7 +19,7 @@ def _rot(rng, d):
     return q * np.sign(np.diag(r))
 
 
-# ------------------------------------------------------------------ seed 000
+# ------------------------------------------------------------------ Fu et al.
 def _quadratic_path(rng, lr=0.2, B=2, steps=100):
     h, m, s, n = 1.5, 0.4, 1.0, 20
     x = m + s * rng.standard_normal(n)
@@ -100,7 +100,7 @@ def test_distance_from_init_and_train_longer_preset():
         ind.train_longer_preset(-1, 32, 10, [64])
 
 
-# ------------------------------------------------------------------ seed 002
+# ------------------------------------------------------------------ Wang & Mao
 def test_minibatch_covariance_by_enumeration():
     rng = np.random.default_rng(3)
     n, d, b = 5, 2, 2
@@ -108,7 +108,7 @@ def test_minibatch_covariance_by_enumeration():
     # with replacement: all n^b ordered draws equally likely
     means = np.array([g[list(c)].mean(axis=0) for c in itertools.product(range(n), repeat=b)])
     np.testing.assert_allclose(ind.minibatch_covariance(g, b), np.cov(means.T, bias=True), rtol=1e-12, atol=1e-15)
-    # without replacement: all b-subsets equally likely (seed 002's factor)
+    # without replacement: all b-subsets equally likely (Wang & Mao's factor)
     means = np.array([g[list(c)].mean(axis=0) for c in itertools.combinations(range(n), b)])
     np.testing.assert_allclose(ind.minibatch_covariance(g, b, replacement=False), np.cov(means.T, bias=True),
                                rtol=1e-12, atol=1e-15)
@@ -189,7 +189,7 @@ def test_logdet_lowrank_isotropic():
     assert approx >= np.log(ev2).sum()  # AM-GM: the stated approximation over-estimates
 
 
-# ------------------------------------------------------------------ seed 001
+# ------------------------------------------------------------------ Tuci et al., Birdal et al., Johnson & Zhang
 def test_sharpness_dimension_known_spectrum():
     lam = np.array([1.0, 0.5, -1.0, -2.0])
     h = 1.0 + np.exp(lam) * np.array([1, -1, 1, -1])
@@ -260,6 +260,21 @@ def test_ph_dimension_line_and_square(name, truth):
     tol = {"line": 0.019 + 4 * 0.0054, "square": 0.044 + 4 * 0.048}[name]
     assert abs(got["dim"] - truth) < tol
     assert abs(got["dim"] - 1.2 * truth) > tol  # a 20% wrong dimension is told apart
+
+
+def test_ph_dimension_alpha_weighting():
+    """Birdal et al.'s alpha-weighted PH0 dimension alpha / (1 - a): edges 1 and 2
+    weigh 1 + 2^alpha; a uniform square has dimension 2 for every alpha.
+    Tolerance: the measured bias at N = 400 (12 clouds: +0.007, -0.041, -0.064
+    for alpha 0.5, 1, 1.5) plus 4 single-cloud standard deviations (0.038)."""
+    assert ind.mst_total_length(np.array([[0.0], [1.0], [3.0]]), alpha=2.0) == pytest.approx(5.0)
+    x = np.random.default_rng(11).random((400, 2))
+    for alpha, bias in ((0.5, 0.007), (1.5, 0.064)):
+        got = ind.ph_dimension(x, reps=3, seed=1, alpha=alpha)["dim"]
+        tol = bias + 4 * 0.038
+        assert abs(got - 2.0) < tol and abs(got - 2.4) > tol
+    with pytest.raises(ValueError, match="alpha"):
+        ind.ph_dimension(x, alpha=0.0)
 
 
 def test_ph_dimension_l1_on_loss_vectors():
@@ -381,7 +396,7 @@ def _quadratic_traj(rng, d=3, n=40, lr=0.1, B=4, steps=300, alpha=0.0):
 
 def test_toy_indicators_quadratic_known_values():
     traj, H, x = _quadratic_traj(np.random.default_rng(3), alpha=0.05)
-    out = ind.toy_indicators(traj)
+    out = ind.toy_indicators({**traj, "R": 2.0})
     assert set(out) == set(ind.TOY_INDICATOR_KEYS)
     Sx = np.cov(x.T, bias=True)
     assert out["ind_grad_diversity"] == pytest.approx(np.trace(H @ Sx @ H), rel=1e-10)
@@ -500,3 +515,110 @@ def test_torch_versions_match_numpy():
     assert h["trace"] == pytest.approx(ind.hutchinson(lambda v: A.numpy() @ v, d, probes=7, seed=2)["trace"], rel=1e-12)
     with pytest.raises(ValueError, match="logits"):
         gind.inconsistency_logits(logits)  # not a tensor
+
+
+def test_wang_mao_R_is_stated_never_estimated_and_E_S_inside_the_root():
+    """Wang & Mao's bounds need a sub-Gaussian constant R: bound_* columns only
+    with a stated R or a loss bound M (R = M/2, Hoeffding's lemma; dropped once
+    a loss exceeds M); the plug-in spread gives ind_* columns only. Over K
+    training sets E_S sits inside the square root: sqrt(mean) (Jensen: above the
+    mean of the roots)."""
+    from gapkit.sims.indicators._toy import _sde_columns, _SdeParts
+
+    traj, H, x = _quadratic_traj(np.random.default_rng(3), alpha=0.05)
+    plain = ind.toy_indicators(traj)
+    assert "bound_sde_trajectory" not in plain and "bound_sde_terminal" not in plain
+    R_plug = float(np.std(traj["per_example_loss"](traj["trace_theta"][-1])))
+    stated = ind.toy_indicators({**traj, "R": 2.0})
+    for k in ("trajectory", "terminal"):
+        assert stated[f"bound_sde_{k}"] == pytest.approx(2.0 / R_plug * plain[f"ind_sde_{k}"], rel=1e-12)
+    M = 1e6
+    clipped = ind.toy_indicators({**traj, "loss_bound": M})
+    assert clipped["bound_sde_trajectory"] == pytest.approx(M / 4.0 * stated["bound_sde_trajectory"], rel=1e-12)
+    assert "bound_sde_trajectory" not in ind.toy_indicators({**traj, "loss_bound": 1e-3})  # losses exceed M
+    parts = [_SdeParts(traj_sum=1.0, kl=0.5, n=10, R_plugin=1.0, R=3.0, loss_ok=True),
+             _SdeParts(traj_sum=9.0, kl=4.5, n=10, R_plugin=1.0, R=3.0, loss_ok=True)]
+    cols = _sde_columns(parts)
+    assert cols["bound_sde_trajectory"] == pytest.approx(3.0 * np.sqrt(5.0), rel=1e-15)
+    assert cols["bound_sde_terminal"] == pytest.approx(3.0 * np.sqrt(2 * 2.5 / 10), rel=1e-15)
+    assert cols["bound_sde_trajectory"] != pytest.approx(3.0 * 2.0, rel=0.05)  # the mean of roots is caught
+    with pytest.raises(ValueError, match="R"):
+        ind.toy_indicators({**traj, "R": -1.0})
+
+
+def test_bias_diversity_ratio_known_values():
+    """rho = |mean g|^2 / tr D: g = (1, 0), (3, 0) -> 4 / 1; along a run per state;
+    at a minimum of F_S (mean 0) it is 0; no spread -> inf."""
+    assert ind.bias_diversity_ratio(np.array([[1.0, 0.0], [3.0, 0.0]])) == pytest.approx(4.0, rel=1e-15)
+    g = np.array([[[1.0, 0.0], [3.0, 0.0]], [[-1.0, 2.0], [1.0, -2.0]]])
+    np.testing.assert_allclose(ind.bias_diversity_ratio(g), [4.0, 0.0], atol=1e-15)
+    assert ind.bias_diversity_ratio(np.array([[1.0, 1.0], [1.0, 1.0]])) == np.inf
+    assert ind.bias_diversity_ratio(np.array([[1.0, 0.0], [3.0, 0.0]])) != pytest.approx(4.8, rel=0.1)
+    with pytest.raises(ValueError, match="per_example_grads"):
+        ind.bias_diversity_ratio(np.zeros(3))
+
+
+def test_eos_preset_reaches_a_positive_sharpness_dimension():
+    """The `eos` sweep preset's top lr gives linreg (the model defaults) a positive
+    sharpness dimension where a stable small lr gives 0: plain SGD with B = 1,
+    exact per-example Hessians x x' + alpha."""
+    from gapkit.sims.sweep._spec import MODEL_DEFAULTS, make_spec
+
+    spec = make_spec("linreg", preset="eos")
+    md = MODEL_DEFAULTS["linreg"]
+    rng = np.random.default_rng(0)
+    n, d, a = md["n"], md["dim"], md["alpha"]
+    X = md["data_std"] * rng.standard_normal((n, d))
+    y = X @ rng.standard_normal(d) * 0.3 + md["noise_std"] * rng.standard_normal(n)
+    XX = np.einsum("ni,nj->nij", X, X)
+
+    def dim_at(lr):
+        w = np.zeros(d)
+        W = []
+        for t in range(400):
+            i = rng.integers(n)
+            w = w - lr * ((X[i] @ w - y[i]) * X[i] + a * w)
+            W.append(w.copy())
+        traj = {"trace_theta": np.array(W), "lr": lr, "batch": 1, "n": n, "alpha": a, "seed": 1,
+                "per_example_grad": lambda v: (X @ v - y)[:, None] * X, "per_example_hessian": lambda v: XX}
+        assert np.all(np.isfinite(traj["trace_theta"]))
+        return ind.toy_indicators(traj)["ind_sharpness_dim"]
+
+    assert spec.batch_grid == [1] and max(spec.T_grid) >= 1.8
+    assert dim_at(max(spec.T_grid)) > 0.0
+    assert dim_at(0.5) == 0.0
+
+
+def test_tan_partial_correlation_removes_a_shared_hyperparameter():
+    """Tan et al.'s check on a sweep whose truth is known: indicator and gap both
+    follow log lr (raw correlation ~0.99) with independent noise (partial
+    correlation 0) in one case, and noise of correlation 0.5 in the other. The
+    95% intervals (Fisher z; a stated 5% miss rate per interval) cover the truth,
+    and exclude the raw correlation and a 20% wrong value of 0.5."""
+    from gapkit.sims.indicators import fixed_axis_partial, partial_correlation
+
+    rng = np.random.default_rng(4)
+    n = 2000  # ~1000 runs per batch size: interval half-width ~0.05 at r = 0.5
+    lr = np.exp(rng.uniform(np.log(0.01), np.log(1.0), n))
+    batch = rng.choice([8, 32], n)
+    e = rng.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], n) * 0.1
+    f = rng.standard_normal((n, 2)) * 0.1
+    gap0, ind0 = np.log(lr) + f[:, 0], 2 * np.log(lr) + f[:, 1]
+    gap1, ind1 = np.log(lr) + e[:, 0], 2 * np.log(lr) + e[:, 1]
+    raw = partial_correlation(ind0, gap0)["r"]
+    assert raw > 0.95
+    hyper = {"lr": lr, "batch": batch}
+    r0 = fixed_axis_partial(ind0, gap0, hyper)
+    r1 = fixed_axis_partial(ind1, gap1, hyper)
+    assert set(r0["groups"]) == {8, 32}
+    for g in r0["groups"].values():
+        lo, hi = g["ci95"]
+        assert lo < 0 < hi and hi < raw
+    for g in r1["groups"].values():
+        lo, hi = g["ci95"]
+        assert lo < 0.5 < hi and not lo < 0.4 < hi and g["p"] < 1e-6
+    # Spearman gives the same verdicts on these monotone relations
+    assert abs(partial_correlation(ind1, gap1, np.log(lr), method="spearman")["r"] - 0.5) < 0.15
+    with pytest.raises(ValueError, match="hyper"):
+        fixed_axis_partial(ind0, gap0, {"lr": lr})
+    assert math.isnan(partial_correlation([1.0, 2.0, 3.0], [1.0, 2.0, 4.0], [[1.0], [2.0], [3.0]])["r"])

@@ -1,19 +1,23 @@
 """gapkit.sims.indicators: the related papers' generalization indicators and
 their scoring against the measured gap (one job).
 
-Seed 000 (Fu et al.): the trajectory decomposition and gamma_t
-(`_trajectory`); seed 001: sharpness and persistent-homology dimensions
-(`_dimensions`), inconsistency and instability (`_predictions`); seed 002
-(Wang & Mao): the SDE bounds (`_sde_bounds`); the toy-model adapters
+Fu et al.: the trajectory decomposition, gamma_t and the bias/diversity ratio
+(`_trajectory`); Tuci, Korkmaz, Simsekli & Birdal (sharpness) and Birdal et al.
+(persistent homology) dimensions (`_dimensions`); Johnson & Zhang's
+inconsistency and instability (`_predictions`); Wang & Mao: the SDE bounds (`_sde_bounds`); the toy-model adapters
 (`_toy_models`, `_toy`); Kendall tau, granulated tau, CMI and bound tightness
-(`_scoring`).
+(`_scoring`); Tan et al.'s partial correlation at a fixed batch size (`_partial`).
 """
+from ._partial import fixed_axis_partial as fixed_axis_partial
+from ._partial import partial_correlation as partial_correlation
 from ._scoring import bound_tightness as bound_tightness
 from ._scoring import cmi_score as cmi_score
 from ._scoring import granulated_tau as granulated_tau
 from ._scoring import kendall_tau as kendall_tau
 from ._scoring import score_table as score_table
 from ._toy import TOY_INDICATOR_KEYS as TOY_INDICATOR_KEYS
+from ._toy import bias_diversity_ratio as bias_diversity_ratio
+from ._toy import certified_R as certified_R
 from ._toy import distance_from_init as distance_from_init
 from ._toy import gamma_trace as gamma_trace
 from ._toy import gaussian_kl as gaussian_kl

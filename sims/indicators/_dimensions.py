@@ -1,4 +1,4 @@
-"""Dimension and curvature indicators of seed 001: sharpness dimension (Tuci,
+"""Dimension and curvature indicators: sharpness dimension (Tuci,
 Korkmaz, Simsekli, Birdal) [V], PH0 dimension of trajectories (Birdal et al. 2021;
 Dupuis et al. 2023) [V], and the Hessian baselines (trace, top eigenvalue) for
 Hessians known only through a matvec: the one Lanczos (`lanczos`, `slq`) and
@@ -24,6 +24,7 @@ __all__ = [
     "slq",
     "hutchinson",
     "eigs_from_slq",
+    "esd_plot",
     "mst_total_length",
     "ph_dimension",
 ]
@@ -58,7 +59,7 @@ def lyapunov_exponents(minibatch_hessian_eigs, eta: float) -> np.ndarray:
 
 
 def sharpness_dimension(lyap) -> float:
-    """Sharpness dimension (seed 001, Lyapunov/Kaplan-Yorke form) [V]:
+    """Sharpness dimension (Tuci, Korkmaz, Simsekli & Birdal; Lyapunov/Kaplan-Yorke form) [V]:
         j* = max{ i : sum_{k<=i} lambda_k >= 0 },
         dim_S = j* + (sum_{i<=j*} lambda_i) / |lambda_{j*+1}|   for 1 <= j* < d,
         dim_S = d if j* = d,  0 if lambda_1 < 0.
@@ -94,32 +95,59 @@ def sharpness_dimension_from_hessians(minibatch_hessians, eta: float) -> dict:
 
 
 # ------------------------------------------------------------------ Lanczos / SLQ
-def lanczos(matvec: Callable[[np.ndarray], np.ndarray], v0, m: int) -> tuple[np.ndarray, np.ndarray]:
+def _is_numpy(v) -> bool:
+    return isinstance(v, np.ndarray)
+
+
+def _norm(v) -> float:
+    return float(np.linalg.norm(v)) if _is_numpy(v) else float((v * v).sum()) ** 0.5
+
+
+def lanczos(matvec: Callable, v0, m: int, *, vectors: int = 0):
     """m steps of Lanczos with full reorthogonalisation on a symmetric operator.
 
-    Returns the tridiagonal's Ritz values (k,) and the squared first components
-    of its eigenvectors (k,), k <= m (fewer on an invariant subspace). These are
-    the nodes and weights of the Gauss quadrature of v0' f(A) v0 / ||v0||^2.
+    Returns the tridiagonal's Ritz values (k,) ascending and the squared first
+    components of its eigenvectors (k,), k <= m (fewer on an invariant
+    subspace). These are the nodes and weights of the Gauss quadrature of
+    v0' f(A) v0 / ||v0||^2. With vectors = j > 0 a third item holds the Ritz
+    vectors of the j largest Ritz values, (j, d), largest first (unit norm;
+    eigenvectors once the Ritz values have converged).
+
+    v0 may be a numpy array (matvec: numpy -> numpy, float64) or an array of
+    another library with the same operators (a torch tensor; matvec: tensor ->
+    tensor): the vectors and the basis Q then stay where v0 lives (its device
+    and dtype) and only the scalars alpha_j, beta_j leave it, so a Hessian on
+    a GPU is never copied to the host. Q (k x d) is what full
+    reorthogonalisation needs and nothing more is stored.
     """
-    v = check_array("v0", v0, ndim=1)
-    d = v.size
+    vectors = check_int("vectors", vectors, 0)
+    if _is_numpy(v0) or not hasattr(v0, "new_zeros"):
+        v = check_array("v0", v0, ndim=1)
+        new_q = np.zeros
+    else:
+        v = v0.reshape(-1)
+        if not bool((v == v).all()) or not bool((v.abs() < float("inf")).all()):
+            raise ArgumentError("v0 must be finite")
+        new_q = lambda shape: v.new_zeros(shape)  # noqa: E731 - Q on v0's device and dtype
+    d = v.shape[0]
     m = check_int("m", m, 1, d)
-    nv = float(np.linalg.norm(v))
+    nv = _norm(v)
     if nv == 0:
         raise ArgumentError("v0 must be nonzero")
-    Q = np.zeros((m, d))
+    Q = new_q((m, d))
     alpha = np.zeros(m)
     beta = np.zeros(m)
     q = v / nv
     k = m
     for j in range(m):
         Q[j] = q
-        w = np.asarray(matvec(q), dtype=np.float64).reshape(d)
-        alpha[j] = q @ w
+        w = matvec(q)
+        w = np.asarray(w, dtype=np.float64).reshape(d) if _is_numpy(v) else w.reshape(d).to(v.dtype)
+        alpha[j] = float((q * w).sum())
         # Full reorthogonalisation (twice) keeps the Ritz values free of ghost copies.
         for _ in range(2):
             w = w - Q[: j + 1].T @ (Q[: j + 1] @ w)
-        b = float(np.linalg.norm(w))
+        b = _norm(w)
         if j == m - 1:
             break
         if b <= 1e-12 * max(1.0, abs(alpha[j])):
@@ -129,12 +157,24 @@ def lanczos(matvec: Callable[[np.ndarray], np.ndarray], v0, m: int) -> tuple[np.
         q = w / b
     T = np.diag(alpha[:k]) + np.diag(beta[: k - 1], 1) + np.diag(beta[: k - 1], -1)
     theta, U = np.linalg.eigh(T)
-    return theta, U[0] ** 2
+    if not vectors:
+        return theta, U[0] ** 2
+    top = np.ascontiguousarray(U[:, ::-1][:, : min(vectors, k)].T)  # (j, k) largest Ritz values first
+    if _is_numpy(v):
+        vecs = top @ Q[:k]
+    else:
+        vecs = Q.new_tensor(top) @ Q[:k]
+    return theta, U[0] ** 2, vecs
 
 
-def slq(matvec: Callable[[np.ndarray], np.ndarray], d: int, *, m: int = 30, probes: int = 10, seed=0) -> dict:
+def slq(matvec: Callable, d: int, *, m: int = 30, probes: int = 10, seed=0,
+        draw: Callable[[], object] | None = None) -> dict:
     """Stochastic Lanczos quadrature (Ubaru, Chen, Saad 2017; PyHessian's
     spectral density) for a symmetric d x d operator given by `matvec`.
+
+    draw: a callable () -> (d,) Rademacher probe for a caller with its own
+    stream (a torch tensor on the device keeps the whole run there, see
+    `lanczos`); default: Rademacher probes from `seed`.
 
     Rademacher probes v_l; each gives Gauss nodes theta_lk and weights tau_lk;
     tr f(A) ~ (d / probes) sum_l sum_k tau_lk f(theta_lk).
@@ -148,11 +188,14 @@ def slq(matvec: Callable[[np.ndarray], np.ndarray], d: int, *, m: int = 30, prob
     m = check_int("m", m, 1)
     m = min(m, d)
     probes = check_int("probes", probes, 1)
-    rng = _rng(seed)
+    rng = _rng(seed) if draw is None else None
     nodes = np.zeros((probes, m))
     weights = np.zeros((probes, m))
+    if draw is None:
+        def draw():
+            return _rademacher(rng, d)
     for p in range(probes):
-        th, w = lanczos(matvec, _rademacher(rng, d), m)
+        th, w = lanczos(matvec, draw(), m)
         nodes[p, : th.size] = th
         weights[p, : th.size] = w
     per_probe = d * np.sum(weights * nodes, axis=1)
@@ -180,7 +223,8 @@ def hutchinson(matvec: Callable[[np.ndarray], np.ndarray], d: int, *, probes: in
     Rademacher probes v_l, for a symmetric d x d operator given by `matvec`.
 
     draw: a callable () -> (d,) probe, for a caller with its own random stream
-    (the torch backend draws with its torch Generator); default: Rademacher
+    (the torch backend draws with its torch Generator; a torch probe keeps
+    the products on its device and only v'Av comes back); default: Rademacher
     probes from `seed` (an int or a Generator), the same draws as `slq`'s.
     Returns "trace", "se" (standard error across probes; nan for one probe),
     "samples" and "values" (probes,) the v_l' A v_l.
@@ -195,8 +239,12 @@ def hutchinson(matvec: Callable[[np.ndarray], np.ndarray], d: int, *, probes: in
 
     vals = np.empty(probes)
     for p in range(probes):
-        v = np.asarray(draw(), dtype=np.float64).reshape(d)
-        vals[p] = v @ np.asarray(matvec(v), dtype=np.float64).reshape(d)
+        v = draw()
+        if _is_numpy(v) or not hasattr(v, "new_zeros"):
+            v = np.asarray(v, dtype=np.float64).reshape(d)
+            vals[p] = v @ np.asarray(matvec(v), dtype=np.float64).reshape(d)
+        else:  # a torch probe: v'Av on its device, one scalar comes back
+            vals[p] = float((v.reshape(d) * matvec(v).reshape(d)).sum())
     se = float(vals.std(ddof=1) / math.sqrt(probes)) if probes > 1 else float("nan")
     return {"trace": float(vals.mean()), "se": se, "samples": probes, "values": vals}
 
@@ -227,11 +275,51 @@ def eigs_from_slq(nodes, weights, d: int) -> np.ndarray:
     return x[idx]
 
 
+def esd_plot(slq_result: dict, path=None, *, width: float | None = None, points: int = 400, log: bool = True):
+    """Spectral density (ESD) plot of an `slq` result (PyHessian's density
+    plot): the Gaussian-smoothed density rho(x) = (1/probes) sum_l sum_k tau_lk
+    N(x; theta_lk, width^2) of the operator's eigenvalues (density per unit
+    eigenvalue; it integrates to 1), on `points` grid values spanning the
+    Ritz values +- 3 widths. Default width: 1% of the Ritz-value range.
+    log: log-scale density axis (the bulk near 0 dwarfs the outliers).
+    Returns the matplotlib Figure; with `path` it is also saved there.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    nodes = check_array("nodes", slq_result["nodes"], ndim=2)
+    w = check_array("weights", slq_result["weights"], shape=nodes.shape)
+    x = nodes[w > 0]
+    span = float(x.max() - x.min()) if x.size else 0.0
+    width = check_positive("width", width if width is not None else max(0.01 * span, 1e-12))
+    points = check_int("points", points, 2)
+    grid = np.linspace(x.min() - 3 * width, x.max() + 3 * width, points)
+    dens = slq_result["density"](grid, width)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(grid, dens)
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(max(float(dens.max()) * 1e-8, 1e-300), float(dens.max()) * 2)
+    ax.set_xlabel("eigenvalue")
+    ax.set_ylabel("density")
+    ax.set_title(f"Hessian spectral density (SLQ, {nodes.shape[0]} probes, width {width:.2g})")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path)
+    return fig
+
+
 # ------------------------------------------------------------------ PH0 dimension
-def mst_total_length(points, metric: str = "euclidean") -> float:
-    """E = sum of minimum-spanning-tree edge lengths (PH0 total persistence with
-    alpha = 1) of a point cloud (m, D); metric "euclidean" or "cityblock" (L1).
-    Duplicate points contribute zero-length edges."""
+def mst_total_length(points, metric: str = "euclidean", *, alpha: float = 1.0) -> float:
+    """E_alpha = sum over minimum-spanning-tree edges e of |e|^alpha: the
+    alpha-weighted PH0 total persistence of a point cloud (m, D) (Birdal et
+    al. 2021: the 0-dimensional persistence intervals of the Vietoris-Rips
+    filtration are the MST edge lengths); alpha = 1 the plain tree length.
+    metric "euclidean" or "cityblock" (L1). Duplicate points contribute
+    zero-length edges."""
+    alpha = check_positive("alpha", alpha)
     x = check_array("points", points, ndim=2)
     if metric not in ("euclidean", "cityblock"):
         raise ArgumentError(f"metric must be 'euclidean' or 'cityblock' (got {metric!r})")
@@ -241,15 +329,19 @@ def mst_total_length(points, metric: str = "euclidean") -> float:
     if x.shape[0] < 2:
         return 0.0
     dist = scipy.spatial.distance.squareform(scipy.spatial.distance.pdist(x, metric=metric))
-    return float(scipy.sparse.csgraph.minimum_spanning_tree(dist).sum())
+    edges = scipy.sparse.csgraph.minimum_spanning_tree(dist).data
+    return float(np.sum(edges if alpha == 1.0 else edges ** alpha))
 
 
-def ph_dimension(points, *, sizes=None, reps: int = 5, metric: str = "euclidean", seed=0) -> dict:
+def ph_dimension(points, *, sizes=None, reps: int = 5, metric: str = "euclidean", seed=0, alpha: float = 1.0) -> dict:
     """PH0 dimension of a point cloud (trajectory iterates, or per-example loss
-    vectors with metric="cityblock") [V]:
-        E(m) = MST total length of m points drawn without replacement,
-        fit log E = a log m + c (least squares over the size grid),
-        dim_PH = 1 / (1 - a).
+    vectors with metric="cityblock") [V] (Birdal et al. 2021, "Intrinsic
+    dimension, persistent homology and generalization in neural networks":
+    dim_PH^alpha = alpha / (1 - a), a the slope of log E_alpha against log m):
+        E_alpha(m) = sum of |e|^alpha over the MST edges of m points drawn
+                     without replacement (`mst_total_length`),
+        fit log E_alpha = a log m + c (least squares over the size grid),
+        dim_PH = alpha / (1 - a)   (alpha = 1: 1 / (1 - a)).
     E(m) is averaged over `reps` independent draws per size. Default sizes:
     10 log-spaced values from N/10 (at least 10) to N.
     Returns "dim", "slope" a, "sizes", "E" (mean per size), "dim_se" (delta-
@@ -257,6 +349,7 @@ def ph_dimension(points, *, sizes=None, reps: int = 5, metric: str = "euclidean"
     Finite-sample bias: see the catalogue's `indicators.ph_dim.*` rows.
     """
     x = check_array("points", points, ndim=2)
+    alpha = check_positive("alpha", alpha)
     N = x.shape[0]
     if N < 10:
         raise ArgumentError(f"points must hold at least 10 points (got {N})")
@@ -270,7 +363,8 @@ def ph_dimension(points, *, sizes=None, reps: int = 5, metric: str = "euclidean"
     E = np.zeros(sizes.size)
     for i, m in enumerate(sizes):
         r = 1 if m == N else reps
-        E[i] = np.mean([mst_total_length(x[rng.choice(N, size=m, replace=False)], metric) for _ in range(r)])
+        E[i] = np.mean([mst_total_length(x[rng.choice(N, size=m, replace=False)], metric, alpha=alpha)
+                        for _ in range(r)])
     if np.any(E <= 0):
         return {"dim": 0.0, "slope": float("nan"), "sizes": sizes, "E": E, "dim_se": float("nan")}
     lx, ly = np.log(sizes), np.log(E)
@@ -280,5 +374,6 @@ def ph_dimension(points, *, sizes=None, reps: int = 5, metric: str = "euclidean"
     resid = ly - A @ coef
     dof = max(sizes.size - 2, 1)
     se_a = math.sqrt(float(resid @ resid) / dof / float(np.sum((lx - lx.mean()) ** 2)))
-    dim = 1.0 / (1.0 - a) if a < 1 else math.inf
-    return {"dim": dim, "slope": a, "sizes": sizes, "E": E, "dim_se": se_a / (1.0 - a) ** 2 if a < 1 else math.inf}
+    dim = alpha / (1.0 - a) if a < 1 else math.inf
+    return {"dim": dim, "slope": a, "sizes": sizes, "E": E,
+            "dim_se": alpha * se_a / (1.0 - a) ** 2 if a < 1 else math.inf}

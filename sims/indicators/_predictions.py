@@ -1,4 +1,4 @@
-"""Prediction-disagreement indicators of seed 001 (Johnson & Zhang, NeurIPS 2023).
+"""Prediction-disagreement indicators of Johnson & Zhang (NeurIPS 2023).
 
 - Inconsistency [V]: C = E_S E_{Theta,Theta'} E_X KL( f(Theta, X) || f(Theta', X) ):
   two runs with different seeds on the same training set S, f the softmax output.

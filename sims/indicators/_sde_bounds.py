@@ -1,4 +1,4 @@
-"""SDE-based information-theoretic bounds of seed 002 (Wang & Mao, arXiv 2211.10691).
+"""SDE-based information-theoretic bounds of Wang & Mao (arXiv 2211.10691).
 
 SGD model [V]: W_t = W_{t-1} - eta_t grad L_S(W_{t-1}) + eta_t C_t^{1/2} N_t. The
 seed's C_t carries the without-replacement factor (n - b) / (b (n - 1)); gapkit's
@@ -47,7 +47,7 @@ def minibatch_covariance(per_example_grads, b: int, *, replacement: bool = True)
 
     per_example_grads: (n, d). D = (1/n) sum_i g_i g_i' - gbar gbar' (Eq 17).
     replacement=True (gapkit's Eq 15): D / b.
-    replacement=False (seed 002's C_t [V]): (n - b) / (b (n - 1)) D.
+    replacement=False (Wang & Mao's C_t [V]): (n - b) / (b (n - 1)) D.
     """
     g = check_array("per_example_grads", per_example_grads, ndim=2)
     n = g.shape[0]
@@ -86,7 +86,7 @@ def trajectory_terms(per_example_grads, b: int, *, replacement: bool = True, bet
 
 
 def trajectory_bound(grad_norm2, trC, logdetC, *, d: int, n: int, R: float) -> dict:
-    """Seed 002 trajectory bound [D]:
+    """Wang & Mao's trajectory bound [D]:
         |gen| <= sqrt( (R^2/n) sum_t [ d log((||grad L_S(W_{t-1})||^2 + tr C_t)/d) - log det C_t ] ).
 
     (log det C_t = tr log C_t.) Each summand is >= 0 by the AM-GM inequality on
@@ -132,7 +132,7 @@ def gaussian_kl(m0, S0, m1, S1) -> float:
 
 
 def terminal_state_bound(means, covs, *, n: int, R: float, prior_mean=None, prior_cov=None) -> dict:
-    """Seed 002 terminal-state bound [D, constants unchecked]:
+    """Wang & Mao's terminal-state bound [D, constants unchecked]:
         gen <= sqrt( (2 R^2 / n) E_S KL( N(w*_S, Lambda_S) || N(m_P, Lambda_P) ) ).
 
     means: (K, d) w*_S for K training sets; covs: (K, d, d) Lambda_S (from

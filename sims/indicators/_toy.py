@@ -1,8 +1,9 @@
-"""Generalization indicators of the related seeds (000, 001, 002) and the classic
+"""Generalization indicators of the related papers (Fu et al.; Tuci et al., Birdal et al.,
+Johnson & Zhang, Hoffer et al.; Wang & Mao) and the classic
 baselines, computed on one toy-model run: `toy_indicators`.
 
-The formulas live in `_trajectory` (seed 000, distance from init, train-longer
-preset), `_sde_bounds` (seed 002; its Lyapunov solves in gapkit.theory._lyapunov),
+The formulas live in `_trajectory` (Fu et al., distance from init, train-longer
+preset), `_sde_bounds` (Wang & Mao; its Lyapunov solves in gapkit.theory._lyapunov),
 `_dimensions` (sharpness and PH dimension, Lanczos / SLQ / Hutchinson) and
 `_predictions` (inconsistency / instability); this module re-exports them and
 assembles the per-run `ind_<name>` / `bound_<name>` columns the sweep writes to
@@ -39,14 +40,16 @@ from ._sde_bounds import (
     trajectory_bound,
     trajectory_terms,
 )
-from ._trajectory import distance_from_init, gamma_trace, gen_first_order, gradient_diversity, train_longer_preset
+from ._trajectory import (bias_diversity_ratio, distance_from_init, gamma_trace, gen_first_order, gradient_diversity,
+                          train_longer_preset)
 
 __all__ = [
     "toy_indicators",
     "TOY_INDICATOR_KEYS",
+    "certified_R",
     "paper_bound_columns",
     # re-exported formulas
-    "gen_first_order", "gamma_trace", "gradient_diversity", "distance_from_init", "train_longer_preset",
+    "gen_first_order", "gamma_trace", "gradient_diversity", "bias_diversity_ratio", "distance_from_init", "train_longer_preset",
     "minibatch_covariance", "trajectory_terms", "trajectory_bound", "lyapunov_continuous",
     "lyapunov_discrete", "gaussian_kl", "terminal_state_bound", "logdet_lowrank_isotropic",
     "lyapunov_exponents", "sharpness_dimension", "sharpness_dimension_from_hessians", "lanczos", "slq", "eigs_from_slq",
@@ -56,10 +59,11 @@ __all__ = [
 
 # Every key toy_indicators can return (a key is left out when its inputs are missing).
 TOY_INDICATOR_KEYS = (
-    "ind_T", "ind_param_norm", "ind_dist_init", "ind_grad_diversity",
+    "ind_T", "ind_param_norm", "ind_dist_init", "ind_grad_diversity", "ind_bias_diversity",
     "ind_gamma_max", "ind_gamma_median", "ind_gen_first_order_error",
     "ind_hessian_trace", "ind_hessian_top", "ind_sharpness_dim",
-    "ind_ph_dim", "ind_ph_dim_loss", "bound_sde_trajectory", "bound_sde_terminal",
+    "ind_ph_dim", "ind_ph_dim_loss", "ind_sde_trajectory", "ind_sde_terminal",
+    "bound_sde_trajectory", "bound_sde_terminal",
 )
 
 _MAX_STATES = 40  # states of the window used for the per-state indicators (cost cap)
@@ -95,18 +99,19 @@ def toy_indicators(traj: dict) -> dict[str, float]:
                      for the sharpness dimension; without it every minibatch
                      Hessian is taken equal to "hessian", exact for quadratics).
       "per_example_loss"  callable theta -> (n,) (PH dimension on loss vectors).
-      "R"            sub-Gaussian constant of the loss for seed 002's bounds.
-                     Default: the standard deviation of the per-example losses at
-                     the last state (a plug-in: the bound is then an indicator,
-                     not a certified bound). Without R and per_example_loss the
-                     bounds are left out.
+      "R", "loss_bound"  the stated assumption behind Wang & Mao's bounds
+                     (`certified_R`): the loss is R-sub-Gaussian, or takes
+                     values in [0, loss_bound] (then R = loss_bound / 2). Without
+                     either the bound_* columns are left out; the ind_sde_*
+                     columns use the per-example losses' spread at the last
+                     state as a plug-in R (an indicator, not a bound).
       "prior_mean", "prior_cov"  data-independent Gaussian prior of the
                      terminal-state bound (e.g. the population minimum and the
                      Lyapunov covariance of the population problem); default
                      N(0, T I), T = lr / batch (depends on hyperparameters only).
       "seed"         int or Generator for the minibatch and subsample draws.
       "algo"         "sgd" (default), "momentum" or "langevin": the sharpness
-                     dimension and seed 002's two bounds assume plain SGD's
+                     dimension and Wang & Mao's two bounds assume plain SGD's
                      update map and noise, and are left out for the others.
 
     A `simulate` result (a dict with "arrays", as the sweep passes it) is also
@@ -115,25 +120,36 @@ def toy_indicators(traj: dict) -> dict[str, float]:
     Returned keys: a subset of TOY_INDICATOR_KEYS (missing inputs -> key left out):
       ind_T                      lr / batch (the baseline every indicator must beat)
       ind_param_norm, ind_dist_init   ||w_S||, ||w_S - w_0|| (classic baselines)
-      ind_grad_diversity         tr D averaged over the window (seed 000)
-      ind_gamma_max / _median    gamma_t of Assumption 3.6 over the record (seed 000)
+      ind_grad_diversity         tr D averaged over the window (Fu et al.)
+      ind_bias_diversity         Fu et al.'s bias/diversity ratio |grad F_S|^2 / tr D, window mean
+      ind_gamma_max / _median    gamma_t of Fu et al.'s Assumption 3.6 over the record
       ind_gen_first_order_error  max |summed first-order gen - gen| / max |gen_t - gen_0|
-                                 over the last 160 consecutive records (seed 000)
+                                 over the last 160 consecutive records (Fu et al.)
       ind_hessian_trace / _top   of the regularised train Hessian at the last state
-      ind_sharpness_dim          seed 001, from 64 sampled minibatch Hessians (with
+      ind_sharpness_dim          Tuci et al., from 64 sampled minibatch Hessians (with
                                  replacement, size batch) at window states
       ind_ph_dim                 PH0 dimension of the window iterates (Euclidean)
       ind_ph_dim_loss            PH0 dimension of per-example loss vectors (L1)
-      bound_sde_trajectory       seed 002 trajectory bound (inf when some C_t is
-                                 singular, e.g. n <= d with beta = 0)
-      bound_sde_terminal         seed 002 terminal-state bound, Lambda from the
+      ind_sde_trajectory / _terminal  Wang & Mao's two bounds with the plug-in R
+      bound_sde_trajectory       Wang & Mao's trajectory bound with the certified R
+                                 (inf when some C_t is singular, e.g. n <= d with beta = 0)
+      bound_sde_terminal         Wang & Mao's terminal-state bound, Lambda from the
                                  discrete Lyapunov equation at the last state's H, D
                                  (left out when the chain has no stationary Gaussian)
+    With several runs (a `simulate` result over K training sets) both take
+    E_S inside the square root (`_sde_columns`).
     """
     if not isinstance(traj, dict):
         raise ArgumentError("traj must be a dict of recorded arrays and callables")
     if "arrays" in traj:
         return _from_simulate(traj)
+    out, parts = _toy_parts(traj)
+    out.update(_sde_columns([parts] if parts is not None else []))
+    return out
+
+
+def _toy_parts(traj: dict) -> tuple[dict[str, float], _SdeParts | None]:
+    """toy_indicators' columns except Wang & Mao's, and their ingredients."""
     run = _toy_run(traj)
     W = run.W
     out: dict[str, float] = {"ind_T": run.lr / run.B}
@@ -143,8 +159,7 @@ def toy_indicators(traj: dict) -> dict[str, float]:
     G = _gradient_indicators(traj, run, out)
     Hfin = _curvature_indicators(traj, run, out)
     _ph_indicators(traj, run, out)
-    _sde_bound_indicators(traj, run, G, Hfin, out)
-    return out
+    return out, _sde_parts(traj, run, G, Hfin)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,13 +233,15 @@ def _pop_grads(traj, run, idx):
 
 
 def _gradient_indicators(traj, run, out):
-    """Seed 000's gradient quantities (diversity, gamma_t, first-order error);
+    """Fu et al.'s gradient quantities (diversity, gamma_t, first-order error);
     returns the per-example gradients (s, n, d) at run.all_idx, or None."""
     if "per_example_grad" not in traj and "per_example_grads" not in traj:
         return None
     W, S = run.W, run.S
     G = np.stack([_pex_grads(traj, run, i) for i in run.all_idx])  # (s, n, d)
-    out["ind_grad_diversity"] = float(np.mean(gradient_diversity(G[np.isin(run.all_idx, run.win_idx)])))
+    Gw = G[np.isin(run.all_idx, run.win_idx)]
+    out["ind_grad_diversity"] = float(np.mean(gradient_diversity(Gw)))
+    out["ind_bias_diversity"] = float(np.nanmean(bias_diversity_ratio(Gw)))
     if "pop_grad" not in traj:
         return G
     gam = gamma_trace(_pop_grads(traj, run, run.all_idx), G.mean(axis=1))
@@ -267,34 +284,111 @@ def _ph_indicators(traj, run, out):
         out["ind_ph_dim_loss"] = _ph(L, "cityblock", run.rng)
 
 
-def _sde_bound_indicators(traj, run, G, Hfin, out):
-    """Seed 002's trajectory and terminal-state bounds (plain SGD, with R and
-    per-example gradients; the terminal one also needs the Hessian)."""
+def certified_R(traj: dict) -> float | None:
+    """The sub-Gaussian constant R of Wang & Mao's bounds, only from a stated
+    assumption (never estimated from the run):
+
+      traj["R"]           the user states the loss is R-sub-Gaussian;
+      traj["loss_bound"]  M: the loss takes values in [0, M] (a clipped loss
+                          min(l, M)); by Hoeffding's lemma it is then
+                          (M / 2)-sub-Gaussian. The bound is then a bound on
+                          the clipped loss's gap, equal to the measured gap
+                          only while no loss exceeds M: a run whose recorded
+                          per-example train losses exceed M gets no bound.
+
+    Returns None without either (the squared loss has no sub-Gaussian
+    constant: its values are unbounded).
+    """
+    if traj.get("R") is not None:
+        return check_positive("R", traj["R"])
+    if traj.get("loss_bound") is not None:
+        return 0.5 * check_positive("loss_bound", traj["loss_bound"])
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class _SdeParts:
+    """One run's ingredients of Wang & Mao's bounds with R = 1, so that the
+    expectation over training sets can be taken inside the square root:
+    trajectory bound = R sqrt(E_S traj_sum), terminal = R sqrt(2 E_S kl / n)."""
+    traj_sum: float        # (1/n) sum over steps of the trajectory bound's terms (inf if some C_t is singular)
+    kl: float | None       # KL(N(w*_S, Lambda_S) || prior), None without a stationary Gaussian
+    n: int
+    R_plugin: float | None  # std of the per-example losses at the last state (indicator only)
+    R: float | None         # certified R (`certified_R`), None without a stated assumption
+    loss_ok: bool           # no recorded per-example loss exceeds loss_bound
+
+
+def _sde_parts(traj, run, G, Hfin) -> _SdeParts | None:
+    """Wang & Mao's two bounds' ingredients (plain SGD, with per-example gradients;
+    the terminal one also needs the Hessian)."""
     W, S, d, lr, B, alpha, beta = run.W, run.S, run.d, run.lr, run.B, run.alpha, run.beta
-    R = traj.get("R")
-    if R is None and "per_example_loss" in traj:
-        R = float(np.std(np.asarray(traj["per_example_loss"](W[-1]), dtype=np.float64)))
-    if R is None or not R > 0 or G is None or not run.plain_sgd:
-        return
+    if G is None or not run.plain_sgd:
+        return None
+    last_losses = (np.asarray(traj["per_example_loss"](W[-1]), dtype=np.float64)
+                   if "per_example_loss" in traj else None)
+    R_plug = float(np.std(last_losses)) if last_losses is not None else None
+    R = certified_R(traj)
+    ok = True
+    if traj.get("loss_bound") is not None and last_losses is not None:
+        ok = bool(np.all(last_losses <= float(traj["loss_bound"])))
     all_idx = run.all_idx
     tt = trajectory_terms(G, B, beta=beta)
     gn2 = np.sum((G.mean(axis=1) + alpha * W[all_idx]) ** 2, axis=1)
     # Sum over all steps ~ (steps per subset record) x sum over the subset.
     scale = run.every * (S - 1) / max(all_idx.size - 1, 1) if all_idx.size > 1 else run.every
-    tb = trajectory_bound(gn2, tt["trC"], tt["logdetC"], d=d, n=run.n, R=R)
-    out["bound_sde_trajectory"] = math.sqrt(scale) * tb["bound"] if math.isfinite(tb["bound"]) else math.inf
-    if Hfin is None:
-        return
-    Q = (lr / B) * (minibatch_covariance(_pex_grads(traj, run, S - 1), 1) + beta * beta * np.eye(d))
-    try:
-        Lam = lyapunov_discrete(Hfin + alpha * np.eye(d), Q, lr)
-    except ValueError:
-        return  # No stationary Gaussian (not at a minimum, or |1 - lr h| >= 1): leave it out.
-    pm = np.asarray(traj.get("prior_mean", np.zeros(d)), dtype=np.float64)
-    pc = traj.get("prior_cov")
-    pc = np.eye(d) * (lr / B) if pc is None else np.asarray(pc, dtype=np.float64)
-    tsb = terminal_state_bound(W[run.w0:].mean(axis=0)[None], Lam[None], n=run.n, R=R, prior_mean=pm, prior_cov=pc)
-    out["bound_sde_terminal"] = tsb["bound"]
+    tb = trajectory_bound(gn2, tt["trC"], tt["logdetC"], d=d, n=run.n, R=1.0)
+    traj_sum = scale * tb["bound"] ** 2 if math.isfinite(tb["bound"]) else math.inf
+    kl = None
+    if Hfin is not None:
+        Q = (lr / B) * (minibatch_covariance(_pex_grads(traj, run, S - 1), 1) + beta * beta * np.eye(d))
+        try:
+            Lam = lyapunov_discrete(Hfin + alpha * np.eye(d), Q, lr)
+        except ValueError:
+            Lam = None  # No stationary Gaussian (not at a minimum, or |1 - lr h| >= 1): no terminal bound.
+        if Lam is not None:
+            pm = np.asarray(traj.get("prior_mean", np.zeros(d)), dtype=np.float64)
+            pc = traj.get("prior_cov")
+            pc = np.eye(d) * (lr / B) if pc is None else np.asarray(pc, dtype=np.float64)
+            try:
+                kl = terminal_state_bound(W[run.w0:].mean(axis=0)[None], Lam[None], n=run.n, R=1.0,
+                                          prior_mean=pm, prior_cov=pc)["mean_kl"]
+            except ValueError:
+                kl = None  # Lambda not positive definite (edge of stability): no stationary Gaussian.
+    return _SdeParts(traj_sum=traj_sum, kl=kl, n=run.n, R_plugin=R_plug, R=R, loss_ok=ok)
+
+
+def _sde_columns(parts: list[_SdeParts]) -> dict[str, float]:
+    """Wang & Mao's bounds from one or more runs (K >= 2 training sets: the
+    expectation over S is taken INSIDE the square root, as the bounds state,
+    not as a mean of per-run square roots, which Jensen biases low):
+
+      bound_sde_trajectory = R sqrt( E_S (R-free sum) ),  bound_sde_terminal = R sqrt( 2 E_S KL / n )
+
+    with the certified R (`certified_R`; left out without one, or when some
+    run's losses exceed the stated loss bound), and the same with the
+    plug-in R (the losses' spread, not a sub-Gaussian constant) as the
+    indicators ind_sde_trajectory / ind_sde_terminal, which are ranked, never
+    reported as bounds."""
+    out: dict[str, float] = {}
+    if not parts:
+        return out
+    n = parts[0].n
+    tsum = float(np.mean([p.traj_sum for p in parts]))
+    kls = [p.kl for p in parts if p.kl is not None]
+    core = {"trajectory": math.sqrt(tsum) if math.isfinite(tsum) else math.inf}
+    if len(kls) == len(parts):
+        core["terminal"] = math.sqrt(2.0 * float(np.mean(kls)) / n)
+    plug = [p.R_plugin for p in parts if p.R_plugin is not None]
+    if len(plug) == len(parts) and np.mean(plug) > 0:
+        for k, v in core.items():
+            out[f"ind_sde_{k}"] = float(np.mean(plug)) * v
+    Rs = {p.R for p in parts}
+    if len(Rs) == 1 and None not in Rs and all(p.loss_ok for p in parts):
+        R = Rs.pop()
+        for k, v in core.items():
+            out[f"bound_sde_{k}"] = R * v
+    return out
 
 
 def paper_bound_columns(stats=None, identities=None) -> dict[str, float]:
@@ -349,6 +443,7 @@ def _from_simulate(raw: dict, max_runs: int = 4) -> dict[str, float]:
     K, M = tt.shape[:2]
     prob = raw.get("_problem")
     vals: dict[str, list] = {}
+    parts: list[_SdeParts] = []
     rng = np.random.default_rng(np.random.SeedSequence([int(raw.get("seed", 0)) % 2**63, 0x1D]))
     for r in range(min(max_runs, K * M)):
         k, m = r % K, (r // K) % M
@@ -364,10 +459,17 @@ def _from_simulate(raw: dict, max_runs: int = 4) -> dict[str, float]:
                 sub.update(problem_callables(prob, k, raw))
             except (AttributeError, KeyError, IndexError, ValueError):
                 pass  # an unknown model table: trajectory indicators only
-        for key, v in toy_indicators(sub).items():
+        for key in ("R", "loss_bound"):
+            if raw.get(key) is not None:
+                sub[key] = raw[key]
+        one, p = _toy_parts(sub)
+        for key, v in one.items():
             vals.setdefault(key, []).append(v)
+        if p is not None:
+            parts.append(p)
     for key, v in vals.items():
         out[key] = float(np.mean(v))
+    out.update(_sde_columns(parts))
     return out
 
 

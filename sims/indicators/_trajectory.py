@@ -1,7 +1,7 @@
-"""Trajectory indicators of seed 000 (Fu et al., NeurIPS 2023, arXiv 2304.12579)
-and the distance-from-init / train-longer pieces of seed 001 (Hoffer et al. 2017).
+"""Trajectory indicators of Fu et al. (NeurIPS 2023, arXiv 2304.12579) and the
+distance-from-init / train-longer pieces of Hoffer, Hubara & Soudry (2017).
 
-Seed 000's own bound was not found in any readable copy (INDICATORS.md); what is
+Fu et al.'s own bound was not at hand in any readable copy; what is
 here is what it rests on, all [D] (derived from confirmed pieces):
 
 - the exact per-step decomposition gen(w_T) = gen(w_0) + sum_t [gen(w_t) - gen(w_{t-1})];
@@ -24,6 +24,7 @@ __all__ = [
     "gen_first_order",
     "gamma_trace",
     "gradient_diversity",
+    "bias_diversity_ratio",
     "distance_from_init",
     "train_longer_preset",
 ]
@@ -34,7 +35,7 @@ def _trace(name, a, ndim):
 
 
 def gen_first_order(train_loss, pop_loss, params, grad_train, grad_pop, *, lr=None, step_grads=None) -> dict:
-    """Seed 000: exact per-step decomposition of gen along a run and its
+    """Fu et al.: exact per-step decomposition of gen along a run and its
     first-order (linear-approximation) form. [D]
 
     gen(w_t) = F_mu(w_t) - F_S(w_t); exactly
@@ -103,7 +104,7 @@ def gen_first_order(train_loss, pop_loss, params, grad_train, grad_pop, *, lr=No
 
 
 def gamma_trace(grad_pop, grad_train) -> dict:
-    """Seed 000, Assumption 3.6: gamma_t = ||grad F_mu(w_t)|| / ||grad F_S(w_t)||
+    """Fu et al., Assumption 3.6: gamma_t = ||grad F_mu(w_t)|| / ||grad F_S(w_t)||
     along the whole run. [D]
 
     grad_pop, grad_train: (S, d). Returns "gamma" (S,) (inf where the train
@@ -126,7 +127,7 @@ def gamma_trace(grad_pop, grad_train) -> dict:
 
 
 def gradient_diversity(per_example_grads) -> np.ndarray | float:
-    """Seed 000: gradient diversity V(w) = (1/n) sum_i ||grad f(w, z_i) - grad F_S(w)||^2
+    """Fu et al.: gradient diversity V(w) = (1/n) sum_i ||grad f(w, z_i) - grad F_S(w)||^2
     = tr D(w), D the per-example gradient covariance of the paper's Eq 17. [D]
 
     per_example_grads: (n, d) at one state -> float; (S, n, d) along a run -> (S,).
@@ -139,9 +140,32 @@ def gradient_diversity(per_example_grads) -> np.ndarray | float:
     return float(v) if g.ndim == 2 else v
 
 
+def bias_diversity_ratio(per_example_grads) -> np.ndarray | float:
+    """Fu et al.'s ratio of the training set's gradient bias to its diversity
+    [R: the seed says only that the bound "depends on ... the ratio between
+    the bias and diversity of the training set", diversity being the variance
+    of the per-example gradients; the bias is read as the squared norm of
+    their mean]:
+        rho(w) = ||grad F_S(w)||^2 / V(w),   V(w) = (1/n) sum_i ||grad f(w, z_i) - grad F_S(w)||^2 = tr D(w).
+
+    Large rho: the examples agree on the step (little diversity); rho -> 0 at
+    a minimum of F_S. per_example_grads: (n, d) -> float; (S, n, d) -> (S,);
+    inf where V = 0 < ||grad F_S||^2, nan where both are 0.
+    """
+    g = check_array("per_example_grads", per_example_grads)
+    if g.ndim not in (2, 3) or g.shape[-2] < 1:
+        raise ArgumentError(f"per_example_grads must have shape (n, d) or (S, n, d) (got {g.shape})")
+    m = g.mean(axis=-2)
+    num = np.sum(m * m, axis=-1)
+    v = np.asarray(gradient_diversity(g), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(v > 0, num / np.where(v > 0, v, 1.0), np.where(num > 0, np.inf, np.nan))
+    return float(r) if g.ndim == 2 else r
+
+
 def distance_from_init(params, theta0=None) -> dict:
     """||w_t - w_0|| along a run and its fit against log t (Hoffer et al. 2017,
-    seed 001 [V]: the distance grows like log t, "ultra-slow diffusion").
+    [V]: the distance grows like log t, "ultra-slow diffusion").
 
     params: (S, d); theta0: (d,) initial weights (default params[0]).
     Returns "distance" (S,), "log_slope" (least-squares slope of distance on

@@ -70,6 +70,12 @@ PRESETS = {
     "paper": dict(T_grid=[0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4], batch_grid=[1, 2, 4], seeds=2,
                   datasets=100, chains=2, burn_time=50.0, time=200.0, max_steps=400_000, ref_epochs=300,
                   T_ref=2e-4),
+    # Edge of stability (issue 14; Tuci, Korkmaz, Simsekli & Birdal's sharpness
+    # dimension, 0 at every stable minimum): B = 1 and lr = T from 1 to 1.9, where
+    # single-example steps overshoot (lr |x|^2 > 2 at the defaults' per-example
+    # curvature ~1) while the full-batch chain stays stable (linreg: lr < 2 / 0.6).
+    "eos": dict(T_grid=[1.0, 1.2, 1.4, 1.6, 1.8, 1.9], batch_grid=[1], seeds=1, datasets=16, chains=2,
+                burn_time=10.0, time=20.0, max_steps=20_000, ref_epochs=3, T_ref=0.05),
 }
 
 
