@@ -4,8 +4,10 @@ Backend-neutral numpy on traces (the Numba simulators' recorded traces and the
 torch backend's per-epoch traces alike). A trace is a 1-D array over time, or
 an array whose last axis is time, e.g. (K data sets, M chains, S records).
 
-- How long: the time-rescaling rule of Appendix B (`rescaled_steps`) and the
-  paper's epoch formula of Appendix B/E (`paper_epochs`).
+- How long: the time-rescaling rule of Appendix B (`rescaled_steps`), the
+  paper's epoch formula of Appendix B/E (`paper_epochs`) and the per-update
+  contraction rate of the discrete chain that the burn-in rules use
+  (`contraction_rate`).
 - Summary: the paper's median over the last window after a late-spike cut
   (Appendix E; `spike_cut_end`, `steady_summary`).
 - Diagnostics: integrated autocorrelation time (Sokal's automatic window on an
@@ -22,10 +24,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gapkit.theory._validate import ArgumentError, check_int, check_nonneg, check_positive
+from gapkit.theory._validate import ArgumentError, check_finite, check_int, check_nonneg, check_positive
 
 __all__ = [
     "rescaled_steps",
+    "contraction_rate",
     "paper_epochs",
     "spike_cut_end",
     "steady_summary",
@@ -92,6 +95,41 @@ def _ceil_count(x: float) -> int:
     if abs(x - r) <= 1e-9 * max(1.0, abs(x)):
         return int(r)
     return int(math.ceil(x))
+
+
+def contraction_rate(r: float, *, momentum: float = 0.0) -> float:
+    """Decay rate per update, -log rho, of the mean of a mode with curvature kappa
+    (kappa = c + alpha, r = lam dt kappa) under the discrete update of Eqs 15-17:
+    the offset of the mean from its steady value shrinks by rho per update, so
+    exp(-e) of it is left after e / rate updates.
+
+    Plain SGD and Euler-Maruyama Langevin: theta' - m = (1 - r)(theta - m), so
+    rho = |1 - r| (r < 1: rate = -log(1 - r) >= r, the continuous-time rate;
+    1 < r < 2: slower than exp(-r) and -> 0 at the stability edge r = 2).
+    Heavy ball (Eq 16, either form): theta' = (1 - r) theta + mu (theta - theta_prev),
+    companion matrix [[1 + mu - r, -mu], [1, 0]] with characteristic polynomial
+    z^2 - (1 + mu - r) z + mu, rho its spectral radius (sqrt(mu) for complex roots).
+    Returns 0.0 where rho >= 1 (no contraction: r <= 0, or beyond the edge
+    r >= 2 (1 + mu)), inf where rho = 0 (r = 1, mu = 0: one update).
+    """
+    r = check_finite("r", r)
+    momentum = check_nonneg("momentum", momentum)
+    if momentum >= 1.0:
+        raise ArgumentError(f"momentum must be in [0, 1) (got {momentum!r})", param="momentum")
+    rho = _companion_radius(r, momentum)
+    if rho >= 1.0:
+        return 0.0
+    return math.inf if rho == 0.0 else -math.log(rho)
+
+
+def _companion_radius(r: float, mu: float) -> float:
+    """Spectral radius of [[1 + mu - r, -mu], [1, 0]] (|1 - r| at mu = 0)."""
+    b = 1.0 + mu - r
+    disc = b * b - 4.0 * mu
+    if disc < 0:
+        return math.sqrt(mu)
+    sq = math.sqrt(disc)
+    return max(abs(0.5 * (b + sq)), abs(0.5 * (b - sq)))
 
 
 def paper_epochs(
