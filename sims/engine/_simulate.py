@@ -322,7 +322,7 @@ def _theory(prob, r) -> dict:
             _quadratic_theory(prob, r, th)
         except ValueError as exc:
             th["note"] = f"no stationary law: {exc}"
-    elif prob.model == "linreg" and r["algo"] != "langevin" and prob.d <= _COND_MAX_D:
+    elif prob.model == "linreg" and prob.d <= _COND_MAX_D:
         try:
             th["conditional"] = _linreg_conditional(prob, r)
         except ValueError as exc:
@@ -361,7 +361,8 @@ _COND_DATASETS = 16
 
 def _linreg_conditional(prob, r) -> dict:
     """Exact steady-state train/test loss of the discrete chain given each of the
-    first data sets (mean m, covariance Sigma from `linreg_sgd_stationary`):
+    first data sets (mean m, covariance Sigma from `linreg_sgd_stationary`, or
+    `linreg_em_stationary` for Langevin):
     <U_l> = U_l(m) + (1/2) Tr(A Sigma), <U_e> = U_e(m) + (1/2) Tr(A_e Sigma)."""
     k = min(_COND_DATASETS, prob.X.shape[0])
     mu, cov = _stationary_law(prob, r, k)
@@ -375,13 +376,14 @@ def _linreg_conditional(prob, r) -> dict:
     return {"datasets": k, "train_loss": float(tr.mean()), "test_loss": float(te.mean()),
             "gap": float((te - tr).mean()),
             "source": f"exact law of the discrete chain given each of the first {k} data sets "
-                      "(gapkit.theory._lyapunov.linreg_sgd_stationary); compare with sim_same_datasets"}
+                      f"(gapkit.theory._lyapunov.linreg_{'em' if r['algo'] == 'langevin' else 'sgd'}_stationary); "
+                      "compare with sim_same_datasets"}
 
 
 def exact_stationary(result: RunResult, datasets: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact stationary (mean (k, d), cov (k, d, d)) of the run's own discrete
-    chain for its first `datasets` data sets (quadratic: plain/momentum SGD and
-    Euler-Maruyama; linreg: plain/momentum SGD), from `gapkit.theory._lyapunov`.
+    chain for its first `datasets` data sets (quadratic and linreg: plain/momentum SGD
+    and Euler-Maruyama Langevin), from `gapkit.theory._lyapunov`.
     `result` is a `simulate` RunResult (its problem and config)."""
     prob = result.problem
     k = prob.X.shape[0] if datasets is None else min(int(datasets), prob.X.shape[0])
@@ -402,7 +404,10 @@ def _stationary_law(prob, r, k) -> tuple[np.ndarray, np.ndarray]:
             else:
                 mu_, cv = L.quadratic_sgd_stationary(H, xb, Sx, lam=r["lr"], B=r["batch"], alpha=r["alpha"],
                                                      beta=r["beta"], mu=r["momentum"])
-        elif prob.model == "linreg" and r["algo"] != "langevin":
+        elif prob.model == "linreg" and r["algo"] == "langevin":
+            mu_, cv = L.linreg_em_stationary(prob.X[i], prob.y[i], lam=r["lr"], T=r["T"], alpha=r["alpha"],
+                                             beta=r["beta"], dt=r["dt"])
+        elif prob.model == "linreg":
             mu_, cv = L.linreg_sgd_stationary(prob.X[i], prob.y[i], lam=r["lr"], B=r["batch"], alpha=r["alpha"],
                                               beta=r["beta"], mu=r["momentum"])
         else:
