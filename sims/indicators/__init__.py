@@ -10,8 +10,10 @@ Seed 000 (Fu et al.): the trajectory decomposition and gamma_t
 """
 from ._scoring import bound_tightness as bound_tightness
 from ._scoring import cmi_score as cmi_score
+from ._scoring import cmi_shared_score as cmi_shared_score
 from ._scoring import granulated_tau as granulated_tau
 from ._scoring import kendall_tau as kendall_tau
+from ._scoring import kendall_test as kendall_test
 from ._scoring import score_table as score_table
 from ._toy import TOY_INDICATOR_KEYS as TOY_INDICATOR_KEYS
 from ._toy import distance_from_init as distance_from_init

@@ -219,9 +219,14 @@ def _kendall(ctx):
         "indicators.granulated.synthetic", equation="granulated Kendall tau (Jiang et al. 2019)",
         model="4x3 grid, indicator = exp(gap)", theory=1.0, measured=granulated_tau(np.exp(g), g, hyper)["granulated"],
         tolerance=1e-12, tolerance_source="a monotone transform of the gap has tau = 1 on every axis; rounding"))
+    # PGDL bins pairs by both runs' values of two axes: with only (lr, batch) every cell holds one
+    # pair (H = 0), so the CMI grid has a third axis (2 seeds per point)
+    lr3, bs3, sd3 = (a.ravel() for a in np.meshgrid([0.01, 0.02, 0.05, 0.1], [1, 4, 16], [0, 1], indexing="ij"))
+    g3 = np.log(lr3) - 0.7 * np.log(bs3) + 0.01 * rng.standard_normal(lr3.size)
     rows.append(ctx.compare(
         "indicators.cmi.synthetic", equation="PGDL conditional mutual information",
-        model="4x3 grid, indicator = exp(gap)", theory=1.0, measured=cmi_score(np.exp(g), g, hyper)["cmi"],
+        model="4x3x2 grid, indicator = exp(gap)", theory=1.0,
+        measured=cmi_score(np.exp(g3), g3, {"lr": lr3, "batch": bs3, "seed": sd3})["cmi"],
         tolerance=1e-12, tolerance_source="V_ind = V_gap on every pair: I = H exactly; rounding"))
     return rows
 
