@@ -54,3 +54,21 @@ def test_linreg_langevin_against_its_exact_law():
     exact = np.stack([np.diag(c) for c in cov])
     assert np.all(np.abs(v - exact) < 4 * se)
     assert np.all(np.abs(v - 1.2 * exact) > 4 * se)
+
+
+def test_sutskever_and_pytorch_momentum_are_one_chain_at_constant_lam():
+    """v_S = -lam v_P: identical theta paths and stationary Var(theta) at constant lam; under a
+    schedule the paths differ (so the identity row compares two different computations)."""
+    from gapkit.sims.verify.catalogue.collapse import momentum_paths, sutskever_var_theta
+    from gapkit.theory._momentum import momentum_var_1d
+
+    rng = np.random.default_rng(2)
+    noise = rng.standard_normal(500)
+    P, S = momentum_paths(np.full(500, 0.2), mu=0.9, k=1.1, x=0.5, noise=noise)
+    assert np.max(np.abs(P - S)) < 1e-10 * np.max(np.abs(P))
+    lams = 0.2 * np.cos(np.pi * np.arange(500) / 1000)
+    Pc, Sc = momentum_paths(lams, mu=0.9, k=1.1, x=0.5, noise=noise)
+    assert np.max(np.abs(Pc - Sc)) > 1e-3 * np.max(np.abs(Pc))
+    want = momentum_var_1d(1.0, 1.0, lam=0.2, B=2, alpha=0.1, beta=0.3, mu=0.9)["var_theta"]
+    assert sutskever_var_theta(1.1, 1.09, lam=0.2, B=2, mu=0.9) == pytest.approx(want, rel=1e-10)
+    assert abs(sutskever_var_theta(1.1, 1.09, lam=0.2, B=2, mu=0.8) / want - 1) > 0.2
