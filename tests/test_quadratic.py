@@ -143,3 +143,52 @@ def test_eq07_bound_exact_on_the_quadratic_model():
     assert abs(mc - 1.2 * r["bound"]) > 0.05 * r["bound"]
     with pytest.raises(ValueError, match="scheme"):
         quadratic1d_eq07_bound(8, 0.5, 1.0, **{**kw, "scheme": "sgd"})
+
+
+def _eq07_reference(n, m, s, *, h, alpha, lam, dt=1.0):
+    """Eq 7's right side at beta = 0 by an independent route: E_S2 over S^2 = (s^2/n) chi^2_{n-1}
+    directly, the singular part (S^2)^{(n-1)/2 - 1} / sqrt(S^2) with QUADPACK's algebraic weight
+    (QAWS) on [0, L] plus a regular tail, the theta integral by the trapezoid rule on +-15 sd."""
+    import numpy as np
+    from scipy.integrate import quad
+
+    k = h + alpha
+    f = lam / (k * (2 - lam * dt * k))
+    c, A, sc = h / k, (h / k) ** 2 * s * s / n, s * s / n
+    a = 0.5 * (n - 1)
+    logc = -a * np.log(2 * sc) - math.lgamma(a)  # density of S^2 = sc chi^2_{n-1}: e^logc S2^{a-1} e^{-S2/(2 sc)}
+    N = lambda u, v: math.exp(-0.5 * u * u / v) / math.sqrt(2 * math.pi * v)  # noqa: E731
+    L = 4 * sc
+
+    def moments(u):
+        m1 = quad(lambda S2: math.exp(logc - S2 / (2 * sc)) * S2 ** (a - 1) * N(u, f * h * h * S2 + A), 0, np.inf)[0]
+        g = lambda S2: math.exp(logc - S2 / (2 * sc)) * N(u, 0.5 * f * h * h * S2 + A) / (2 * np.sqrt(np.pi * f) * h)  # noqa: E731
+        m2 = quad(g, 0, L, weight="alg", wvar=(a - 1.5, 0.0))[0]
+        m2 += quad(lambda S2: g(S2) * S2 ** (a - 1.5), L, np.inf)[0]
+        return m1, m2
+
+    sd = math.sqrt(A + f * h * h * (n - 1) * s * s / n)
+    theta = np.linspace(c * m - 15 * sd, c * m + 15 * sd, 151)
+    vals = []
+    for th in theta:
+        m1, m2 = moments(th - c * m)
+        vals.append(math.sqrt(max(m2 - m1 * m1, 0.0)) * 0.5 * h * math.sqrt(2 * s**4 + 4 * (th - m) ** 2 * s**2))
+    return float(np.trapezoid(vals, theta)) / math.sqrt(n)
+
+
+def test_eq07_bound_near_singular_small_n():
+    """beta = 0, n = 3: the data average of rho^2 has a 1/sqrt(S^2) singularity that Gauss-Laguerre
+    nodes missed (the old value 1.1153 was 5.8% low); n = 2: the integral diverges (the old
+    code returned a finite 2.08)."""
+    from gapkit.theory._quadratic import quadratic1d_eq07_bound
+
+    kw = dict(h=1.0, alpha=0.1, beta=0.0, lam=0.2, B=1, scheme="em")
+    r = quadratic1d_eq07_bound(3, 0.5, 1.0, **kw)
+    ref = _eq07_reference(3, 0.5, 1.0, h=1.0, alpha=0.1, lam=0.2)
+    assert not r["diverges"] and r["quad_err"] < 1e-6 * r["bound"]
+    assert abs(r["bound"] - ref) < 1e-4 * ref  # trapezoid on 151 points of a smooth, fast-decaying integrand
+    assert abs(1.1152766725079712 - ref) > 0.05 * ref and abs(0.95 * r["bound"] - ref) > 1e-4 * ref
+    r2 = quadratic1d_eq07_bound(2, 0.5, 1.0, **kw)
+    assert r2["bound"] == math.inf and r2["diverges"]
+    near = [quadratic1d_eq07_bound(2, 0.5, 1.0, **{**kw, "beta": b})["bound"] for b in (0.3, 0.03, 0.003)]
+    assert near[0] < near[1] < near[2] and near[2] - near[1] > 0.5 * (near[1] - near[0])  # ~ log(1/beta)

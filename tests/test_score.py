@@ -36,12 +36,15 @@ def test_granulated_tau_per_axis():
     lr, b, _, gap = _grid(rng)
     hyper = {"lr": lr, "batch": b}
     # indicator = batch only: perfectly concordant along batch, constant (tau nan) along lr
+    # (two seeds per point tie the indicator and the gap: tau-a = 12 / 15 per lr group, tau-b = 1)
     g = sc.granulated_tau(b.astype(float), gap, hyper)
-    assert g["per_axis"]["batch"] == pytest.approx(1.0)
+    assert g["per_axis"]["batch"] == pytest.approx(0.8)
     assert math.isnan(g["per_axis"]["lr"])
-    assert g["granulated"] == pytest.approx(1.0)
+    assert g["granulated"] == pytest.approx(0.8)
+    assert sc.granulated_tau(b.astype(float), gap, hyper, variant="b")["granulated"] == pytest.approx(1.0)
     g2 = sc.granulated_tau(-lr, gap, hyper)
-    assert g2["per_axis"]["lr"] == pytest.approx(1.0)
+    assert g2["per_axis"]["lr"] == pytest.approx(24 / 28)  # 8 runs per batch group, 4 tied seed pairs
+    assert sc.granulated_tau(-lr, gap, hyper, variant="b")["per_axis"]["lr"] == pytest.approx(1.0)
 
 
 def test_cmi_planted_and_random():
@@ -49,13 +52,18 @@ def test_cmi_planted_and_random():
     lr, b, seed, gap = _grid(rng, noise=0.01)
     hyper = {"lr": lr, "batch": b, "seed": seed}
     assert sc.cmi_score(np.exp(gap), gap, hyper)["cmi"] == pytest.approx(1.0, abs=1e-12)
-    assert sc.cmi_score(-gap, gap, hyper)["cmi"] == pytest.approx(1.0, abs=1e-12)  # MI ignores direction
     assert set(sc.cmi_score(-gap, gap, hyper)["per_condition"]) == {"lr,batch", "lr,seed", "batch,seed"}
+    # PGDL counts (i, i) pairs and ties as "not greater": -gap is not a perfect score there,
+    # while the shared-values variant (pairs i != j only) ignores direction
+    assert sc.cmi_score(-gap, gap, hyper)["cmi"] < 0.5
+    assert sc.cmi_shared_score(-gap, gap, hyper)["cmi"] == pytest.approx(1.0, abs=1e-12)
+    assert sc.cmi_shared_score(np.exp(gap), gap, hyper)["cmi"] == pytest.approx(1.0, abs=1e-12)
     # A random indicator: small, but the plug-in MI is biased upwards in small
     # groups (2 runs per group gives I = H exactly), so score on groups of 6 runs.
-    r = sc.cmi_score(rng.random(gap.size), gap, {"lr": lr, "batch": b})
+    r = sc.cmi_shared_score(rng.random(gap.size), gap, {"lr": lr, "batch": b})
     assert 0.0 <= r["cmi"] < 0.15
     # one axis: unconditional MI / H
+    assert sc.cmi_shared_score(np.exp(gap), gap, {"lr": lr})["cmi"] == pytest.approx(1.0)
     assert sc.cmi_score(np.exp(gap), gap, {"lr": lr})["cmi"] == pytest.approx(1.0)
 
 
@@ -127,3 +135,57 @@ def test_cmd_score_errors(tmp_path, capsys):
     d, _ = _write_runs(tmp_path)
     assert main(["score", str(d), "--axes", "lr,nope"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_kendall_tau_a_counts_ties_and_b_does_not():
+    """Jiang et al. 2019 Eq 3 (tau-a): (1 / (N (N - 1))) sum over ordered pairs of sign x sign,
+    by brute force; tau-b (scipy) divides by the untied pairs instead."""
+    import scipy.stats
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, 15).astype(float)  # few distinct values, like T on a grid
+    y = x + rng.random(15)
+    brute = np.sum(np.sign(x[:, None] - x[None, :]) * np.sign(y[:, None] - y[None, :])) / (15 * 14)
+    assert sc.kendall_tau(x, y) == pytest.approx(brute, abs=1e-12)
+    assert sc.kendall_tau(x, y, variant="b") == pytest.approx(scipy.stats.kendalltau(x, y).statistic, abs=1e-12)
+    assert sc.kendall_tau(x, y, variant="b") > sc.kendall_tau(x, y) * 1.2  # ties: tau-b is larger here
+    with pytest.raises(ValueError, match="variant"):
+        sc.kendall_tau(x, y, variant="c")
+
+
+def test_kendall_permutation_p_value_level_and_power():
+    """Under independence the permutation p-value is uniform: over 200 independent null data
+    sets P(p <= 0.05) <= 0.05 (binomial 99.9% bound: <= 21 of 200); a planted relation gets
+    p = 1 / 1000 (the smallest possible)."""
+    rng = np.random.default_rng(4)
+    ps = [sc.kendall_test(rng.random(12), rng.random(12), permutations=199, seed=k)["p_value"] for k in range(200)]
+    assert sum(p <= 0.05 for p in ps) <= 21
+    planted = sc.kendall_test(np.arange(20.0), np.arange(20.0) + rng.random(20))
+    assert planted["p_value"] == pytest.approx(1 / 1000) and planted["tau"] > 0.8
+    big = sc.kendall_test(np.arange(300.0), rng.random(300))
+    assert big["p_method"].startswith("normal") and 0 <= big["p_value"] <= 1
+
+
+def test_cmi_follows_pgdl_conditioning_on_both_runs_values():
+    """PGDL bins a pair (i, j) by the hyperparameter values of both runs. Brute force on a small
+    grid: one cell per (lr_i, lr_j, b_i, b_j), unweighted means over cells."""
+    rng = np.random.default_rng(6)
+    lr, b, seed, gap = _grid(rng, noise=0.05)
+    ind = gap + 0.05 * rng.standard_normal(gap.size)
+    cells: dict = {}
+    for i in range(gap.size):
+        for j in range(gap.size):
+            cells.setdefault((lr[i], lr[j], b[i], b[j]), []).append((gap[i] > gap[j], ind[i] > ind[j]))
+    mis, hs = [], []
+    for pairs in cells.values():
+        t = np.zeros((2, 2))
+        for g, m in pairs:
+            t[int(g), int(m)] += 1
+        p = t / t.sum()
+        pg, pm = p.sum(1), p.sum(0)
+        mis.append(sum(p[u, v] * math.log(p[u, v] / (pg[u] * pm[v])) for u in range(2) for v in range(2) if p[u, v]))
+        hs.append(-sum(q * math.log(q) for q in pg if q > 0))
+    want = np.mean(mis) / np.mean(hs)
+    got = sc.cmi_score(ind, gap, {"lr": lr, "batch": b})
+    assert got["cmi"] == pytest.approx(want, rel=1e-12)
+    assert abs(sc.cmi_shared_score(ind, gap, {"lr": lr, "batch": b})["cmi"] - want) > 0.01  # the old reading differs

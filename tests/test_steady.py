@@ -9,6 +9,8 @@ false-failure rate ~6e-5 per comparison) with fixed seeds.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -230,10 +232,12 @@ def test_equilibration_flags():
 
 
 # ------------------------------------------------------------------ Yaida FDR1
-def _sgd_quadratic(rng, *, lr, momentum=0.0, dampening=0.0, chains=1024, steps=5000, theta0=0.0, alpha=0.1):
+def _sgd_quadratic(rng, *, lr, momentum=0.0, dampening=0.0, chains=1024, steps=5000, theta0=0.0, alpha=0.1,
+                   minibatch_lhs=False):
     """Minibatch-of-1 SGD on f = mean_i (1/2)(theta - x_i)^2 + (alpha/2) theta^2 (fixed data).
     The data are centred so the minimum is at theta = 0, where <theta . grad f> is
-    not swamped by theta* . (theta - theta*) noise (the relation holds either way)."""
+    not swamped by theta* . (theta - theta*) noise (the relation holds either way).
+    minibatch_lhs: record theta . grad f_B (as the torch backend does) instead of theta . grad f."""
     x = rng.normal(0.0, 1.0, 20)
     x -= x.mean()
     th = np.full(chains, theta0)
@@ -242,7 +246,7 @@ def _sgd_quadratic(rng, *, lr, momentum=0.0, dampening=0.0, chains=1024, steps=5
     for t in range(steps):
         i = rng.integers(0, x.size, chains)
         gB = th - x[i] + alpha * th
-        L[:, t] = th * (th - x.mean() + alpha * th)
+        L[:, t] = th * gB if minibatch_lhs else th * (th - x.mean() + alpha * th)
         if momentum:
             v = momentum * v + (1 - dampening) * gB
             R[:, t] = v * v
@@ -414,3 +418,27 @@ def test_verdict_discard_and_unknown():
     judged = run_verdict(flat, cfg)
     assert judged["steady"] is True and judged["eq_n_records"] == 67  # the burn-in (the 9s) is not judged
     assert run_verdict(flat, {})["eq_n_records"] == 100
+
+
+@pytest.mark.parametrize("minibatch_lhs", [False, True])
+def test_fdr1_stderr_matches_the_spread_across_independent_chains(minibatch_lhs):
+    """The FDR1 series telescopes ((|theta_a|^2 - |theta_b|^2) / (2 lr), exactly when the left side
+    uses grad f_B), so an autocorrelation window on it overstated the SE. Check the reported SE
+    against the spread of the ratio over G = 32 independent groups of 8 chains:
+    (G - 1) s^2 / SE^2 ~ chi^2_31 when the SE is right, so s / SE lies in [0.61, 1.39] with
+    probability 0.999; the old window SE fails this with grad f_B."""
+    rng = np.random.default_rng(11)
+    L, R = _sgd_quadratic(rng, lr=0.3, chains=256, steps=2500, minibatch_lhs=minibatch_lhs)
+    groups = [fdr1(L[g::32, 500:], R[g::32, 500:], lr=0.3) for g in range(32)]
+    spread = np.std([g["ratio"] for g in groups], ddof=1)
+    se = math.sqrt(np.mean([g["ratio_stderr"] ** 2 for g in groups]))
+    assert 0.61 < spread / se < 1.39, (spread, se)
+    if minibatch_lhs:  # the old SE: Sokal's window on the pooled linearized series of each group
+        old = []
+        for g in range(32):
+            a, b = L[g::32, 1500:], 0.15 * R[g::32, 1500:]
+            lin = a - a.mean() / b.mean() * b
+            old.append(np.sqrt(lin.var() * integrated_autocorr_time(lin).tau / lin.size) / b.mean())
+        assert math.sqrt(np.mean(np.square(old))) > 3 * spread  # 12x here
+    one = fdr1(L[:1, 500:], R[:1, 500:], lr=0.3)
+    assert math.isnan(one["ratio_stderr"]) and "one chain" in one["ratio_stderr_source"]

@@ -186,43 +186,105 @@ def quadratic1d_data_nodes(n: int, m: float, s: float, q: int = 64):
 
 
 def quadratic1d_eq07_bound(n, m, s, *, h=1.0, alpha=0.0, beta=0.0, lam, B=1, scheme="em", dt=1.0,
-                           q: int = 48, points: int = 2001) -> dict:
-    """Right side of Eq 7 on the 1-D quadratic model, exactly:
+                           rtol: float = 1e-7) -> dict:
+    """Right side of Eq 7 on the 1-D quadratic model, with its quadrature error:
 
         |<Delta>bar| <= n^{-1/2} int sigma_rho(theta) sigma_l(theta) dtheta,
-        sigma_rho^2 = Var_{x_l} rho(theta | x_l),  sigma_l^2 = Var_{x~N(m,s^2)} l(theta, x)
-                    = (h^2/4)(2 s^4 + 4 (theta - m)^2 s^2).
+        sigma_rho^2 = Var_{x_l} rho(theta | x_l) = E rho^2 - rhobar^2,
+        sigma_l^2 = Var_{x~N(m,s^2)} l(theta, x) = (h^2/4)(2 s^4 + 4 (theta - m)^2 s^2).
 
     rho(theta | x_l) = N(c xbar, V) is the exact stationary law of the SDE
-    (scheme "sde") and of its Euler-Maruyama chain (scheme "em"); for plain
-    SGD the law is not Gaussian, so the scheme is refused. Var over data sets by
-    Gauss quadrature (`quadratic1d_data_nodes`); the theta integral by
-    Simpson's rule on +-12 standard deviations of rhobar. Returns bound, the
-    exact gap it bounds, and quad_err (change when q and the theta points are halved).
+    (scheme "sde") and of its Euler-Maruyama chain (scheme "em"), V = f (h^2 S^2 + beta^2);
+    for plain SGD the law is not Gaussian, so the scheme is refused. The
+    average over xbar ~ N(m, s^2/n) is done analytically (A = c^2 s^2 / n):
+
+        rhobar(theta) = E_S2 N(theta; c m, V + A),
+        E rho^2(theta) = E_S2 N(theta; c m, V/2 + A) / (2 sqrt(pi V)),
+
+    leaving 1-D integrals over S^2 = (s^2/n) 2 t^2, t^2 ~ Gamma((n - 1)/2): the
+    substitution y = t^2 turns the chi^2 density into 2 t^{n-2} e^{-t^2} / Gamma((n-1)/2),
+    so the 1/sqrt(V) ~ 1/t singularity of E rho^2 at beta = 0 becomes t^{n-3}:
+    bounded for n >= 3, and for n <= 2 (or n = 1, where V = 0) the integral
+    diverges: E rho^2 = inf at every theta and the bound is inf. Both integrals
+    and the theta integral are adaptive (scipy quad, QUADPACK) to relative
+    tolerance `rtol`. Returns bound, the exact gap it bounds, quad_err (the
+    outer quadrature's error estimate plus the inner ones propagated through the
+    square root) and `diverges`.
     """
     import numpy as np
-    from scipy.integrate import simpson
 
     if scheme not in ("sde", "em"):
         raise ArgumentError(f"scheme must be 'sde' or 'em' for an exact Gaussian law (got {scheme!r})")
+    rtol = _pos("rtol", rtol)
     ref = quadratic1d_steady(n, m, s, h=h, alpha=alpha, beta=beta, lam=lam, B=B, scheme=scheme, dt=dt)
+    n, m, s, h, alpha, beta = ref["n"], ref["m"], ref["s"], ref["h"], ref["alpha"], ref["beta"]
     k = h + alpha
     den = 2.0 if scheme == "sde" else 2.0 - lam * dt * k
-    vfac = (lam / B) / (k * den)
+    f = (lam / B) / (k * den)
     c = h / k
+    out = {"gap": ref["gap"], "scheme": scheme}
+    if s == 0:  # every data set is the same: sigma_rho = 0 (and sigma_l = 0)
+        return {**out, "bound": 0.0, "quad_err": 0.0, "diverges": False}
+    if beta == 0 and n <= 2:
+        return {**out, "bound": math.inf, "quad_err": 0.0, "diverges": True}
+    moments = _eq07_moments(n, s, h, beta, f, c * c * s * s / n, rtol)
+    sd = math.sqrt(c * c * s * s / n + ref["var"])
+    err = []
 
-    def once(qq, npts):
-        xb, S2, w = quadratic1d_data_nodes(n, m, s, qq)
-        V = vfac * (h * h * S2 + beta * beta)
-        sd = math.sqrt(c * c * s * s / n + float(w @ V))
-        theta = np.linspace(c * m - 12 * sd, c * m + 12 * sd, npts)
-        th = theta[:, None]
-        rho = np.exp(-0.5 * (th - c * xb) ** 2 / V) / np.sqrt(2 * np.pi * V)
-        mean = rho @ w
-        var = np.maximum(((rho - mean[:, None]) ** 2) @ w, 0.0)
-        sig_l = 0.5 * h * np.sqrt(2 * s**4 + 4 * (theta - m) ** 2 * s**2)
-        return float(simpson(np.sqrt(var) * sig_l, x=theta)) / math.sqrt(n)
+    def integrand(theta):
+        m1, m2, e = moments(theta - c * m)
+        var = m2 - m1 * m1
+        sig_l = 0.5 * h * math.sqrt(2 * s**4 + 4 * (theta - m) ** 2 * s**2)
+        err.append(e / (2.0 * math.sqrt(var)) * sig_l if var > 0 else 0.0)
+        return math.sqrt(max(var, 0.0)) * sig_l
 
-    bound = once(q, points)
-    coarse = once(max(q // 2, 2), points // 2 + 1)
-    return {"bound": bound, "gap": ref["gap"], "quad_err": abs(bound - coarse), "scheme": scheme}
+    total, abserr = 0.0, 0.0
+    for lo, hi in ((-np.inf, c * m - 3 * sd), (c * m - 3 * sd, c * m + 3 * sd), (c * m + 3 * sd, np.inf)):
+        val, e = _quad(integrand, lo, hi, rtol)
+        total, abserr = total + val, abserr + e
+    bound = total / math.sqrt(n)
+    inner = max(err) * 6 * sd / math.sqrt(n) if err else 0.0  # sup of the propagated inner error x a width
+    return {**out, "bound": bound, "quad_err": abserr / math.sqrt(n) + inner, "diverges": False}
+
+
+def _quad(fn, lo, hi, rtol):
+    """scipy quad to relative tolerance rtol: (value, error estimate)."""
+    from scipy.integrate import quad
+
+    val, err = quad(fn, lo, hi, epsabs=0.0, epsrel=rtol, limit=400)
+    return val, err
+
+
+def _eq07_moments(n, s, h, beta, f, A, rtol):
+    """theta - c m -> (rhobar, E rho^2, error estimate of E rho^2 - rhobar^2) over
+    data sets (docstring of `quadratic1d_eq07_bound`)."""
+    if n == 1:  # S^2 = 0: V = f beta^2 for every data set, only xbar varies
+        V = f * beta * beta
+
+        def fixed(u):
+            return _normal(u, V + A), _normal(u, 0.5 * V + A) / (2.0 * math.sqrt(math.pi * V)), 0.0
+        return fixed
+    a = 0.5 * (n - 1)
+    lognorm = math.log(2.0) - math.lgamma(a)
+    scale = 2.0 * s * s / n  # S^2 = scale t^2
+
+    def weight(t):
+        return math.exp(lognorm + (n - 2) * math.log(t) - t * t) if t > 0 else (1.0 if n == 2 else 0.0)
+
+    def m2_integrand(t, u):
+        # t^{n-2} / sqrt(V) with V = f (h^2 scale t^2 + beta^2): finite at t = 0 for n >= 3 or beta > 0
+        V = f * (h * h * scale * t * t + beta * beta)
+        tt = math.exp(lognorm - t * t) * (t ** (n - 2) if n > 2 else 1.0)
+        return tt * _normal(u, 0.5 * V + A) / (2.0 * math.sqrt(math.pi * V))
+
+    def moments(u):
+        m1, e1 = _quad(lambda t: weight(t) * _normal(u, f * (h * h * scale * t * t + beta * beta) + A), 0, math.inf,
+                       rtol)
+        m2, e2 = _quad(lambda t: m2_integrand(t, u), 0, math.inf, rtol)
+        return m1, m2, e2 + 2 * m1 * e1
+    return moments
+
+
+def _normal(u, var):
+    """N(u; 0, var) density."""
+    return math.exp(-0.5 * u * u / var) / math.sqrt(2.0 * math.pi * var)

@@ -80,11 +80,13 @@ def _fmt(x):
 
 
 def format_table(res: dict) -> str:
-    lines = [f"{'indicator':<28} {'tau':>7} {'gran.tau':>8} {'CMI':>7} {'runs':>5}"]
+    lines = [f"{'indicator':<28} {'tau_a':>7} {'p':>6} {'gran.tau':>8} {'CMI':>7} {'runs':>5}"]
     rows = ([res["baseline"]] if res["baseline"] else []) + res["indicators"]
     for r in rows:
         name = r["name"] + (" (baseline)" if r is res["baseline"] else "")
-        lines.append(f"{name:<28} {_fmt(r['kendall_tau']):>7} {_fmt(r['granulated_tau']):>8} {_fmt(r['cmi']):>7} {r['runs']:>5}")
+        p = f"{r['kendall_p']:.3f}" if math.isfinite(r["kendall_p"]) else "nan"
+        lines.append(f"{name:<28} {_fmt(r['kendall_tau']):>7} {p:>6} {_fmt(r['granulated_tau']):>8} {_fmt(r['cmi']):>7} "
+                     f"{r['runs']:>5}")
     if res["bounds"]:
         lines.append("")
         lines.append(f"{'bound':<28} {'tau':>7} {'holds':>7} {'loose':>9}")
@@ -100,13 +102,16 @@ def _flat_rows(res):
                        ("indicator", res["indicators"]), ("bound", res["bounds"])):
         for r in rows:
             out.append({"kind": kind, "name": r["name"], "column": r["column"], "kendall_tau": r["kendall_tau"],
-                        "granulated_tau": r["granulated_tau"], "cmi": r["cmi"], "runs": r["runs"],
+                        "kendall_p": r["kendall_p"], "kendall_tau_b": r["kendall_tau_b"],
+                        "granulated_tau": r["granulated_tau"], "cmi": r["cmi"], "cmi_shared": r["cmi_shared"],
+                        "runs": r["runs"],
                         "holds": r.get("holds", float("nan")), "looseness": r.get("looseness", float("nan"))})
     return out
 
 
 def _markdown(rows) -> str:
-    cols = ["kind", "name", "kendall_tau", "granulated_tau", "cmi", "runs", "holds", "looseness"]
+    cols = ["kind", "name", "kendall_tau", "kendall_p", "kendall_tau_b", "granulated_tau", "cmi", "runs", "holds",
+            "looseness"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         cells = [("" if math.isnan(r[c]) else f"{r[c]:.3f}") if isinstance(r[c], float) else str(r[c]) for c in cols]

@@ -3,16 +3,23 @@
 Paper Section 2.3 (Eqs 15-17), Appendix B (time rescaling), Appendix E (draws).
 
 Steady-state value of a chain: the time average of its train loss U_l and
-test loss over the post-burn-in updates. Default burn-in by the time-rescaling
-rule: the slowest mean mode relaxes like exp(-r t) with r = lam dt (c + alpha)
-per update (c the smallest curvature of the population loss; r = lam (c + alpha)
-/ (1 - mu), at most -log(mu)/2, for momentum), so
+test loss over the post-burn-in updates. Default burn-in: the slowest mean mode
+(curvature kappa = c + alpha, c the smallest curvature of the population loss)
+shrinks by rho per update, rho = |1 - r| with r = lam dt kappa (momentum: the
+spectral radius of its 2x2 companion matrix; `gapkit.sims.stats.contraction_rate`
+gives -log rho), so
 
-    burnin = ceil(BURN_E / r),  BURN_E = 10  (exp(-10) = 4.5e-5 of the initial offset left),
+    burnin = ceil(BURN_E / min(-log rho, r_c, 1)),  BURN_E = 10  (exp(-10) = 4.5e-5 of the offset left),
 
-and steps = burnin + max(2 burnin, 200) (an averaging window twice the burn-in).
-With no curvature (c + alpha = 0) the burn-in is capped at BURN_CAP updates and
-the output says so. With the cosine schedule the averaging window is the last
+with r_c = r (momentum: r / (1 - mu), at most -log(mu)/2) the rate of the
+time-rescaling rule of Appendix B: the discrete rate decides near the stability
+edge (lam kappa = 1.94: rho = 0.94, 162 updates where exp(-r) asked for 10),
+the rescaled one keeps equal rescaled burn-in time elsewhere. steps = burnin +
+max(2 burnin, 200) (an averaging window twice the burn-in). The burn-in is
+capped at BURN_CAP updates (and at steps / 2 when steps is given); where a cap
+shortens what the rule asked for, `config["burnin_requested"]` holds the request
+(None: no contraction at all, e.g. c + alpha = 0) and `config["burnin_shortened"]`
+is True. With the cosine schedule the averaging window is the last
 5% of the run (the state the schedule ends in).
 
 Theory exposed next to each run (`RunResult.theory`): for the quadratic models the
@@ -43,6 +50,7 @@ from ._data import SCHEMES
 from ._losses import lsq_expected_loss
 from gapkit.sims.stats._estimators import ensemble_summary, gap_control_variate
 from gapkit.sims.stats._results import RunResult, Summary
+from gapkit.sims.stats._steady import contraction_rate
 
 __all__ = ["simulate", "default_burnin", "exact_stationary", "ALGOS", "MODELS", "BURN_E", "BURN_CAP"]
 
@@ -56,16 +64,24 @@ _MAX_INT64 = 2**63 - 1  # the kernels hold the batch size in an int64
 
 
 def default_burnin(*, lr, curvature, alpha=0.0, momentum=0.0, dt=1.0) -> tuple[int, str]:
-    """Burn-in (updates) by the time-rescaling rule (module docstring) and the rule in words."""
+    """Burn-in (updates) by the rule of the module docstring, capped at BURN_CAP, and the rule in words."""
+    want, rule = _burnin_request(lr=lr, curvature=curvature, alpha=alpha, momentum=momentum, dt=dt)
+    if want is None or want > BURN_CAP:
+        return BURN_CAP, rule + f"; capped at {BURN_CAP} updates"
+    return want, rule
+
+
+def _burnin_request(*, lr, curvature, alpha, momentum, dt) -> tuple[int | None, str]:
+    """(updates the rule asks for, None if the mean never contracts; the rule in words)."""
     kappa = curvature + alpha
-    if kappa <= 0:
-        return BURN_CAP, f"no curvature (c + alpha = 0): burn-in capped at {BURN_CAP} updates"
     r = lr * dt * kappa
-    if momentum > 0:
-        r = min(r / (1.0 - momentum), -0.5 * math.log(momentum))
-    r = min(r, 1.0)
-    b = int(min(math.ceil(BURN_E / r), BURN_CAP))
-    return b, f"ceil({BURN_E:g} / (lam dt (c + alpha) [/(1 - mu)])) = {b} updates (c = {curvature:.4g})"
+    rate = contraction_rate(r, momentum=momentum) if kappa > 0 else 0.0
+    if rate <= 0:
+        return None, f"no contraction of the mean (lam dt (c + alpha) = {r:.4g}, mu = {momentum:g})"
+    r_c = r if momentum <= 0 else min(r / (1.0 - momentum), -0.5 * math.log(momentum))
+    b = int(math.ceil(BURN_E / min(rate, r_c, 1.0)))
+    return b, (f"ceil({BURN_E:g} / min(-log rho, lam dt (c + alpha) [/(1 - mu)], 1)) = {b} updates "
+               f"(c = {curvature:.4g}, rho = {math.exp(-rate):.4g})")
 
 
 def simulate(*, model, algo: str, n: int, lr: float, batch: int = 1,
@@ -103,9 +119,9 @@ def simulate(*, model, algo: str, n: int, lr: float, batch: int = 1,
     prob = _problems.build_problem(model, n=p["n"], dim=p["dim"], data_mean=p["data_mean"], data_std=p["data_std"],
                                    noise_std=p["noise_std"], datasets=p["datasets"], seed=p["seed"], pool=p["pool"],
                                    scheme=scheme, beta=p["beta"], **model_kwargs)
-    steps, burnin, rule = _run_length(prob, p, steps, burnin)
+    steps, burnin, rule, asked = _run_length(prob, p, steps, burnin)
     arrays, stride = _run_kernel(prob, p, steps, burnin)
-    config = _config(prob, p, steps=steps, burnin=burnin, rule=rule, stride=stride)
+    config = _config(prob, p, steps=steps, burnin=burnin, rule=rule, stride=stride, asked=asked)
     summary = _summary(prob, config, arrays)
     theory = _theory(prob, config)
     cond = theory.get("conditional")
@@ -170,19 +186,25 @@ def _check_model_kwargs(model, kw) -> None:
         raise ArgumentError(f"features must be 'relu' or 'cos' (got {kw['features']!r})")
 
 
-def _run_length(prob, p, steps, burnin) -> tuple[int, int, str]:
-    """(steps, burnin, the burn-in rule in words): the time-rescaling rule unless given (module docstring)."""
+def _run_length(prob, p, steps, burnin) -> tuple[int, int, str, dict]:
+    """(steps, burnin, the burn-in rule in words, {burnin_requested, burnin_shortened}): the rule of the
+    module docstring unless given."""
     rule = "user-given"
     cosine = p["cosine"]
+    asked = {"burnin_requested": None, "burnin_shortened": False}
     if burnin is None:
         burnin, rule = default_burnin(lr=p["lr"], curvature=prob.curvature, alpha=p["alpha"], momentum=p["momentum"],
                                       dt=p["dt"])
+        asked["burnin_requested"] = _burnin_request(lr=p["lr"], curvature=prob.curvature, alpha=p["alpha"],
+                                                momentum=p["momentum"], dt=p["dt"])[0]
         if cosine and steps is not None:
             burnin = steps - max(1, steps // 20)
             rule = _COSINE_RULE
         elif steps is not None and burnin >= steps // 2:
             burnin = steps // 2
             rule += f"; capped at steps / 2 = {burnin} (steps given)"
+        want = asked["burnin_requested"]
+        asked["burnin_shortened"] = not cosine and (want is None or burnin < want)
     if steps is None:
         steps = burnin + max(2 * burnin, 200)
         if cosine:
@@ -197,7 +219,7 @@ def _run_length(prob, p, steps, burnin) -> tuple[int, int, str]:
     if p["datasets"] * p["chains"] * max(nrec, 1) * (prob.d + 2) > _MAX_CELLS:
         raise ArgumentError("datasets x chains x records x dim is too large for memory (> 4e8 numbers)",
                             param="datasets")
-    return steps, burnin, rule
+    return steps, burnin, rule, asked
 
 
 def _loss_stride(prob, p, steps, burnin) -> int:
@@ -243,7 +265,7 @@ def _run_kernel(prob, p, steps, burnin) -> tuple[dict, int]:
     return arrays, stride
 
 
-def _config(prob, p, *, steps, burnin, rule, stride) -> dict:
+def _config(prob, p, *, steps, burnin, rule, stride, asked) -> dict:
     """What was run (`RunResult.config`), in the order of the results store's columns."""
     return {
         "model": p["model"], "algo": p["algo"], "cosine": p["cosine"], "n": p["n"], "dim": prob.d, "lr": p["lr"],
@@ -251,7 +273,8 @@ def _config(prob, p, *, steps, burnin, rule, stride) -> dict:
         "momentum": p["momentum"], "dt": p["dt"], "data_mean": p["data_mean"], "data_std": p["data_std"],
         "noise_std": p["noise_std"], "pool": p["pool"], "scheme": p["scheme"] if p["pool"] else None,
         "model_kwargs": p["model_kwargs"], "datasets": p["datasets"], "chains": p["chains"], "steps": steps,
-        "burnin": burnin, "burnin_rule": rule, "loss_stride": stride, "record_every": p["record_every"],
+        "burnin": burnin, "burnin_rule": rule, "burnin_requested": asked["burnin_requested"],
+        "burnin_shortened": asked["burnin_shortened"], "loss_stride": stride, "record_every": p["record_every"],
         "seed": p["seed"], "test_loss_source": prob.test_source,
     }
 
@@ -310,7 +333,7 @@ def _theory(prob, r) -> dict:
             _quadratic_theory(prob, r, th)
         except ValueError as exc:
             th["note"] = f"no stationary law: {exc}"
-    elif prob.model == "linreg" and r["algo"] != "langevin" and prob.d <= _COND_MAX_D:
+    elif prob.model == "linreg" and prob.d <= _COND_MAX_D:
         try:
             th["conditional"] = _linreg_conditional(prob, r)
         except ValueError as exc:
@@ -349,7 +372,8 @@ _COND_DATASETS = 16
 
 def _linreg_conditional(prob, r) -> dict:
     """Exact steady-state train/test loss of the discrete chain given each of the
-    first data sets (mean m, covariance Sigma from `linreg_sgd_stationary`):
+    first data sets (mean m, covariance Sigma from `linreg_sgd_stationary`, or
+    `linreg_em_stationary` for Langevin):
     <U_l> = U_l(m) + (1/2) Tr(A Sigma), <U_e> = U_e(m) + (1/2) Tr(A_e Sigma)."""
     k = min(_COND_DATASETS, prob.X.shape[0])
     mu, cov = _stationary_law(prob, r, k)
@@ -363,13 +387,14 @@ def _linreg_conditional(prob, r) -> dict:
     return {"datasets": k, "train_loss": float(tr.mean()), "test_loss": float(te.mean()),
             "gap": float((te - tr).mean()),
             "source": f"exact law of the discrete chain given each of the first {k} data sets "
-                      "(gapkit.theory._lyapunov.linreg_sgd_stationary); compare with sim_same_datasets"}
+                      f"(gapkit.theory._lyapunov.linreg_{'em' if r['algo'] == 'langevin' else 'sgd'}_stationary); "
+                      "compare with sim_same_datasets"}
 
 
 def exact_stationary(result: RunResult, datasets: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact stationary (mean (k, d), cov (k, d, d)) of the run's own discrete
-    chain for its first `datasets` data sets (quadratic: plain/momentum SGD and
-    Euler-Maruyama; linreg: plain/momentum SGD), from `gapkit.theory._lyapunov`.
+    chain for its first `datasets` data sets (quadratic and linreg: plain/momentum SGD
+    and Euler-Maruyama Langevin), from `gapkit.theory._lyapunov`.
     `result` is a `simulate` RunResult (its problem and config)."""
     prob = result.problem
     k = prob.X.shape[0] if datasets is None else min(int(datasets), prob.X.shape[0])
@@ -390,7 +415,10 @@ def _stationary_law(prob, r, k) -> tuple[np.ndarray, np.ndarray]:
             else:
                 mu_, cv = L.quadratic_sgd_stationary(H, xb, Sx, lam=r["lr"], B=r["batch"], alpha=r["alpha"],
                                                      beta=r["beta"], mu=r["momentum"])
-        elif prob.model == "linreg" and r["algo"] != "langevin":
+        elif prob.model == "linreg" and r["algo"] == "langevin":
+            mu_, cv = L.linreg_em_stationary(prob.X[i], prob.y[i], lam=r["lr"], T=r["T"], alpha=r["alpha"],
+                                             beta=r["beta"], dt=r["dt"])
+        elif prob.model == "linreg":
             mu_, cv = L.linreg_sgd_stationary(prob.X[i], prob.y[i], lam=r["lr"], B=r["batch"], alpha=r["alpha"],
                                               beta=r["beta"], mu=r["momentum"])
         else:

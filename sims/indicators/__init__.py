@@ -12,8 +12,10 @@ from ._partial import fixed_axis_partial as fixed_axis_partial
 from ._partial import partial_correlation as partial_correlation
 from ._scoring import bound_tightness as bound_tightness
 from ._scoring import cmi_score as cmi_score
+from ._scoring import cmi_shared_score as cmi_shared_score
 from ._scoring import granulated_tau as granulated_tau
 from ._scoring import kendall_tau as kendall_tau
+from ._scoring import kendall_test as kendall_test
 from ._scoring import score_table as score_table
 from ._toy import TOY_INDICATOR_KEYS as TOY_INDICATOR_KEYS
 from ._toy import bias_diversity_ratio as bias_diversity_ratio

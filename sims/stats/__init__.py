@@ -32,6 +32,7 @@ from ._grid import grid_effective_stats as grid_effective_stats
 from ._grid import grid_gap_eq06 as grid_gap_eq06
 from ._grid import histogram_per_dataset as histogram_per_dataset
 from ._steady import AutocorrTime as AutocorrTime
+from ._steady import contraction_rate as contraction_rate
 from ._steady import effective_sample_size as effective_sample_size
 from ._steady import equilibration as equilibration
 from ._steady import fdr1 as fdr1

@@ -4,8 +4,10 @@ Backend-neutral numpy on traces (the Numba simulators' recorded traces and the
 torch backend's per-epoch traces alike). A trace is a 1-D array over time, or
 an array whose last axis is time, e.g. (K data sets, M chains, S records).
 
-- How long: the time-rescaling rule of Appendix B (`rescaled_steps`) and the
-  paper's epoch formula of Appendix B/E (`paper_epochs`).
+- How long: the time-rescaling rule of Appendix B (`rescaled_steps`), the
+  paper's epoch formula of Appendix B/E (`paper_epochs`) and the per-update
+  contraction rate of the discrete chain that the burn-in rules use
+  (`contraction_rate`).
 - Summary: the paper's median over the last window after a late-spike cut
   (Appendix E; `spike_cut_end`, `steady_summary`).
 - Diagnostics: integrated autocorrelation time (Sokal's automatic window on an
@@ -22,10 +24,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gapkit.theory._validate import ArgumentError, check_int, check_nonneg, check_positive
+from gapkit.theory._validate import ArgumentError, check_finite, check_int, check_nonneg, check_positive
 
 __all__ = [
     "rescaled_steps",
+    "contraction_rate",
     "paper_epochs",
     "spike_cut_end",
     "steady_summary",
@@ -92,6 +95,41 @@ def _ceil_count(x: float) -> int:
     if abs(x - r) <= 1e-9 * max(1.0, abs(x)):
         return int(r)
     return int(math.ceil(x))
+
+
+def contraction_rate(r: float, *, momentum: float = 0.0) -> float:
+    """Decay rate per update, -log rho, of the mean of a mode with curvature kappa
+    (kappa = c + alpha, r = lam dt kappa) under the discrete update of Eqs 15-17:
+    the offset of the mean from its steady value shrinks by rho per update, so
+    exp(-e) of it is left after e / rate updates.
+
+    Plain SGD and Euler-Maruyama Langevin: theta' - m = (1 - r)(theta - m), so
+    rho = |1 - r| (r < 1: rate = -log(1 - r) >= r, the continuous-time rate;
+    1 < r < 2: slower than exp(-r) and -> 0 at the stability edge r = 2).
+    Heavy ball (Eq 16, either form): theta' = (1 - r) theta + mu (theta - theta_prev),
+    companion matrix [[1 + mu - r, -mu], [1, 0]] with characteristic polynomial
+    z^2 - (1 + mu - r) z + mu, rho its spectral radius (sqrt(mu) for complex roots).
+    Returns 0.0 where rho >= 1 (no contraction: r <= 0, or beyond the edge
+    r >= 2 (1 + mu)), inf where rho = 0 (r = 1, mu = 0: one update).
+    """
+    r = check_finite("r", r)
+    momentum = check_nonneg("momentum", momentum)
+    if momentum >= 1.0:
+        raise ArgumentError(f"momentum must be in [0, 1) (got {momentum!r})", param="momentum")
+    rho = _companion_radius(r, momentum)
+    if rho >= 1.0:
+        return 0.0
+    return math.inf if rho == 0.0 else -math.log(rho)
+
+
+def _companion_radius(r: float, mu: float) -> float:
+    """Spectral radius of [[1 + mu - r, -mu], [1, 0]] (|1 - r| at mu = 0)."""
+    b = 1.0 + mu - r
+    disc = b * b - 4.0 * mu
+    if disc < 0:
+        return math.sqrt(mu)
+    sq = math.sqrt(disc)
+    return max(abs(0.5 * (b + sq)), abs(0.5 * (b - sq)))
 
 
 def paper_epochs(
@@ -381,19 +419,26 @@ def equilibration(
 
 
 # ------------------------------------------------------------------ fluctuation-dissipation
-def _ratio_se(a, b, c):
-    """Ratio of means mean(a)/mean(b) over records (last axis) and all chains,
-    with a delta-method standard error whose variance uses the autocorrelation
-    time of the linearized series a - r b."""
+def _ratio_se(a, b):
+    """Ratio of means r = mean(a)/mean(b) over records (last axis) and all
+    chains, with a delta-method standard error from the spread of the per-chain
+    means of the linearized series a - r b across the independent chains:
+    se = sd_chains(mean_t (a - r b)) / sqrt(C) / |mean b| (nan for one chain).
+
+    Not an autocorrelation window on one chain: for FDR1 that series telescopes,
+    theta.grad f_B - (lr/2)|grad f_B|^2 = (|theta_t|^2 - |theta_{t+1}|^2) / (2 lr),
+    so its window sum is bounded and its autocorrelation has a long negative tail
+    that Sokal's automatic window misses (that SE was ~12x too large)."""
     r = a.mean() / b.mean()
-    lin = (a - r * b).reshape(-1, a.shape[-1])
-    tau = integrated_autocorr_time(lin, c=c).tau if lin.shape[-1] >= 4 else 1.0
-    se = math.sqrt(lin.var() * tau / lin.size) / abs(b.mean())
-    return float(r), float(se)
+    lin = (a - r * b).reshape(-1, a.shape[-1]).mean(axis=-1)
+    if lin.size < 2:
+        return float(r), math.nan
+    se = float(lin.std(ddof=1)) / math.sqrt(lin.size) / abs(b.mean())
+    return float(r), se
 
 
 def fdr1(theta_dot_grad, grad_sq, *, lr: float, momentum: float = 0.0, dampening: float = 0.0,
-         tol: float = 0.01, c: float = SOKAL_C) -> dict:
+         tol: float = 0.01) -> dict:
     """Yaida's first fluctuation-dissipation relation (INDICATORS.md; Yaida 2018).
 
     Plain SGD on f (weight decay inside f), theta_{t+1} = theta_t - lr grad f_B:
@@ -406,10 +451,11 @@ def fdr1(theta_dot_grad, grad_sq, *, lr: float, momentum: float = 0.0, dampening
     theta_dot_grad: series of theta_t . grad f(theta_t) (grad f_B also works,
     it has the same conditional mean); grad_sq: series of ||grad f_B||^2 (plain)
     or ||v||^2 (momentum), at the same steps. Last axis = time; leading axes
-    are chains. Following Yaida the verdict uses the second half of the window:
-    steady = |O_L / O_R - 1| < tol (default 0.01).
-    Returns ratio, ratio_stderr (second half), ratio_full (whole window),
-    O_L, O_R, steady.
+    are independent chains. Following Yaida the verdict uses the second half of
+    the window: steady = |O_L / O_R - 1| < tol (default 0.01).
+    Returns ratio, ratio_stderr (second half; from the spread across chains,
+    `_ratio_se`, nan with one chain), ratio_stderr_source, ratio_full (whole
+    window), O_L, O_R, steady.
     """
     a = _as_traces(theta_dot_grad, "theta_dot_grad")
     b = _as_traces(grad_sq, "grad_sq")
@@ -428,11 +474,14 @@ def fdr1(theta_dot_grad, grad_sq, *, lr: float, momentum: float = 0.0, dampening
         raise ArgumentError("theta_dot_grad and grad_sq must be finite")
     scale = 0.5 * lr * (1.0 + momentum) / (1.0 - dampening)
     h = S // 2
-    r2, se2 = _ratio_se(a[..., h:], scale * b[..., h:], c)
-    r_full, _ = _ratio_se(a, scale * b, c)
+    r2, se2 = _ratio_se(a[..., h:], scale * b[..., h:])
+    r_full, _ = _ratio_se(a, scale * b)
+    chains = int(np.prod(a.shape[:-1]))
     return {
         "ratio": r2,
         "ratio_stderr": se2,
+        "ratio_stderr_source": (f"delta method, spread of per-chain means across {chains} independent chains"
+                                if chains > 1 else "none: one chain (the series telescopes; needs >= 2 chains)"),
         "ratio_full": r_full,
         "O_L": float(a[..., h:].mean()),
         "O_R": float(scale * b[..., h:].mean()),

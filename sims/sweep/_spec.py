@@ -16,9 +16,12 @@ gets ``steps = ceil(tau (burn_time + time) / lr)`` updates of which the first
 measuring time at every grid point. tau = 1 / (c + alpha) is the model's
 slowest relaxation time in rescaled units (c the smallest curvature of its
 population loss, `relax_time`), so burn_time = 10 leaves exp(-10) of the
-initial offset. A point whose steps would exceed
+initial offset; near the stability edge the discrete chain contracts more
+slowly than exp(-lr kappa) per update and the burn-in is lengthened to
+burn_time / (-log rho) updates (`steps_for`). A point whose steps would exceed
 ``max_steps`` is run with max_steps and marked ``capped`` (it may not be at
-steady state). That is the run length of the toy backends (`Backend.run_length`
+steady state); where that shortens the burn-in, ``burnin_requested`` holds the
+rule's request (None: the mean does not contract). That is the run length of the toy backends (`Backend.run_length`
 "steps"); a backend whose run length is "epochs" (the torch backend) uses the
 paper's epoch rule (Appendix E), N = ref_epochs max(1, min(4, 1 + (T_ref / T - 1) / 4)).
 The backend (`gapkit.sims._backends`) must be registered.
@@ -40,7 +43,7 @@ from gapkit.sims._backends import get_backend
 from ._store import config_key
 
 __all__ = ["MODELS", "ALGOS", "PRESETS", "MODEL_DEFAULTS", "SweepSpec", "make_spec", "build_runs",
-           "run_seed", "relax_time", "steps_for", "epochs_for"]
+           "run_seed", "relax_time", "steps_for", "burnin_request", "epochs_for"]
 
 from gapkit.sims._settings import ALGOS as ALGOS  # noqa: E402 - names live in the settings module
 from gapkit.sims._settings import MODELS as MODELS  # noqa: E402
@@ -197,10 +200,15 @@ def make_spec(model: str | None, *, preset: str | None = "smoke", backend: str =
 
 
 def relax_time(spec: SweepSpec) -> float:
-    """tau = 1 / (c + alpha), c the smallest curvature of the model's
-    population loss (quadratic: h; linreg: data_std^2 (1 - sqrt(dim/n))^2
-    when n > dim, else 0; logreg: data_std^2 / 4 at the origin; rfridge: 0),
-    capped at 100."""
+    """tau = 1 / (c + alpha) (`_mode_curvature`), capped at 100."""
+    k = _mode_curvature(spec)
+    return min(1.0 / k, _MAX_RELAX) if k > 0 else _MAX_RELAX
+
+
+def _mode_curvature(spec: SweepSpec) -> float:
+    """kappa = c + alpha, c the smallest curvature of the model's population loss
+    (quadratic: h; linreg: data_std^2 (1 - sqrt(dim/n))^2 when n > dim, else 0;
+    logreg: data_std^2 / 4 at the origin; rfridge: 0)."""
     m = spec.model
     if m in ("quadratic1d", "quadratic"):
         c = float(spec.model_kwargs.get("h", 1.0))
@@ -210,21 +218,41 @@ def relax_time(spec: SweepSpec) -> float:
         c = 0.25 * spec.data_std**2
     else:
         c = 0.0
-    k = c + spec.alpha
-    return min(1.0 / k, _MAX_RELAX) if k > 0 else _MAX_RELAX
+    return c + spec.alpha
 
 
 def steps_for(lr: float, spec: SweepSpec) -> tuple[int, int, bool]:
     """(steps, burnin, capped) of the equal-rescaled-time rule (module docstring;
-    the toy backends' run length, `Backend.run_length` "steps")."""
+    the toy backends' run length, `Backend.run_length` "steps"). The burn-in is
+    the longer of tau burn_time / lr (equal rescaled time) and burn_time / rate,
+    rate = -log rho the discrete chain's contraction per update
+    (`gapkit.sims.stats.contraction_rate`, momentum's companion matrix included),
+    which decides near the stability edge; with no contraction the burn-in is
+    the cap max_steps / 3. `burnin_request` gives the burn-in before the cap."""
     tau = relax_time(spec)
-    burnin = math.ceil(tau * spec.burn_time / lr)
-    steps = math.ceil(tau * (spec.burn_time + spec.time) / lr)
-    capped = steps > spec.max_steps
+    burnin = burnin_request(lr, spec)
+    rescaled = math.ceil(tau * spec.burn_time / lr)
+    steps = math.ceil(tau * (spec.burn_time + spec.time) / lr) + (burnin - rescaled if burnin is not None else 0)
+    capped = burnin is None or steps > spec.max_steps
     if capped:
         steps = spec.max_steps
-        burnin = min(burnin, steps // 3)
+        burnin = min(burnin if burnin is not None else steps, steps // 3)
     return int(steps), int(burnin), bool(capped)
+
+
+def burnin_request(lr: float, spec: SweepSpec) -> int | None:
+    """Burn-in (updates) the rule of `steps_for` asks for before any cap; None
+    when the chain's mean does not contract (rho >= 1)."""
+    from gapkit.sims.stats._steady import contraction_rate
+
+    k = _mode_curvature(spec)
+    rescaled = math.ceil(relax_time(spec) * spec.burn_time / lr)
+    if k <= 0:
+        return rescaled
+    rate = contraction_rate(lr * k, momentum=spec.momentum)
+    if rate <= 0:
+        return None
+    return max(rescaled, math.ceil(spec.burn_time / rate))
 
 
 def epochs_for(T: float, spec: SweepSpec) -> int:
@@ -258,6 +286,9 @@ def build_runs(spec: SweepSpec) -> list[dict]:
                 steps, burnin, capped = steps_for(lr, spec)
                 cfg.update(steps=steps, burnin=burnin, capped=capped, record_every=max(1, steps // 100),
                            datasets=spec.datasets, chains=spec.chains, n=spec.n, dim=spec.dim)
+                want = burnin_request(lr, spec)
+                if want is None or want > burnin:  # the cap shortened the burn-in: say by how much
+                    cfg["burnin_requested"] = want
             cfg.update(alpha=float(spec.alpha), beta=float(spec.beta), momentum=float(spec.momentum),
                        data_mean=float(spec.data_mean), data_std=float(spec.data_std),
                        noise_std=float(spec.noise_std), indicators=bool(spec.indicators))

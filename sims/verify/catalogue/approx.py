@@ -216,12 +216,18 @@ def approx_quadratic1d(ctx):
         v, a_ = quadratic1d_sgd(u)
         s0 = potential_statistics(u, REP[1], v=v, a=a_, T=REP[0], gauge="anchor", anchor=idx)
         other[f"theta_0={th0:g}"] = approximations(s0)["eq13"].value
+    q25, q50, q75 = (math.exp(float(np.quantile(ratios, q))) for q in (0.25, 0.5, 0.75))
+    worst = max(range(len(ratios)), key=ratios.__getitem__)
+    wT, wn = [(s_["T"], s_["n"]) for s_ in shifts if s_["ratio"]][worst]
     rows.append(ctx.info(
         f"eq13.gauge_shift.{MODEL}", equation="13", model=MODEL, theory=a, measured=b,
         note=f"Eq 13 in the logrho gauge (theory column) vs the anchor gauge (theta_0 = 0), T={REP[0]}, n={REP[1]}; "
-             f"largest factor over the (T, n) grid {math.exp(max(ratios)):.3g}; anchor gauge with theta_0 = 1, 2, 4: "
+             f"factor max(ratio, 1/ratio) over the {len(ratios)} (T, n) points: median {q50:.3g}, "
+             f"quartiles {q25:.3g}-{q75:.3g}, largest {math.exp(max(ratios)):.3g} (T={wT:g}, n={wn}); "
+             "anchor gauge with theta_0 = 1, 2, 4: "
              + ", ".join(f"{x:.3g}" for x in other.values()) + f" (exact gap {table[('logrho',) + REP][0].gap:.3g})",
-        extra={"grid": shifts, "max_factor": math.exp(max(ratios)), "anchor_theta0": other},
+        extra={"grid": shifts, "max_factor": math.exp(max(ratios)), "median_factor": q50,
+               "quartile_factors": [q25, q75], "max_at": {"T": wT, "n": wn}, "anchor_theta0": other},
     ))
     _figure(ctx, table, Ts, ns)
     return rows

@@ -7,6 +7,8 @@ Rows:
 - sim.gap.quadratic1d            data-averaged gap vs the closed form `quadratic1d_steady`
 - sim.em_order.quadratic1d       EM variance -> SDE variance at first order in dt (log-log slope)
 - sim.linreg_moments.linreg      plain SGD on linear regression vs `linreg_sgd_stationary`
+- sim.linreg_langevin.linreg     Euler-Maruyama Langevin (dt = 0.5) on linear regression vs
+                                  `linreg_em_stationary`
 
 Tolerances: k = 4 standard errors computed from the run itself (per-row
 false-FAIL rate ~6e-5 for a normal statistic; compare_max rows over m items
@@ -168,15 +170,24 @@ def em_order(ctx):
                         extra={"dt": list(dts), "err": err, "se": se})]
 
 
-@register_check(ids=["sim.linreg_moments.linreg"], quick=True)
+@register_check(ids=["sim.linreg_moments.linreg", "sim.linreg_langevin.linreg"], quick=True)
 def linreg_moments(ctx):
-    from gapkit.sims.engine._simulate import simulate
+    # Langevin updates cost n per-example gradients: fewer chains (4 SE is still < 9% of each variance)
+    return (_linreg_rows(ctx, "sim.linreg_moments.linreg", algo="sgd", dt=1.0, equation="15", chains=(10_000, 100_000),
+                         what="plain SGD on linear regression")
+            + _linreg_rows(ctx, "sim.linreg_langevin.linreg", algo="langevin", dt=0.5, equation="17",
+                           chains=(4_000, 40_000),
+                           what="Euler-Maruyama Langevin (dt = 0.5) on linear regression (linreg_em_stationary)"))
 
-    res = simulate(model="linreg", algo="sgd", n=30, dim=3, data_mean=0.0, data_std=1.0, noise_std=0.5,
-                   lr=0.1, batch=4, alpha=0.01, beta=0.1, datasets=2, chains=_quick(ctx, 10_000, 100_000),
-                   seed=ctx.seed_for("sim.linreg_moments"))
-    from gapkit.sims.engine._simulate import exact_stationary
 
+def _linreg_rows(ctx, id, *, algo, dt, equation, chains, what):
+    """Stationary mean and per-coordinate variance of theta_final across chains on 2 data sets vs the
+    run's exact discrete law (`exact_stationary`)."""
+    from gapkit.sims.engine._simulate import exact_stationary, simulate
+
+    res = simulate(model="linreg", algo=algo, n=30, dim=3, data_mean=0.0, data_std=1.0, noise_std=0.5,
+                   lr=0.1, batch=4, alpha=0.01, beta=0.1, dt=dt, datasets=2, chains=_quick(ctx, *chains),
+                   seed=ctx.seed_for(id.rsplit(".", 1)[0]))
     mu, cov = exact_stationary(res)
     th = res.arrays["theta_final"]
     M = th.shape[1]
@@ -188,11 +199,11 @@ def linreg_moments(ctx):
     var_th = np.stack([np.diag(x) for x in cov])
     src = _SRC.format(what=f"2 data sets x {M} chains, d = 3")
     return [
-        ctx.compare_max("sim.linreg_moments.linreg", equation="15", model="linreg", theory=mu.ravel(),
-                        measured=m.ravel(), tolerance=K_SE * se_m.ravel(), tolerance_source=src,
-                        note="plain SGD on linear regression: stationary mean vs exact law", extra={"what": "mean"}),
-        ctx.compare_max("sim.linreg_moments.linreg", equation="15", model="linreg", theory=var_th.ravel(),
-                        measured=v.ravel(), tolerance=K_SE * se_v.ravel(), tolerance_source=src,
-                        note="plain SGD on linear regression: stationary variances vs exact law (multiplicative noise)",
+        ctx.compare_max(id, equation=equation, model="linreg", theory=mu.ravel(), measured=m.ravel(),
+                        tolerance=K_SE * se_m.ravel(), tolerance_source=src,
+                        note=f"{what}: stationary mean vs exact law", extra={"what": "mean"}),
+        ctx.compare_max(id, equation=equation, model="linreg", theory=var_th.ravel(), measured=v.ravel(),
+                        tolerance=K_SE * se_v.ravel(), tolerance_source=src,
+                        note=f"{what}: stationary variances vs exact law (multiplicative noise)",
                         extra={"what": "variance"}),
     ]

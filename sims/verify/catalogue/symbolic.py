@@ -36,6 +36,14 @@ def _test_loss(T, f):
     return np.sum(w * Ubar) / np.sum(w), w / np.sum(w)
 
 
+def paper_form_residual(derived, paper) -> float:
+    """0.0 when the sympy expressions `derived` and `paper` are identical (their difference
+    simplifies to 0), else 1.0 (Eq 26's exact-identity row)."""
+    import sympy as sp
+
+    return float(sp.simplify(derived - paper) != 0)
+
+
 @register_check(ids=["eq25.coefficient.symbolic", "eq26.", "eq27."], quick=True)
 def eq25_27(ctx):
     import sympy as sp
@@ -53,11 +61,13 @@ def eq25_27(ctx):
         note=f"derived coefficient of sigma_va: {coef} (paper's extraction: 1); Var(2v/T + a) = (4/T^2) s_v^2 + (4/T) s_va + s_a^2",
     ))
     d26 = eq26_symbolic()
-    rows.append(ctx.info(
-        "eq26.paper_form.symbolic", equation="Eq 26", model="symbolic", theory=0.0,
-        measured=float(sp.simplify(d26["residual"]) != 0),
-        note=f"derived d<<Ubar>>/dT = {d26['dtest_dT']}; paper's form agrees (residual {d26['residual']}); "
-             f"T_opt = {d26['t_opt']}; with coefficient 1 instead: {d26['t_opt_if_coeff_1']}",
+    res26 = paper_form_residual(d26["dtest_dT"], d26["paper"])
+    rows.append(ctx.compare(
+        "eq26.paper_form.symbolic", equation="Eq 26", model="symbolic", theory=0.0, measured=res26,
+        tolerance=0.0, tolerance_source="exact sympy identity: the residual must simplify to 0",
+        note=f"derived d<<Ubar>>/dT = {d26['dtest_dT']}; paper's form {d26['paper']}; measured = 1 if the "
+             f"difference does not simplify to 0; T_opt = {d26['t_opt']}; with coefficient 1 instead: "
+             f"{d26['t_opt_if_coeff_1']}",
     ))
     # Eq 26 derivative against a complex-step derivative of <<Ubar>>(T) on a grid
     f = _grid_fields()
