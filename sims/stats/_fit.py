@@ -155,7 +155,7 @@ def fit_eq1(T, gap, sigma=None) -> dict:
     out["undetermined"] = undetermined
     if "a" in undetermined and "c" in undetermined:
         out["reason"] = ("neither a nor c is determined by the data (box edge or relative standard error > 100%): "
-                         "the data show no fall with T")
+                         "the fit does not pin down a fall with T")
         return out
     out["status"] = "ok"
     if undetermined:

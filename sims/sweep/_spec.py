@@ -240,12 +240,12 @@ def epochs_for(T: float, spec: SweepSpec) -> int:
     return paper_epochs(T, reference_epochs=spec.ref_epochs, reference_T=spec.T_ref)
 
 
-def run_seed(root_seed: int, config: dict) -> int:
+def run_seed(root_seed: int, config: dict, pairing: str = "paired") -> int:
     """63-bit seed of a run: SeedSequence(root_seed) spawned on the sha256 of
-    the run's configuration without "seed" itself and, when
-    config["pairing"] is "paired" (common random numbers; the default),
-    without the grid coordinates `GRID_KEYS` (module docstring)."""
-    drop = ("seed", "root_seed") + (GRID_KEYS if config.get("pairing", "paired") == "paired" else ())
+    the run's configuration without "seed" itself and, when `pairing` is
+    "paired" (common random numbers; the default), without the grid
+    coordinates `GRID_KEYS` (module docstring)."""
+    drop = ("seed", "root_seed") + (GRID_KEYS if pairing == "paired" else ())
     base = {k: v for k, v in config.items() if k not in drop}
     h = int(config_key(base)[:15], 16)
     ss = np.random.SeedSequence(entropy=int(root_seed), spawn_key=(h,))
@@ -259,8 +259,7 @@ def build_runs(spec: SweepSpec) -> list[dict]:
     for T, B, lr in spec.points():
         for r in range(spec.seeds):
             cfg = {"backend": spec.backend, "model": spec.model, "algo": spec.algo, "cosine": bool(spec.cosine),
-                   "T": T, "batch": B, "lr": lr, "replicate": r, "root_seed": int(spec.root_seed),
-                   "pairing": spec.pairing}
+                   "T": T, "batch": B, "lr": lr, "replicate": r, "root_seed": int(spec.root_seed)}
             if not by_steps:
                 cfg.update(epochs=epochs_for(T, spec))
             else:
@@ -276,6 +275,6 @@ def build_runs(spec: SweepSpec) -> list[dict]:
                 # one data distribution (teacher, pool, test set) for the whole sweep;
                 # the data sets themselves come from each run's own seed (paired: the replicate's)
                 cfg["problem_seed"] = int(spec.root_seed)
-            cfg["seed"] = run_seed(spec.root_seed, cfg)
+            cfg["seed"] = run_seed(spec.root_seed, cfg, spec.pairing)
             runs.append(cfg)
     return runs
