@@ -58,6 +58,7 @@ def _finding_record(r, replicate: int = 0) -> dict:
     return {"T": float(c["T"]), "batch": int(c["batch"]), "replicate": replicate,
             "steady": s.extras.get("equilibrated") is True, "gap": float(s.gap), "gap_ci95": float(s.gap_ci95),
             "datasets": float(s.datasets_used), "capped": False,
+            "lam_eff": float(c["lr"]) / (1.0 - float(c.get("momentum") or 0.0)),
             "rescaled_time": float(c["lr"]) / (1.0 - float(c.get("momentum") or 0.0)) * float(c["steps"]),
             "rescaled_burnin": None,
             "draws": {k: np.asarray(v) for k, v in per_draw_values(a["train"], a["test"], diverged=a.get("diverged"),

@@ -355,15 +355,18 @@ COLLAPSE_MARGIN = 0.10  # equivalence margin of the collapse test: 10% of the re
 
 
 def _same_rescaled_time(a: dict, b: dict) -> bool:
-    """Equal rescaled time lam_eff x updates (and burn-in), within the rounding
-    of a ceil (1%), and neither run capped."""
+    """Equal rescaled time lam_eff x updates and burn-in, up to the rounding of
+    whole updates (one update of the larger lam_eff each; 1% without lam_eff),
+    and neither run capped."""
     if a.get("capped") or b.get("capped"):
         return False
+    lams = [r.get("lam_eff") for r in (a, b)]
     for key in ("rescaled_time", "rescaled_burnin"):
         x, y = a.get(key), b.get(key)
         if x is None or y is None:
             continue
-        if not (np.isfinite(x) and np.isfinite(y)) or abs(x - y) > 1e-2 * max(abs(x), abs(y)):
+        tol = max(lams) if None not in lams else 1e-2 * max(abs(x), abs(y))
+        if not (np.isfinite(x) and np.isfinite(y)) or abs(x - y) > tol * (1 + 1e-9):
             return False
     return True
 
@@ -428,7 +431,7 @@ def findings(runs, *, pairing: str = "paired", margin_rel: float = COLLAPSE_MARG
 
     runs: dicts with T, batch, replicate, steady (True only if judged at steady
     state), gap and gap_ci95 (the run's headline gap), datasets (K), capped,
-    rescaled_time and rescaled_burnin (lam_eff x updates, optional) and
+    rescaled_time and rescaled_burnin (lam_eff x updates, optional), lam_eff and
     ``draws``: per-draw values {"train", "test", "gap"[, "test_acc"]} (K,)
     each, draw k the same data set at every grid point when pairing is
     "paired" (common random numbers), independent when "fresh".

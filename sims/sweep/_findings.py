@@ -31,7 +31,7 @@ def finding_runs(records) -> list[dict]:
             "T": float(_get(rec, "T")), "batch": int(_get(rec, "batch", 1)), "replicate": int(cfg.get("replicate", 0)),
             "steady": res.get("steady") is True, "gap": float(_get(rec, "gap")), "gap_ci95": float(_get(rec, "gap_ci95")),
             "datasets": float(_get(rec, "datasets_used", _get(rec, "datasets"))), "capped": bool(cfg.get("capped")),
-            "rescaled_time": lam_eff * steps if steps is not None else None,
+            "lam_eff": lam_eff, "rescaled_time": lam_eff * steps if steps is not None else None,
             "rescaled_burnin": lam_eff * burnin if burnin is not None else None,
             "draws": {k: np.asarray([np.nan if v is None else v for v in vals], dtype=np.float64)
                       for k, vals in (res.get("per_draw") or {}).items()},
