@@ -12,11 +12,16 @@ judged):
   sigma_l against the test loss at 20 epochs of the last 25% of every run
   (Spearman rank correlation and the least-squares slope);
 - ``realnet.collapse_<variant>.mnist1d``: runs at equal T and different (lr, B), for
-  plain SGD, momentum 0.9 without a schedule and momentum + cosine: the
-  difference of their test losses in units of its standard error (the paper:
-  momentum without a schedule breaks the collapse onto T, the schedule restores it).
+  plain SGD, momentum 0.9 without a schedule and momentum + cosine: TOST on
+  the paired per-draw gap difference with a margin of 10% of the gap
+  (`gapkit.sims.stats._fit.finding_collapse`; the paper: momentum without a
+  schedule breaks the collapse onto T, the schedule restores it).
 
-Every row states its settings and whether the runs reached a steady state.
+Every point uses the same seed, so draw k is the same data set and network
+seed at every (lr, B): the findings are paired. Intervals on K draws use
+t_{K-1} (K = 4: t_3 = 3.18). Only runs that pass the equilibration verdict
+are judged; a finding without enough of them is "not judged", with the
+count. Every row states its settings and how many runs reached a steady state.
 """
 from __future__ import annotations
 
@@ -44,10 +49,26 @@ def _point(s, ctx, lr, B, **kw):
     return run_point(cfg)
 
 
+def _finding_record(r, replicate: int = 0) -> dict:
+    """A torch run as a `gapkit.sims.stats._fit.findings` record (per-draw values, steady verdict,
+    rescaled time lam / (1 - mu) x updates)."""
+    from gapkit.sims.stats._estimators import per_draw_values
+
+    s, c, a = r.summary, r.config, r.arrays
+    return {"T": float(c["T"]), "batch": int(c["batch"]), "replicate": replicate,
+            "steady": s.extras.get("equilibrated") is True, "gap": float(s.gap), "gap_ci95": float(s.gap_ci95),
+            "datasets": float(s.datasets_used), "capped": False,
+            "lam_eff": float(c["lr"]) / (1.0 - float(c.get("momentum") or 0.0)),
+            "rescaled_time": float(c["lr"]) / (1.0 - float(c.get("momentum") or 0.0)) * float(c["steps"]),
+            "rescaled_burnin": None,
+            "draws": {k: np.asarray(v) for k, v in per_draw_values(a["train"], a["test"], diverged=a.get("diverged"),
+                                                                    test_acc=a.get("test_acc")).items()}}
+
+
 def realnet_findings(ctx) -> list:
     from scipy import stats
 
-    from gapkit.sims.stats._fit import findings, fit_eq1
+    from gapkit.sims.stats._fit import finding_collapse, findings, fit_eq1
 
     s = _settings(ctx.quick)
     runs = [_point(s, ctx, lr, B) for B in s["B"] for lr in s["lr"]]
@@ -55,19 +76,20 @@ def realnet_findings(ctx) -> list:
     col = lambda k: np.array([r[k] for r in recs], dtype=float)  # noqa: E731
     T = col("T")
     steady = np.array([r.summary.extras["equilibrated"] is True for r in runs])
-    f = findings(T, col("gap"), col("train_loss"), col("test_loss"), test_ci95=col("test_loss_ci95"),
-                 gap_ci95=col("gap_ci95"))
+    # every point shares the seed: draw k is the same data set at every (lr, B) (paired design)
+    f = findings([_finding_record(r) for r in runs], pairing="paired")
     setting = (f"MLP {s['hidden']} on MNIST-1D, n_train={s['n_train']}, alpha=1e-2, {s['epochs']} epochs, "
-               f"K={s['datasets']} draws per run, lr in {s['lr']}, B in {s['B']}; "
-               f"{int(steady.sum())}/{steady.size} runs pass the equilibration verdict")
+               f"K={s['datasets']} draws per run (95% intervals on t_{s['datasets'] - 1}), lr in {s['lr']}, "
+               f"B in {s['B']}, paired draws; {int(steady.sum())}/{steady.size} runs pass the equilibration verdict")
     rows = []
     for key in ("A", "B", "C"):
         g = f[key]
         rows.append(ctx.info(
             f"realnet.pred{key}.mnist1d", equation="Eq 1" if key == "A" else ("Eq 26" if key == "B" else "Eq 27"),
             model="mnist1d-mlp", theory=None,
-            measured=g.get("slope", g.get("T_opt")) if key != "B" else g.get("T_opt"),
-            note=f"{g['prediction']}: {g['holds']} ({g['reason']}); {setting}",
+            measured=g.get("T_opt") if key == "B" else g.get("slope"),
+            note=f"{g['prediction']}: {g['holds']} ({g['reason']}"
+                 f"{'; ' + g['method'] if g.get('method') else ''}); {setting}",
             extra={k: v for k, v in g.items() if np.ndim(v) == 0},
         ))
     for what in ("acc_gap", "test_loss"):
@@ -91,17 +113,21 @@ def realnet_findings(ctx) -> list:
     ))
     (lr1, B1), (lr2, B2) = s["pair"]
     for name, kw in (("sgd", {}), ("momentum", {"momentum": 0.9}), ("momentum_cosine", {"momentum": 0.9, "cosine": True})):
-        a = _point(s, ctx, lr1, B1, **kw).summary
-        b = _point(s, ctx, lr2, B2, **kw).summary
-        se = float(np.hypot(a.test_loss_ci95, b.test_loss_ci95) / 1.96)
-        z = float((b.test_loss - a.test_loss) / se) if se > 0 else float("nan")
+        pair = [_finding_record(_point(s, ctx, lr, B, **kw)) for lr, B in ((lr1, B1), (lr2, B2))]
+        n_steady = sum(p["steady"] for p in pair)
+        if n_steady < 2:
+            c = {"holds": "not judged", "reason": f"not judged: {n_steady}/2 runs at steady state", "pairs": []}
+        else:
+            c = finding_collapse(pair, [pair[0]["T"]], paired=True)
+        p = c["pairs"][0] if c.get("pairs") else {}
         rows.append(ctx.info(
-            f"realnet.collapse_{name}.mnist1d", equation="App B", model="mnist1d-mlp", theory=a.test_loss,
-            measured=b.test_loss, ci95=1.96 * se,
-            note=(f"{name}: test loss at T={lr1 / B1:.3g} with (lr={lr1}, B={B1}) vs (lr={lr2}, B={B2}): difference "
-                  f"{z:.2f} standard errors: {'collapses onto T' if abs(z) < 2 else 'does not collapse onto T'} "
-                  f"(|z| < 2 read as collapse); {setting}"),
-            extra={"z": z, "gap_a": a.gap, "gap_b": b.gap,
-                   "steady": [a.extras["equilibrated"], b.extras["equilibrated"]]},
+            f"realnet.collapse_{name}.mnist1d", equation="App B", model="mnist1d-mlp", theory=None,
+            measured=p.get("diff"),
+            note=(f"{name}: gap at T={lr1 / B1:.3g} with (lr={lr2}, B={B2}) minus (lr={lr1}, B={B1}), paired by "
+                  f"draw: collapse {c['holds']} ({c['reason']}{'; ' + c['method'] if c.get('method') else ''}); "
+                  f"{setting}"),
+            extra={"diff": p.get("diff"), "lo90": p.get("lo"), "hi90": p.get("hi"), "margin": p.get("margin"),
+                   "verdict": p.get("verdict"), "gap_a": pair[0]["gap"], "gap_b": pair[1]["gap"],
+                   "steady": [pair[0]["steady"], pair[1]["steady"]]},
         ))
     return rows

@@ -152,6 +152,11 @@ def _pool(dataset, pool, pool_seed, data_root):
 
 
 def _draw_seeds(seed: int, K: int, M: int):
+    """(K data seeds, K x M member seeds) of a point: child k of
+    SeedSequence(seed) gives draw k's data seed and its M network seeds.
+    Draw k's seeds depend on (seed, k) only, not on K, M, lr or B, so points
+    that share a seed (a paired sweep: `gapkit.sims.sweep._spec.run_seed`)
+    train on the same data draws with the same initialisations."""
     draws = np.random.SeedSequence(int(seed)).spawn(K)
     data_seeds, member_seeds = [], []
     for ss in draws:

@@ -18,7 +18,8 @@ nothing is re-derived here:
 - Data average: members are (data draw k, seed j); the steady-state values form
   (K, M) arrays; `gapkit.sims.stats._estimators.ensemble_summary` gives the
   losses and gap, `per_dataset_mean` + `mean_ci95` the accuracies and sigma_l
-  (intervals from the spread across data draws).
+  (intervals from the spread across data draws, on t_{K-1}: K = 4 draws give
+  t_3 = 3.18, not 1.96).
 """
 from __future__ import annotations
 

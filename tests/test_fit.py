@@ -70,56 +70,105 @@ def test_c_undetermined_when_exponential_inactive():
 
 
 # ------------------------------------------------------------------ findings
-def _cloud(fn, seed=0, reps=3, sig=0.01):
+def _units(fn, seed=0, units=64, sig=0.01, shared=0.5):
+    """(units, G) per-draw values on T_GRID: fn(T) + a per-unit offset shared
+    along the grid (the data-set noise a paired design cancels) + noise."""
     rng = np.random.default_rng(seed)
-    T = np.repeat(T_GRID, reps)
-    return T, fn(T) + sig * rng.standard_normal(T.size)
+    return fn(T_GRID)[None, :] + shared * rng.standard_normal((units, 1)) + sig * rng.standard_normal((units, T_GRID.size))
+
+
+def _fit_of(Y):
+    return fit_eq1(T_GRID, Y.mean(0), Y.std(0, ddof=1) / np.sqrt(Y.shape[0]))
 
 
 def test_finding_A_true_false_inconclusive():
-    T, g = _cloud(lambda t: eq1(t, *TRUE))
-    assert finding_A(T, g)["holds"] is True
-    T, g = _cloud(lambda t: 0.2 + 2.0 * t)  # rising gap
-    assert finding_A(T, g)["holds"] is False
-    T, g = _cloud(lambda t: 1.0 + 0 * t, sig=1e-3)  # flat within 5%
-    fa = finding_A(T, g)
+    Y = _units(lambda t: eq1(t, *TRUE))
+    fa = finding_A(T_GRID, Y, fit=_fit_of(Y))
+    assert fa["holds"] is True and fa["gap_falls"] and fa["eq1_holds"] and "paired" in fa["method"]
+    Y = _units(lambda t: 0.2 + 2.0 * t)  # rising gap
+    assert finding_A(T_GRID, Y, fit=_fit_of(Y))["holds"] is False
+    Y = _units(lambda t: 1.0 + 0 * t, sig=1e-3)  # flat
+    fa = finding_A(T_GRID, Y, fit=_fit_of(Y))
     assert fa["holds"] is False and "flat" in fa["reason"]
-    T, g = _cloud(lambda t: 0.01 + 0 * t, sig=0.05)  # noise swamps a small gap
-    assert finding_A(T, g)["holds"] == "inconclusive"
+    Y = _units(lambda t: 0.01 + 0 * t, sig=0.05)  # noise swamps a small gap
+    assert finding_A(T_GRID, Y, fit=_fit_of(Y))["holds"] == "inconclusive"
 
 
-def test_finding_B_interior_and_edge():
+def test_finding_A_pinned_a_is_not_eq1():
+    # the gap falls as b exp(-T/c) with no 1/T term: "falls" holds, Eq 1's shape is not claimed
+    Y = _units(lambda t: 0.5 * np.exp(-t / 0.03), sig=1e-3)
+    fa = finding_A(T_GRID, Y, fit=_fit_of(Y))
+    assert fa["gap_falls"] is True and fa["eq1_holds"] is False and fa["holds"] == "inconclusive"
+    assert "b exp(-T/c)" in fa["reason"] and fa["eq1_form"].startswith("b exp")
+
+
+def test_finding_B_interior_and_edge_and_accuracy():
     test_curve = lambda t: 0.2 + 0.5 * t + eq1(t, 2e-3, 0.05, 1.0)  # noqa: E731 minimum near sqrt(2e-3/0.5)
-    T, y = _cloud(test_curve, sig=1e-3)
-    fb = finding_B(T, y)
+    Y = _units(test_curve, sig=1e-3)
+    fb = finding_B(T_GRID, Y)
     assert fb["holds"] is True and fb["at_grid_edge"] == "no"
     assert 0.03 < fb["T_opt"] < 0.12  # true argmin sqrt(0.004) = 0.063, refined by a parabola in log T
-    T, y = _cloud(lambda t: 0.2 + 3.0 * t, sig=1e-3)  # quadratic-model behaviour: best T is the smallest
-    fb = finding_B(T, y)
-    assert fb["holds"] is False and fb["at_grid_edge"] == "low" and fb["T_opt"] == T_GRID[0]
-    T, y = _cloud(lambda t: 0.2 + 0 * t, sig=1e-2)
-    assert finding_B(T, y)["holds"] == "inconclusive"
+    # accuracy that keeps rising with T: no optimum in accuracy, so B does not hold
+    acc = _units(lambda t: 0.5 + t, sig=1e-3)
+    fb = finding_B(T_GRID, Y, acc)
+    assert fb["loss_optimum"] is True and fb["acc_optimum"] is False and fb["holds"] != True  # noqa: E712
+    Y = _units(lambda t: 0.2 + 3.0 * t, sig=1e-3)  # quadratic-model behaviour: best T is the smallest
+    fb = finding_B(T_GRID, Y)
+    assert fb["holds"] is False and fb["at_grid_edge"] == "low" and "no finite optimum found on this grid" in fb["reason"]
+    assert np.isnan(fb["T_opt"]) and fb["T_opt_grid"] == T_GRID[0]
+    assert finding_B(T_GRID, _units(lambda t: 0.2 + 0 * t, sig=1e-2))["holds"] == "inconclusive"
 
 
 def test_finding_C():
-    T, y = _cloud(lambda t: 0.1 + t)
-    assert finding_C(T, y)["holds"] is True
-    T, y = _cloud(lambda t: 0.5 - t)
-    assert finding_C(T, y)["holds"] is False
-    T, y = _cloud(lambda t: 0.5 + 0 * t, sig=0.1)
-    assert finding_C(T, y)["holds"] == "inconclusive"
+    assert finding_C(T_GRID, _units(lambda t: 0.1 + t))["holds"] is True
+    assert finding_C(T_GRID, _units(lambda t: 0.5 - t))["holds"] is False
+    assert finding_C(T_GRID, _units(lambda t: 0.5 + 0 * t, sig=0.1))["holds"] == "inconclusive"
 
 
-def test_findings_leave_out_unsteady_runs_and_group_rounded_T():
-    T, g = _cloud(lambda t: eq1(t, *TRUE), sig=1e-3)
-    T = T * (1 + 1e-15)  # T = lr / B rounding noise must not split a temperature
-    assert per_T_means(T, g)["T"].size == T_GRID.size
-    steady = np.ones(T.size, bool)
-    steady[::5] = False
-    f = findings(T, g, 0.1 + T, 0.1 + T + g, steady=steady)
-    assert f["runs_left_out_not_steady"] == steady.size - steady.sum()
-    assert f["A"]["n"] == steady.sum()
-    assert f["eq1_fit"]["status"] == "ok" and f["A"]["holds"] is True
+def _records(gap_fn, *, steady=True, K=32, batches=(1, 2), seed=0, dB=0.0):
+    """`findings` records on T_GRID: paired draws (the same data-set offset at every point)."""
+    rng = np.random.default_rng(seed)
+    off = 0.3 * rng.standard_normal(K)
+    recs = []
+    for T in T_GRID * (1 + 1e-15):  # T = lr / B rounding noise must not split a temperature
+        for B in batches:
+            train = 0.1 + T + off + 0.01 * rng.standard_normal(K)
+            gap = gap_fn(T) * (1 + dB * (B != batches[0])) + 0.002 * rng.standard_normal(K)
+            recs.append({"T": T, "batch": B, "replicate": 0, "steady": steady, "gap": float(gap.mean()),
+                         "gap_ci95": 2 * float(gap.std(ddof=1)) / np.sqrt(K), "datasets": K, "capped": False,
+                         "rescaled_time": 60.0, "draws": {"train": train, "test": train + gap, "gap": gap}})
+    return recs
+
+
+def test_findings_leave_out_unsteady_temperatures_and_say_not_judged():
+    recs = _records(lambda t: eq1(t, *TRUE))
+    f = findings(recs)
+    assert f["temperatures_judged"] == T_GRID.size and f["A"]["holds"] is True and f["eq1_fit"]["status"] == "ok"
+    for r in recs[:4]:  # the two lowest temperatures: one run each not steady
+        r["steady"] = r["batch"] == 1
+    f = findings(recs)
+    assert f["temperatures_left_out"] == 2 and f["runs_left_out_not_steady"] == 2
+    assert f["temperatures_judged"] == T_GRID.size - 2 and f["runs_used"] == 2 * (T_GRID.size - 2)
+    none = findings(_records(lambda t: eq1(t, *TRUE), steady=None))  # unknown verdict counts as not steady
+    assert all(none[k]["holds"] == "not judged" for k in ("A", "B", "C", "collapse"))
+    assert "0 temperature(s)" in none["A"]["reason"] and f"{2 * T_GRID.size} of {2 * T_GRID.size}" in none["A"]["reason"]
+
+
+def test_collapse_is_tost_and_a_20_percent_difference_fails():
+    same = findings(_records(lambda t: 0.5 + 0 * t))["collapse"]
+    assert same["holds"] is True and len(same["pairs"]) == T_GRID.size and "TOST" in same["method"]
+    off = findings(_records(lambda t: 0.5 + 0 * t, dB=0.2))["collapse"]  # B = 2 has a 20% larger gap
+    assert off["holds"] is False and all(p["verdict"] == "different" for p in off["pairs"])
+    recs = _records(lambda t: 0.5 + 0 * t)
+    for r in recs:
+        r["rescaled_time"] = 60.0 * r["batch"]  # unequal rescaled time: not compared
+    assert findings(recs)["collapse"]["holds"] == "not judged"
+
+
+def test_per_T_means_floor_two_agreeing_runs():
+    # two runs that agree to 1e-9 do not make a 1e-9 error: their own intervals are the floor
+    pm = per_T_means([0.1, 0.1], [1.0, 1.0 + 1e-9], ci95=[0.2, 0.2], dfs=[63, 63])
+    assert pm["se"][0] > 0.05 and "own errors" in pm["method"][0]
 
 
 # ------------------------------------------------------------------ catalogue

@@ -142,6 +142,16 @@ def test_realnet_findings_small():
             "realnet.eq01_accgap.mnist1d", "realnet.collapse_momentum.mnist1d"} <= ids
     assert all(r.verdict == "INFO" for r in rows), [(r.id, r.note) for r in rows if r.verdict != "INFO"]
     assert not any(s.ids == ("realnet.",) for s in select_checks(["realnet"], quick=True))  # not in the quick catalogue
+    by_id = {r.id: r for r in rows}
+    a = by_id["realnet.predA.mnist1d"]
+    assert "K=2 draws per run (95% intervals on t_1)" in a.note and "paired draws" in a.note
+    # 6 epochs: no run passes the equilibration verdict, so no A/B/C verdict is printed (main printed them)
+    assert "0/4 runs pass the equilibration verdict" in a.note
+    for key in ("A", "B", "C"):
+        assert ": not judged (not judged: 0 temperature(s)" in by_id[f"realnet.pred{key}.mnist1d"].note
+    for name in ("sgd", "momentum", "momentum_cosine"):
+        note = by_id[f"realnet.collapse_{name}.mnist1d"].note
+        assert "|z| < 2" not in note and ("TOST" in note or "not judged" in note)
 
 
 def test_bench_runs_small_on_cpu():

@@ -97,14 +97,32 @@ def test_grid_T_and_lr_and_equal_rescaled_time():
     assert cfg["capped"] and cfg["steps"] == 100
 
 
-def test_seeds_come_from_config_not_order():
-    runs = build_runs(_spec())
-    assert len({c["seed"] for c in runs}) == len(runs) == 16  # independent runs
+@pytest.mark.parametrize("pairing", ["paired", "fresh"])
+def test_seeds_come_from_config_not_order(pairing):
+    runs = build_runs(_spec(pairing=pairing))
+    by_rep = {}
+    for c in runs:
+        by_rep.setdefault(c["replicate"], set()).add(c["seed"])
+    if pairing == "paired":  # common random numbers: one seed per replicate at every (T, B)
+        assert [len(v) for v in by_rep.values()] == [1, 1] and by_rep[0] != by_rep[1]
+    else:
+        assert len({c["seed"] for c in runs}) == len(runs) == 16  # fresh draws at every grid point
     by_cfg = {(c["T"], c["batch"], c["replicate"]): c["seed"] for c in runs}
-    rev = build_runs(_spec(T_grid=GRID["T_grid"][::-1], batch_grid=[3, 1]))
+    rev = build_runs(_spec(T_grid=GRID["T_grid"][::-1], batch_grid=[3, 1], pairing=pairing))
     assert all(by_cfg[(c["T"], c["batch"], c["replicate"])] == c["seed"] for c in rev)
     assert run_seed(1, runs[0]) != run_seed(0, runs[0])
-    assert build_runs(_spec(datasets=17))[0]["seed"] != runs[0]["seed"]
+    assert build_runs(_spec(datasets=17, pairing=pairing))[0]["seed"] != runs[0]["seed"]
+
+
+def test_pairing_option_spec_and_cli(tmp_path, monkeypatch, capsys):
+    with pytest.raises(ValueError, match="pairing must be one of paired, fresh"):
+        _spec(pairing="crn")
+    monkeypatch.setitem(_backends._REGISTRY, "numba", dataclasses.replace(get_backend("numba"), run_point=fake_run_point))
+    argv = ["sweep", "--model", "quadratic1d", "--T-grid", "0.01,0.03,0.1", "--batch-grid", "1", "--workers", "1",
+            "--out", str(tmp_path), "--json", "--no-figures", "--pairing", "fresh"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["pairing"] == "fresh" and "unpaired" in out["C"]["method"]
 
 
 def test_process_pool_equals_serial(tmp_path):
@@ -149,10 +167,12 @@ DRIFTING = register_backend(Backend(name="fake-drifting", run_point=drifting_run
 def test_not_steady_run_is_marked_and_left_out(tmp_path):
     spec = make_spec("quadratic1d", preset="smoke", backend=DRIFTING.name, **GRID)
     s = run_sweep(spec, tmp_path, workers=1, progress=False, figures=True)
-    assert s["not_steady"] == 16 and s["includes_not_steady"] is True  # nothing steady: all runs, flagged
+    assert s["not_steady"] == 16 and s["temperatures_judged"] == 0  # nothing steady: nothing judged
+    assert all(s[k]["holds"] == "not judged" and "16 of 16 runs not steady" in s[k]["reason"]
+               for k in ("A", "B", "C", "collapse"))
     steady_spec = _spec(seeds=1)
     s2 = run_sweep(steady_spec, tmp_path / "ok", workers=1, progress=False, figures=False)
-    assert s2["not_steady"] == 0 and s2["includes_not_steady"] is False and s2["runs_used"] == 8
+    assert s2["not_steady"] == 0 and s2["temperatures_judged"] == 4 and s2["runs_used"] == 8
     import pandas as pd
 
     df = pd.read_csv(tmp_path / "runs.csv")

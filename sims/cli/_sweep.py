@@ -59,6 +59,9 @@ def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, d
                    help="local worker processes (default: all cores; 1 runs in this process)")
     p.add_argument("--out", required=True, metavar="DIR", help="results store (resumed if it exists)")
     p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="root seed")
+    p.add_argument("--pairing", choices=("paired", "fresh"), default="paired",
+                   help="paired: common random numbers (draw k and chain m the same at every grid point; findings "
+                        "on paired differences); fresh: new draws at every grid point (unpaired tests)")
     p.add_argument("--no-figures", action="store_true", help="skip the figure panels")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     owners = {}
@@ -110,7 +113,7 @@ def _spec(args):
               batch_grid=args.batch_grid, seeds=args.seeds, datasets=args.datasets, chains=args.chains, n=args.n,
               dim=args.dim, alpha=args.alpha, beta=args.beta, momentum=args.momentum, time=args.time,
               burn_time=args.burn_time, max_steps=args.max_steps, indicators=bool(args.indicators) or None,
-              root_seed=args.seed)
+              root_seed=args.seed, pairing=args.pairing)
     kwargs = dict(args.set)
     if b.sweep_settings is not None:
         own = dict(b.sweep_settings(args))
@@ -131,17 +134,20 @@ def _run(args: argparse.Namespace) -> int:
     fit = summary["eq1_fit"]
     w = sys.stdout.write
     w(f"runs: {summary['runs_total']} total, {summary['runs_reused']} reused, {summary['runs_computed']} computed "
-      f"({summary['executor']}, {summary['wall_seconds']:.1f} s); not at steady state: {summary['not_steady']}"
-      f"{' (findings include them: too few steady temperatures)' if summary['includes_not_steady'] else ''}\n")
+      f"({summary['executor']}, {summary['wall_seconds']:.1f} s); not at steady state: {summary['not_steady']} "
+      f"(findings judge {summary['temperatures_judged']} temperatures, {summary['pairing']} draws)\n")
     if fit["status"] == "ok":
         w(f"Eq 1 fit: a={fit['a']:.4g}±{fit['a_se']:.2g} b={fit['b']:.4g}±{fit['b_se']:.2g} "
           f"c={fit['c']:.4g}±{fit['c_se']:.2g} R^2={fit['r2']:.3f}\n")
     else:
         w(f"Eq 1 fit: {fit['status']} ({fit['reason']})\n")
-    for k in ("A", "B", "C"):
+    for k in ("A", "B", "C", "collapse"):
         f = summary[k]
-        w(f"{f['prediction']}: {f['holds']} ({f['reason']})\n")
-    w(f"T_opt: {summary['T_opt']}; table: {summary['table']}\n")
+        how = f"; {f['method']}" if f.get("method") else ""
+        w(f"{f['prediction']}: {f['holds']} ({f['reason']}{how})\n")
+    t_opt = summary["T_opt"]
+    w(f"T_opt (interior test-loss minimum, parabola in log T): {'none found on this grid' if t_opt is None else t_opt}"
+      f"; table: {summary['table']}\n")
     return 0
 
 

@@ -3,7 +3,9 @@
 Per-draw means and their intervals, control variates (`_estimators`), theta-grid
 estimators (`_grid`), run length, the paper's epoch rule, equilibration
 diagnostics, the steady value and FDR1 (`_steady`), the equilibration verdict
-of a run (`_equilibration`), and the Eq 1 fit with the findings A/B/C (`_fit`).
+of a run (`_equilibration`), the tests behind findings (`_inference`: t
+intervals, paired differences and trends, the interior-optimum test, TOST)
+and the Eq 1 fit with the findings A/B/C and collapse (`_fit`).
 Both backends (Numba and torch) use these and nothing else: one epoch rule
 (`paper_epochs`), one verdict (`run_verdict`), one steady value
 (`steady_summary`), one per-draw mean (`per_dataset_mean`).
@@ -24,9 +26,16 @@ from ._fit import findings as findings
 from ._fit import finding_A as finding_A
 from ._fit import finding_B as finding_B
 from ._fit import finding_C as finding_C
+from ._fit import finding_collapse as finding_collapse
 from ._fit import fit_eq1 as fit_eq1
 from ._fit import per_T_means as per_T_means
 from ._grid import GAUGES as GAUGES
+from ._inference import interior_optimum as interior_optimum
+from ._inference import mean_interval as mean_interval
+from ._inference import paired_difference as paired_difference
+from ._inference import paired_trend as paired_trend
+from ._inference import t_quantile as t_quantile
+from ._inference import tost as tost
 from ._grid import grid_density_stats as grid_density_stats
 from ._grid import grid_effective_stats as grid_effective_stats
 from ._grid import grid_gap_eq06 as grid_gap_eq06

@@ -7,10 +7,21 @@ The predictions (Section 3):
   B. the test loss has a finite positive optimal temperature T_opt (Eq 26);
   C. the train loss rises with T (Eq 27).
 
-Every finding is a dict with ``holds`` in {True, False, "inconclusive"} and
-the numbers behind it. Nothing here warns or raises on a bad fit: a fit that
-does not determine its parameters is reported with ``status="degenerate"``
-and a reason (tests run with warnings as errors).
+and collapse onto T (Appendix B: runs at equal T and equal rescaled time with
+different (lr, B) have the same gap).
+
+Every finding is a dict with ``holds`` in {True, False, "inconclusive",
+"not judged"}, the numbers behind it and ``method``: how its intervals were
+made (`gapkit.sims.stats._inference`). The input is one record per run with
+its per-draw values (`findings`); the unit of replication is the data draw,
+paired across the grid under common random numbers. Only runs at steady
+state are judged: a temperature with a run that is not steady is left out and
+counted, and with fewer than 3 temperatures left a finding is "not judged".
+Every claim is made at level ALPHA = 0.05 or below (its false-claim rate on
+a model where it is false is measured by `gapkit verify --full`, rows
+``fpr.*``). Nothing here warns or raises on a bad fit: a fit that does not
+determine its parameters is reported with ``status="degenerate"`` and a
+reason (tests run with warnings as errors).
 """
 from __future__ import annotations
 
@@ -19,9 +30,11 @@ import warnings
 
 import numpy as np
 
-__all__ = ["eq1", "fit_eq1", "finding_A", "finding_B", "finding_C", "findings", "per_T_means", "slope_test"]
+__all__ = ["eq1", "fit_eq1", "finding_A", "finding_B", "finding_C", "finding_collapse", "findings", "per_T_means",
+           "unit_grid", "COLLAPSE_MARGIN"]
 
 from gapkit.sims._settings import Z95 as Z95  # noqa: E402 - two-sided 95% normal quantile
+from ._inference import ALPHA, combine_runs, interior_optimum, paired_trend, t_quantile, tost  # noqa: E402
 from gapkit.theory._validate import ArgumentError  # noqa: E402
 
 # Log-parameter box for the fit. Relative to the data scale (ymax, Tmin, Tmax)
@@ -142,7 +155,7 @@ def fit_eq1(T, gap, sigma=None) -> dict:
     out["undetermined"] = undetermined
     if "a" in undetermined and "c" in undetermined:
         out["reason"] = ("neither a nor c is determined by the data (box edge or relative standard error > 100%): "
-                         "the data show no fall with T")
+                         "the fit does not pin down a fall with T")
         return out
     out["status"] = "ok"
     if undetermined:
@@ -150,184 +163,309 @@ def fit_eq1(T, gap, sigma=None) -> dict:
     return out
 
 
-# ------------------------------------------------------------------ trends
+# ------------------------------------------------------------------ per-T values
 def _group_T(T):
     # T = lr/B carries rounding noise: group on 12 significant digits
     return np.array([float(f"{t:.12g}") for t in np.asarray(T, dtype=np.float64)])
 
 
-def per_T_means(T, y, ci95=None) -> dict:
-    """Mean of `y` per distinct T with a standard error: the spread across the
-    runs at that T when there are at least 2, else the run's own ci95/1.96."""
+def per_T_means(T, y, ci95=None, dfs=None) -> dict:
+    """Mean of the run values `y` per distinct T with a standard error from
+    `gapkit.sims.stats._inference.combine_runs`: the larger of the
+    between-run spread and the runs' own errors (ci95 on dfs degrees of
+    freedom; dfs None: normal quantile), so 2 runs never give an error alone.
+    Returns T, mean, se, df, count, method (one string per T)."""
     Tg = _group_T(T)
     y = np.asarray(y, dtype=np.float64)
-    c = None if ci95 is None else np.asarray(ci95, dtype=np.float64)
+    c = np.full(y.shape, np.nan) if ci95 is None else np.asarray(ci95, dtype=np.float64)
+    d = np.full(y.shape, np.inf) if dfs is None else np.asarray(dfs, dtype=np.float64)
     Ts = np.unique(Tg[np.isfinite(y)])
-    means, ses, counts = [], [], []
-    for t in Ts:
-        m = (Tg == t) & np.isfinite(y)
-        v = y[m]
-        means.append(float(v.mean()))
-        counts.append(int(v.size))
-        if v.size >= 2:
-            ses.append(float(v.std(ddof=1) / math.sqrt(v.size)))
-        elif c is not None and np.isfinite(c[m]).all():
-            ses.append(float(c[m][0] / Z95))
-        else:
-            ses.append(math.nan)
-    return {"T": Ts, "mean": np.array(means), "se": np.array(ses), "count": np.array(counts)}
+    rows = [combine_runs(y[m], c[m], d[m]) for m in ((Tg == t) & np.isfinite(y) for t in Ts)]
+    return {"T": Ts, "mean": np.array([r["mean"] for r in rows]), "se": np.array([r["se"] for r in rows]),
+            "df": np.array([r["df"] for r in rows], dtype=float), "count": np.array([r["runs"] for r in rows]),
+            "method": [r["method"] for r in rows]}
 
 
-def slope_test(x, y) -> dict:
-    """OLS slope of y on x with its 95% interval (t quantile on n-2 degrees of
-    freedom), and Kendall's tau with its p-value."""
-    from scipy import stats
+def unit_grid(runs, key: str, Ts) -> np.ndarray:
+    """(units, G) per-draw values of `key` at the temperatures `Ts`.
 
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    m = np.isfinite(x) & np.isfinite(y)
-    x, y = x[m], y[m]
-    out = {"n": int(x.size), "slope": math.nan, "slope_ci95": math.nan, "kendall_tau": math.nan,
-           "kendall_p": math.nan}
-    if x.size < 3 or np.ptp(x) == 0:
-        return out
-    if np.ptp(y) == 0:
-        out.update(slope=0.0, slope_ci95=0.0)
-        return out
-    lr = stats.linregress(x, y)
-    q = float(stats.t.ppf(0.975, x.size - 2))
-    tau = stats.kendalltau(x, y)
-    out.update(slope=float(lr.slope), slope_ci95=float(q * lr.stderr), intercept=float(lr.intercept),
-               kendall_tau=float(tau.statistic), kendall_p=float(tau.pvalue))
-    return out
+    runs: `findings` records. A unit is (replicate, draw k); its value at T is
+    the mean over the batch sizes run at T (the same unit at every (T, B)
+    under common random numbers). Missing or non-finite: nan."""
+    reps = sorted({int(r.get("replicate", 0)) for r in runs})
+    K = max((len(r["draws"].get(key, ())) for r in runs), default=0)
+    Y = np.full((len(reps) * K, len(Ts)), np.nan)
+    if K == 0:
+        return Y
+    Tg = _group_T([r["T"] for r in runs])
+    for g, t in enumerate(Ts):
+        for i, rep in enumerate(reps):
+            vals = [np.asarray(r["draws"][key], dtype=np.float64) for r, tr in zip(runs, Tg)
+                    if tr == t and int(r.get("replicate", 0)) == rep and key in r["draws"]]
+            vals = [np.pad(v, (0, K - v.size), constant_values=np.nan) for v in vals]
+            if vals:
+                with np.errstate(invalid="ignore"):
+                    Y[i * K:(i + 1) * K, g] = np.mean(vals, axis=0)
+    return Y
 
 
-def finding_A(T, gap, *, fit: dict | None = None, r2_min: float = 0.5, flat_rel: float = 0.10) -> dict:
-    """Prediction A: the gap falls with T and follows Eq 1.
+# ------------------------------------------------------------------ findings
+def _trend_word(tr: dict) -> str:
+    return "rises" if tr["lo"] > 0 else ("falls" if tr["hi"] < 0 else "undecided")
 
-    Trend: OLS slope of the per-run gap on log T (95% interval) and Kendall's
-    tau. holds = True when the slope's interval lies below 0 and the Eq 1 fit
-    is "ok" with R^2 >= r2_min; False when the interval lies above 0, or when
-    the whole change it allows across the grid, |slope| x range(log T), stays
-    within `flat_rel` of the mean gap (a flat gap); "inconclusive" otherwise.
+
+def finding_A(Ts, gap_units, *, fit: dict, paired: bool = True, r2_min: float = 0.5, flat_rel: float = 0.10,
+              alpha: float = ALPHA) -> dict:
+    """Prediction A, two claims.
+
+    "The gap falls with T": the trend of the per-draw gap on log T
+    (`paired_trend`, 95% interval: one-sided error <= 0.025) lies below 0.
+    "Eq 1's shape holds": the Eq 1 fit `fit` is "ok", a is determined and
+    significantly positive (a / se(a) above the one-sided 1 - alpha t quantile
+    on n_T - 3 df) and R^2 >= r2_min; a fit with a undetermined (pinned at the
+    box edge, a -> 0) is the form b exp(-T/c) and is reported as that.
+    holds True when both claims hold; False when the gap rises, or is flat:
+    the whole change the interval allows across the grid, max(|lo|, |hi|) x
+    range(log T), within `flat_rel` of the mean gap; "inconclusive" otherwise.
     """
-    T = np.asarray(T, dtype=np.float64)
-    gap = np.asarray(gap, dtype=np.float64)
-    fit = fit if fit is not None else fit_eq1(T, gap)
-    st = slope_test(np.log(T), gap)
-    out = {"prediction": "A: the gap falls with T and follows Eq 1", "trend_x": "log T", **st,
-           "fit_status": fit.get("status"), "r2": fit.get("r2"), "r2_min": r2_min}
-    lo, hi = st["slope"] - st["slope_ci95"], st["slope"] + st["slope_ci95"]
-    mean_gap = float(np.nanmean(gap)) if gap.size else math.nan
-    span = float(np.ptp(np.log(T[np.isfinite(gap)]))) if gap.size else math.nan
-    max_change = max(abs(lo), abs(hi)) * span
+    x = np.log(np.asarray(Ts, dtype=np.float64))
+    Y = np.asarray(gap_units, dtype=np.float64)
+    tr = paired_trend(x, Y, paired=paired)
+    out = {"prediction": "A: the gap falls with T and follows Eq 1", "trend_x": "log T", "slope": tr["slope"],
+           "slope_lo": tr["lo"], "slope_hi": tr["hi"], "slope_ci95": tr["hi"] - tr["slope"], "n": tr["n"],
+           "method": tr["method"], "fit_status": fit.get("status"), "r2": fit.get("r2"), "r2_min": r2_min}
+    mean_gap = float(np.nanmean(Y)) if np.isfinite(Y).any() else math.nan
+    max_change = max(abs(tr["lo"]), abs(tr["hi"])) * float(np.ptp(x)) if np.isfinite(tr["lo"]) else math.nan
     out["max_change_over_grid"] = max_change
-    if not np.isfinite(st["slope"]):
-        out.update(holds="inconclusive", reason="too few runs or temperatures for a trend")
-    elif hi < 0:
-        if fit.get("status") == "ok" and np.isfinite(fit.get("r2", math.nan)) and fit["r2"] >= r2_min:
-            out.update(holds=True, reason="the gap falls with T and Eq 1 fits")
-        else:
-            out.update(holds="inconclusive", reason=f"the gap falls with T but Eq 1 does not fit (status {fit.get('status')}, R^2 {fit.get('r2')})")
-    elif lo > 0:
+    trend = _trend_word(tr) if np.isfinite(tr["slope"]) else "no trend"
+    out["gap_falls"] = trend == "falls"
+    a, a_se = fit.get("a", math.nan), fit.get("a_se", math.nan)
+    q1 = t_quantile(max(fit.get("n_T", 0) - 3, 1), 1 - 2 * alpha)
+    pinned = "a" in (fit.get("undetermined") or [])
+    out["eq1_form"] = "b exp(-T/c) (a pinned at 0)" if fit.get("status") == "ok" and pinned else (
+        "(a/T + b) exp(-T/c)" if fit.get("status") == "ok" else "none (degenerate fit)")
+    out["a_z"] = a / a_se if np.isfinite(a) and np.isfinite(a_se) and a_se > 0 else math.nan
+    shape_ok = (fit.get("status") == "ok" and not pinned and np.isfinite(out["a_z"]) and out["a_z"] > q1
+                and np.isfinite(fit.get("r2", math.nan)) and fit["r2"] >= r2_min)
+    out["eq1_holds"] = bool(shape_ok)
+    if fit.get("status") != "ok":
+        shape = f"Eq 1's shape not shown (fit {fit.get('status')}: {fit.get('reason')})"
+    elif pinned:
+        shape = "Eq 1's shape not shown: a is pinned at 0, the fit is b exp(-T/c)"
+    elif not shape_ok:
+        shape = (f"Eq 1's shape not shown (a/se(a) = {out['a_z']:.2f}, needs > {q1:.2f}; "
+                 f"R^2 = {fit.get('r2', math.nan):.3f}, needs >= {r2_min})")
+    else:
+        shape = f"Eq 1's shape holds (a/se(a) = {out['a_z']:.2f} > {q1:.2f}, R^2 = {fit['r2']:.3f})"
+    if trend == "no trend":
+        out.update(holds="inconclusive", reason="too few draws or temperatures for a trend")
+    elif trend == "falls":
+        out.update(holds=True if shape_ok else "inconclusive", reason=f"the gap falls with T; {shape}")
+    elif trend == "rises":
         out.update(holds=False, reason="the gap rises with T")
     elif np.isfinite(mean_gap) and max_change <= flat_rel * abs(mean_gap):
         out.update(holds=False, reason=f"the gap is flat in T (change over the grid <= {flat_rel:.0%} of the mean gap)")
     else:
-        out.update(holds="inconclusive", reason="the slope's 95% interval contains 0")
+        out.update(holds="inconclusive", reason="no trend shown: the slope's 95% interval contains 0")
     return out
 
 
-def finding_B(T, test, test_ci95=None, *, z: float = Z95) -> dict:
+def _optimum_words(opt: dict, what: str) -> str:
+    if opt["holds"]:
+        return (f"interior {what} optimum at grid point {opt['best_interior']}, both edges significantly worse "
+                f"(p = {opt['p_low']:.2g}, {opt['p_high']:.2g} < {opt['alpha_each']:.2g} each)")
+    return f"no interior {what} optimum significantly better than both edges"
+
+
+def finding_B(Ts, test_units, acc_units=None, *, paired: bool = True, alpha: float = ALPHA) -> dict:
     """Prediction B (Eq 26): the test loss has a finite positive optimal T.
 
-    Per-T mean test loss; T_opt_grid is its argmin. holds = True when the
-    minimum is interior and both grid edges are higher than it by more than
-    z standard errors of the difference; False when the minimum sits at a grid
-    edge and the opposite edge is significantly higher (the curve rises away
-    from that edge: the best T is at or beyond it; at the low edge the data
-    say "as small as possible", the quadratic and linear models' T = 0);
-    "inconclusive" otherwise. T_opt refines T_opt_grid by the vertex of a parabola in log T
-    through the minimum and its neighbours (interior minima only).
+    holds True only when an interior grid point is significantly below BOTH
+    edges in test loss (`interior_optimum`: paired one-sided t tests,
+    Bonferroni over the interior points, level alpha) and, where accuracy
+    exists (`acc_units`), significantly above both in test accuracy too.
+    Otherwise "no finite optimum found on this grid": False when the lowest
+    mean test loss is at the low edge and the high edge is significantly
+    higher (the best T is at or below the grid's smallest, as the quadratic
+    and linear models' exact T = 0), "inconclusive" else. T_opt: the vertex
+    of a parabola in log T through the interior minimum and its neighbours
+    (grid value where the parabola opens down), nan unless B holds;
+    T_opt_grid: the grid argmin of the mean test loss.
     """
-    pm = per_T_means(T, test, test_ci95)
-    Ts, m, se = pm["T"], pm["mean"], pm["se"]
+    Ts = np.asarray(Ts, dtype=np.float64)
+    Y = np.asarray(test_units, dtype=np.float64)
+    opt = interior_optimum(Y, sense="min", paired=paired, alpha=alpha)
+    m = opt["means"]
     out = {"prediction": "B: the test loss has a finite positive optimal T", "T": Ts, "test_mean": m,
-           "test_se": se, "T_opt": math.nan, "T_opt_grid": math.nan, "at_grid_edge": None}
-    if Ts.size < 3:
-        out.update(holds="inconclusive", reason="needs at least 3 temperatures")
+           "T_opt": math.nan, "T_opt_grid": math.nan, "at_grid_edge": None, "method": opt["method"],
+           "p_low_edge": opt["p_low"], "p_high_edge": opt["p_high"], "loss_optimum": bool(opt["holds"])}
+    if Ts.size < 3 or opt["best"] is None:
+        out.update(holds="inconclusive", reason="no finite optimum found on this grid (needs 3 temperatures with "
+                                                "finite values)")
         return out
-    i = int(np.nanargmin(m))
+    i = opt["best"]
     out["T_opt_grid"] = float(Ts[i])
-    se0 = np.where(np.isfinite(se), se, 0.0)
-
-    def higher(j):  # is m[j] significantly above m[i]?
-        return (m[j] - m[i]) > z * math.hypot(se0[j], se0[i])
-
-    if 0 < i < Ts.size - 1:
-        out["at_grid_edge"] = "no"
-        x = np.log(Ts[i - 1:i + 2])
-        yv = m[i - 1:i + 2]
-        A = np.vander(x, 3)
-        c2, c1, _ = np.linalg.solve(A, yv)
-        out["T_opt"] = float(math.exp(-c1 / (2 * c2))) if c2 > 0 else float(Ts[i])
-        out["edge_excess_low"] = float(m[0] - m[i])
-        out["edge_excess_high"] = float(m[-1] - m[i])
-        if higher(0) and higher(Ts.size - 1):
-            out.update(holds=True, reason="interior minimum, both grid edges significantly higher")
-        else:
-            out.update(holds="inconclusive", reason="interior minimum, but an edge is not significantly higher")
+    out["at_grid_edge"] = "low" if i == 0 else ("high" if i == Ts.size - 1 else "no")
+    words = [_optimum_words(opt, "test-loss")]
+    holds = opt["holds"]
+    if acc_units is not None and np.isfinite(acc_units).any():
+        acc = interior_optimum(np.asarray(acc_units, dtype=np.float64), sense="max", paired=paired, alpha=alpha)
+        out.update(acc_optimum=bool(acc["holds"]), T_opt_grid_acc=float(Ts[acc["best"]]) if acc["best"] is not None
+                   else math.nan)
+        words.append(_optimum_words(acc, "test-accuracy"))
+        holds = holds and acc["holds"]
+    if holds:
+        j = opt["best_interior"]
+        c2, c1, _ = np.linalg.solve(np.vander(np.log(Ts[j - 1:j + 2]), 3), m[j - 1:j + 2])
+        out["T_opt"] = float(math.exp(-c1 / (2 * c2))) if c2 > 0 else float(Ts[j])
+        out.update(holds=True, reason="; ".join(words))
+        return out
+    edge = opt["edge_test"]
+    if i == 0 and edge is not None and edge["p_greater"] < alpha:
+        out.update(holds=False, reason="no finite optimum found on this grid: the test loss is lowest at the low "
+                                       f"edge and the high edge is significantly higher ({'; '.join(words)})")
     else:
-        edge = "low" if i == 0 else "high"
-        out["at_grid_edge"] = edge
-        out["T_opt"] = float(Ts[i])
-        far = Ts.size - 1 if i == 0 else 0
-        if higher(far):
-            out.update(holds=False, reason=f"the test loss is lowest at the {edge} edge of the grid and rises away from it")
-        else:
-            out.update(holds="inconclusive", reason=f"minimum at the {edge} edge, not significantly below the other edge")
+        out.update(holds="inconclusive", reason=f"no finite optimum found on this grid ({'; '.join(words)})")
     return out
 
 
-def finding_C(T, train) -> dict:
+def finding_C(Ts, train_units, *, paired: bool = True) -> dict:
     """Prediction C (Eq 27): the train loss rises with T.
 
-    OLS slope of the per-run train loss on log T (95% interval) and Kendall's
-    tau. holds = True when the interval lies above 0, False when below 0,
+    The trend of the per-draw train loss on log T (`paired_trend`, 95%
+    interval). holds True when it lies above 0, False below 0,
     "inconclusive" otherwise."""
-    st = slope_test(np.log(np.asarray(T, dtype=np.float64)), train)
-    out = {"prediction": "C: the train loss rises with T", "trend_x": "log T", **st}
-    lo, hi = st["slope"] - st["slope_ci95"], st["slope"] + st["slope_ci95"]
-    if not np.isfinite(st["slope"]):
-        out.update(holds="inconclusive", reason="too few runs or temperatures for a trend")
-    elif lo > 0:
+    tr = paired_trend(np.log(np.asarray(Ts, dtype=np.float64)), train_units, paired=paired)
+    out = {"prediction": "C: the train loss rises with T", "trend_x": "log T", "slope": tr["slope"],
+           "slope_lo": tr["lo"], "slope_hi": tr["hi"], "slope_ci95": tr["hi"] - tr["slope"], "n": tr["n"],
+           "method": tr["method"]}
+    word = _trend_word(tr) if np.isfinite(tr["slope"]) else "no trend"
+    if word == "no trend":
+        out.update(holds="inconclusive", reason="too few draws or temperatures for a trend")
+    elif word == "rises":
         out.update(holds=True, reason="the train loss rises with T")
-    elif hi < 0:
+    elif word == "falls":
         out.update(holds=False, reason="the train loss falls with T")
     else:
-        out.update(holds="inconclusive", reason="the slope's 95% interval contains 0")
+        out.update(holds="inconclusive", reason="no trend shown: the slope's 95% interval contains 0")
     return out
 
 
-def findings(T, gap, train, test, *, test_ci95=None, gap_ci95=None, steady=None) -> dict:
-    """Eq 1 fit and findings A, B, C from per-run arrays. Runs marked not at
-    steady state (``steady`` False) are left out and counted."""
-    T = np.asarray(T, dtype=np.float64)
-    keep = np.isfinite(T) & (T > 0)
-    if steady is not None:
-        keep &= np.asarray(steady, dtype=bool)
-    sel = lambda a: None if a is None else np.asarray(a, dtype=np.float64)[keep]  # noqa: E731
-    Tk, gk, trk, tek = sel(T), sel(gap), sel(train), sel(test)
-    pm = per_T_means(Tk, gk, sel(gap_ci95))
-    # fit the per-T means (the paper fits the cloud; the means weigh every T
-    # equally whatever its number of runs, and give the fit honest errors)
+COLLAPSE_MARGIN = 0.10  # equivalence margin of the collapse test: 10% of the reference gap
+
+
+def _same_rescaled_time(a: dict, b: dict) -> bool:
+    """Equal rescaled time lam_eff x updates and burn-in, up to the rounding of
+    whole updates (one update of the larger lam_eff each; 1% without lam_eff),
+    and neither run capped."""
+    if a.get("capped") or b.get("capped"):
+        return False
+    lams = [r.get("lam_eff") for r in (a, b)]
+    for key in ("rescaled_time", "rescaled_burnin"):
+        x, y = a.get(key), b.get(key)
+        if x is None or y is None:
+            continue
+        tol = max(lams) if None not in lams else 1e-2 * max(abs(x), abs(y))
+        if not (np.isfinite(x) and np.isfinite(y)) or abs(x - y) > tol * (1 + 1e-9):
+            return False
+    return True
+
+
+def finding_collapse(runs, Ts, *, paired: bool = True, margin_rel: float = COLLAPSE_MARGIN,
+                     alpha: float = ALPHA) -> dict:
+    """Collapse onto T (Appendix B): at equal T and equal rescaled time, runs
+    with different (lr, B) have the same data-averaged gap.
+
+    For every judged T with two or more batch sizes, each B against the
+    smallest: TOST (`gapkit.sims.stats._inference.tost`, level alpha) on the
+    per-draw gap difference, paired by draw, with margin `margin_rel` x
+    |mean gap at the smallest B|. holds True when every pair is equivalent
+    (an intersection-union test: level alpha for the whole claim), False when
+    some pair differs by more than the margin significantly, "inconclusive"
+    otherwise; pairs with unequal rescaled time are not compared (counted)."""
+    Tg = _group_T([r["T"] for r in runs])
+    pairs, skipped = [], 0
+    for t in Ts:
+        here = [r for r, tr in zip(runs, Tg) if tr == t]
+        Bs = sorted({int(r["batch"]) for r in here})
+        for B in Bs[1:]:
+            ref = [r for r in here if int(r["batch"]) == Bs[0]]
+            oth = [r for r in here if int(r["batch"]) == B]
+            if not all(_same_rescaled_time(a, b) for a in ref for b in oth):
+                skipped += 1
+                continue
+            ga, gb = unit_grid(ref, "gap", [t])[:, 0], unit_grid(oth, "gap", [t])[:, 0]
+            margin = margin_rel * abs(float(np.nanmean(ga))) if np.isfinite(ga).any() else math.nan
+            res = tost(gb, ga, margin, paired=paired, alpha=alpha)
+            pairs.append({"T": float(t), "B_ref": Bs[0], "B": B, **{k: res[k] for k in
+                          ("verdict", "diff", "lo", "hi", "margin", "p", "n")}})
+    out = {"prediction": f"collapse: the gap at equal T does not depend on (lr, B) (TOST, margin "
+                         f"{margin_rel:.0%} of the gap)", "pairs": pairs, "pairs_unequal_time": skipped,
+           "method": (f"TOST at level {alpha:g} on the {'paired' if paired else 'unpaired (Welch)'} per-draw gap "
+                      f"difference, {1 - 2 * alpha:.0%} t interval inside +-{margin_rel:.0%} of |gap at the smallest "
+                      f"B|; every pair must be equivalent")}
+    verdicts = [p["verdict"] for p in pairs]
+    n_eq = verdicts.count("equivalent")
+    counts = f"{n_eq}/{len(pairs)} pairs equivalent" + (f", {skipped} not compared (unequal rescaled time)"
+                                                        if skipped else "")
+    if not pairs:
+        out.update(holds="not judged", reason="no pair of batch sizes at equal T and equal rescaled time" +
+                   (f" ({skipped} pairs with unequal rescaled time)" if skipped else ""))
+    elif n_eq == len(pairs):
+        out.update(holds=True, reason=f"every pair equivalent within the margin ({counts})")
+    elif "different" in verdicts:
+        out.update(holds=False, reason=f"some pair differs by more than the margin ({counts})")
+    else:
+        out.update(holds="inconclusive", reason=f"equivalence not shown ({counts})")
+    return out
+
+
+def _not_judged(why: str) -> dict:
+    return {name: {"prediction": p, "holds": "not judged", "reason": why} for name, p in (
+        ("A", "A: the gap falls with T and follows Eq 1"), ("B", "B: the test loss has a finite positive optimal T"),
+        ("C", "C: the train loss rises with T"), ("collapse", "collapse: the gap at equal T does not depend on (lr, B)"))}
+
+
+def findings(runs, *, pairing: str = "paired", margin_rel: float = COLLAPSE_MARGIN, alpha: float = ALPHA) -> dict:
+    """Eq 1 fit and findings A, B, C and collapse from one record per run.
+
+    runs: dicts with T, batch, replicate, steady (True only if judged at steady
+    state), gap and gap_ci95 (the run's headline gap), datasets (K), capped,
+    rescaled_time and rescaled_burnin (lam_eff x updates, optional), lam_eff and
+    ``draws``: per-draw values {"train", "test", "gap"[, "test_acc"]} (K,)
+    each, draw k the same data set at every grid point when pairing is
+    "paired" (common random numbers), independent when "fresh".
+
+    A temperature is judged only when all its runs are steady; with fewer than
+    3 such temperatures A, B, C and collapse are "not judged" (with counts).
+    The Eq 1 fit uses the per-T headline gaps and `per_T_means`' intervals.
+    """
+    paired = pairing == "paired"
+    T = _group_T([r["T"] for r in runs])
+    steady = np.array([r.get("steady") is True for r in runs], dtype=bool)
+    bad_T = set(T[~steady].tolist())
+    Ts = np.array(sorted(set(T[steady & np.isfinite(T) & (T > 0)].tolist()) - bad_T))
+    keep = [r for r, t in zip(runs, T) if t in set(Ts.tolist())]
+    counts = {"runs_used": len(keep), "runs_left_out_not_steady": int((~steady).sum()),
+              "temperatures_judged": int(Ts.size), "temperatures_left_out": len(bad_T), "pairing": pairing}
+    col = lambda k: np.array([r.get(k, math.nan) for r in keep], dtype=float)  # noqa: E731
+    pm = per_T_means(col("T"), col("gap"), col("gap_ci95"), col("datasets") - 1)
     sig = pm["se"] if np.all(np.isfinite(pm["se"])) and np.all(pm["se"] > 0) else None
     fit = fit_eq1(pm["T"], pm["mean"], sig)
+    fit["sigma_method"] = pm["method"][0] if pm["method"] else ""
+    has_draws = bool(keep) and all(len(r.get("draws", {}).get("gap", ())) >= 2 for r in keep)
+    if Ts.size < 3 or not has_draws:
+        why = (f"not judged: {Ts.size} temperature(s) with every run at steady state (needs 3); "
+               f"{counts['runs_left_out_not_steady']} of {len(runs)} runs not steady" if Ts.size < 3 else
+               "not judged: the records carry no per-draw values (rerun the sweep with this gapkit)")
+        return {"eq1_fit": fit, **_not_judged(why), **counts}
+    grid = {k: unit_grid(keep, k, Ts) for k in ("gap", "train", "test", "test_acc")}
+    acc = grid["test_acc"] if np.isfinite(grid["test_acc"]).any() else None
     return {
         "eq1_fit": fit,
-        "A": finding_A(Tk, gk, fit=fit),
-        "B": finding_B(Tk, tek, sel(test_ci95)),
-        "C": finding_C(Tk, trk),
-        "runs_used": int(keep.sum()),
-        "runs_left_out_not_steady": int((~keep).sum()),
+        "A": finding_A(Ts, grid["gap"], fit=fit, paired=paired, alpha=alpha),
+        "B": finding_B(Ts, grid["test"], acc, paired=paired, alpha=alpha),
+        "C": finding_C(Ts, grid["train"], paired=paired),
+        "collapse": finding_collapse(keep, Ts, paired=paired, margin_rel=margin_rel, alpha=alpha),
+        **counts,
     }

@@ -39,9 +39,12 @@ def execute_run(config: dict, backend: Backend | None = None) -> dict:
     the `Backend` along (default: the registered one that config["backend"]
     names), so worker processes need no registry of their own. ``result`` is
     the run's `RunResult.record()` (its timings moved to ``meta``) with the
-    equilibration diagnostics and verdict (``steady``, ``drift_z``, ``capped``)
+    equilibration diagnostics and verdict (``steady``, ``drift_z``, ``capped``),
+    the per-draw values ``per_draw`` (`per_draw_values`; kept out of runs.csv)
     and, when the config asks, the indicator columns (`_indicator_columns`).
     """
+    from gapkit.sims.stats._estimators import per_draw_values
+
     backend = backend if backend is not None else get_backend(config["backend"])
     t0 = _time.perf_counter()
     result = backend.run_point(dict(config))
@@ -52,6 +55,9 @@ def execute_run(config: dict, backend: Backend | None = None) -> dict:
     arrays = result.arrays
     res.update(_diagnostics(arrays.get("trace_train"), config))  # drift, eq_*, steady: one verdict
     res["capped"] = bool(config.get("capped", False))
+    if "train" in arrays and "test" in arrays:  # per-draw values: the unit of the paired finding tests
+        res["per_draw"] = per_draw_values(arrays["train"], arrays["test"], diverged=arrays.get("diverged"),
+                                          test_acc=arrays.get("test_acc"))
     if config.get("indicators"):
         res.update(_indicator_columns(backend, result, config))
     return {"result": jsonable(res), "meta": jsonable(meta)}

@@ -26,11 +26,16 @@ rule's request (None: the mean does not contract). That is the run length of the
 paper's epoch rule (Appendix E), N = ref_epochs max(1, min(4, 1 + (T_ref / T - 1) / 4)).
 The backend (`gapkit.sims._backends`) must be registered.
 
-Seeds: each run's seed comes from the root seed and the sha256 of its full
-configuration, so no seed depends on the worker, the executor or the order of
-the runs, and the runs are independent: the trend tests of `_fit` treat runs
-as independent draws. (Common random numbers across the grid would make the
-per-run errors correlated in T and those intervals wrong.)
+Seeds (pairing): by default ("paired", common random numbers) a run's seed
+comes from the root seed and the sha256 of its configuration WITHOUT the grid
+coordinates (T, lr, B and the run length that follows from them): replicate r
+has the same seed at every grid point, so its data draw k and chain m are the
+same data set and the same random streams at every (T, B), and the findings
+(`gapkit.sims.stats._fit.findings`) judge trends, optima and collapse on
+paired per-draw differences. ``pairing="fresh"`` hashes the full
+configuration instead: every grid point gets fresh draws and the findings use
+unpaired (Welch) forms. No seed depends on the worker, the executor or the
+order of the runs.
 """
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ from gapkit.sims._backends import get_backend
 from ._store import config_key
 
 __all__ = ["MODELS", "ALGOS", "PRESETS", "MODEL_DEFAULTS", "SweepSpec", "make_spec", "build_runs",
-           "run_seed", "relax_time", "steps_for", "burnin_request", "epochs_for"]
+           "run_seed", "relax_time", "steps_for", "burnin_request", "epochs_for", "PAIRINGS", "GRID_KEYS"]
 
 from gapkit.sims._settings import ALGOS as ALGOS  # noqa: E402 - names live in the settings module
 from gapkit.sims._settings import MODELS as MODELS  # noqa: E402
@@ -83,6 +88,9 @@ PRESETS = {
 
 
 MAX_RUNS = 1_000_000  # grid points x seeds of one sweep
+PAIRINGS = ("paired", "fresh")  # common random numbers across the grid, or fresh draws at every grid point
+# Config keys that vary over the grid: a paired seed is derived without them.
+GRID_KEYS = ("T", "lr", "batch", "steps", "burnin", "capped", "record_every", "epochs", "burnin_requested")
 
 
 @dataclasses.dataclass
@@ -115,6 +123,7 @@ class SweepSpec:
     noise_std: float = 0.5
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     indicators: bool = False
+    pairing: str = "paired"
     preset: str | None = None
 
     def validate(self) -> "SweepSpec":
@@ -139,6 +148,8 @@ class SweepSpec:
         for name in ("seeds", "datasets", "chains", "max_steps", "ref_epochs", "n", "dim"):
             check_int(name, getattr(self, name), 1)
         check_int("root_seed", self.root_seed, 0)
+        if self.pairing not in PAIRINGS:
+            raise ArgumentError(f"pairing must be one of {', '.join(PAIRINGS)} (got {self.pairing!r})", param="pairing")
         runs = len(grid) * len(self.batch_grid) * self.seeds
         if runs > MAX_RUNS:  # a run list this long would take hours to build, years to run
             raise ArgumentError(f"seeds must keep the sweep at <= {MAX_RUNS} runs (grid points x seeds = {runs})",
@@ -263,10 +274,13 @@ def epochs_for(T: float, spec: SweepSpec) -> int:
     return paper_epochs(T, reference_epochs=spec.ref_epochs, reference_T=spec.T_ref)
 
 
-def run_seed(root_seed: int, config: dict) -> int:
+def run_seed(root_seed: int, config: dict, pairing: str = "paired") -> int:
     """63-bit seed of a run: SeedSequence(root_seed) spawned on the sha256 of
-    the run's full configuration (without "seed" itself; module docstring)."""
-    base = {k: v for k, v in config.items() if k not in ("seed", "root_seed")}
+    the run's configuration without "seed" itself and, when `pairing` is
+    "paired" (common random numbers; the default), without the grid
+    coordinates `GRID_KEYS` (module docstring)."""
+    drop = ("seed", "root_seed") + (GRID_KEYS if pairing == "paired" else ())
+    base = {k: v for k, v in config.items() if k not in drop}
     h = int(config_key(base)[:15], 16)
     ss = np.random.SeedSequence(entropy=int(root_seed), spawn_key=(h,))
     return int(ss.generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> np.uint64(1))
@@ -296,8 +310,8 @@ def build_runs(spec: SweepSpec) -> list[dict]:
                 cfg["model_kwargs"] = dict(sorted(spec.model_kwargs.items()))
             if by_steps:
                 # one data distribution (teacher, pool, test set) for the whole sweep;
-                # the data sets themselves come from each run's own seed
+                # the data sets themselves come from each run's own seed (paired: the replicate's)
                 cfg["problem_seed"] = int(spec.root_seed)
-            cfg["seed"] = run_seed(spec.root_seed, cfg)
+            cfg["seed"] = run_seed(spec.root_seed, cfg, spec.pairing)
             runs.append(cfg)
     return runs

@@ -46,6 +46,8 @@ from gapkit.theory._validate import ArgumentError
 __all__ = ["config_key", "canonical_json", "jsonable", "ResultsStore", "flatten_scalars", "record_column"]
 
 _TMP_PREFIX = ".tmp-"
+# result entries kept in the records but not in runs.csv: the per-draw values (K numbers each)
+TABLE_SKIP = ("per_draw",)
 
 
 # gapkit's one JSON convention (non-finite numbers are null); the old name stays for callers.
@@ -222,7 +224,7 @@ class ResultsStore:
         rows = []
         for rec in self.records(keys):
             cfg = flatten_scalars(rec["config"])
-            res = flatten_scalars(rec["result"])
+            res = flatten_scalars({k: v for k, v in rec["result"].items() if k not in TABLE_SKIP})
             for c in cfg:
                 if c not in cfg_cols:
                     cfg_cols.append(c)

@@ -23,6 +23,7 @@ _MODULES = (
     "theta_grid",   # closed form vs simulation-on-a-grid vs approximations, one table
     "theta_grid2d", # the same table in 2-D
     "temperature",  # eq01 fit, eq26 T_opt, eq27, predictions A/B/C
+    "fpr",          # false-claim rates of the finding tests over 20 seeds (--full)
     "indicators",   # related papers' indicators on known cases
 )
 

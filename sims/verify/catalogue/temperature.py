@@ -212,24 +212,32 @@ def _sweep_rows(ctx, model):
     s = _toy_sweep(ctx, model)
     theory_note = _THEORY_NOTE.get(model, "")
     fit, A, B, C = s["eq1_fit"], s["A"], s["B"], s["C"]
-    steady = f"{s['runs_used']} runs at steady state, {s['not_steady']} not"
+    steady = (f"{s['runs_used']} runs at steady state, {s['not_steady']} not; {s['temperatures_judged']} "
+              f"temperatures judged; {s['pairing']} draws")
+
+    def how(f):
+        return f"; {f['method']}" if f.get("method") else ""
+
     rows = [
         ctx.info(ids[0], equation="Eq 1", model=model, theory=None, measured=_num(fit.get("r2")),
                  note=f"Eq 1 fit on a toy sweep: status {fit['status']}"
-                      f"{' (' + fit['reason'] + ')' if fit.get('reason') else ''}; measured = R^2; {steady}",
+                      f"{' (' + fit['reason'] + ')' if fit.get('reason') else ''}; measured = R^2; weights: per-T "
+                      f"errors ({fit.get('sigma_method', '')}); {steady}",
                  extra={k: fit.get(k) for k in ("a", "b", "c", "a_se", "b_se", "c_se", "r2", "status")}),
         ctx.info(ids[1], equation="Eq 1 / prediction A", model=model, theory=None, measured=_num(A.get("slope")),
                  ci95=_num(A.get("slope_ci95")),
-                 note=f"holds: {A['holds']} ({A['reason']}); measured = slope of gap on log T; {theory_note}",
-                 extra={"holds": str(A["holds"]), "kendall_tau": A.get("kendall_tau")}),
+                 note=f"holds: {A['holds']} ({A['reason']}{how(A)}); measured = slope of the per-draw gap on log T; "
+                      f"{theory_note}",
+                 extra={"holds": str(A["holds"]), "gap_falls": A.get("gap_falls"), "eq1_holds": A.get("eq1_holds")}),
         ctx.info(ids[2], equation="Eq 26 / prediction B", model=model, theory=None, measured=_num(B.get("T_opt")),
-                 note=f"holds: {B['holds']} ({B['reason']}); measured = T_opt (grid edge: {B.get('at_grid_edge')})"
-                      f"; {theory_note}",
+                 note=f"holds: {B['holds']} ({B['reason']}{how(B)}); measured = T_opt (none unless an interior "
+                      f"optimum is shown; grid argmin {B.get('T_opt_grid')}); {theory_note}",
                  extra={"holds": str(B["holds"]), "T_opt_grid": B.get("T_opt_grid")}),
         ctx.info(ids[3], equation="Eq 27 / prediction C", model=model, theory=None, measured=_num(C.get("slope")),
                  ci95=_num(C.get("slope_ci95")),
-                 note=f"holds: {C['holds']} ({C['reason']}); measured = slope of train loss on log T",
-                 extra={"holds": str(C["holds"]), "kendall_tau": C.get("kendall_tau")}),
+                 note=f"holds: {C['holds']} ({C['reason']}{how(C)}); measured = slope of the per-draw train loss on "
+                      "log T",
+                 extra={"holds": str(C["holds"])}),
     ]
     if model != "quadratic1d":  # quadratic1d has the PASS/FAIL row eq27_quadratic
         rows.append(ctx.info(
@@ -238,17 +246,19 @@ def _sweep_rows(ctx, model):
             note=f"d<U_l>/dT >= 0 expected; measured = slope of the train loss on log T over the sweep "
                  f"(rises: {C['holds']})",
         ))
-    where = f"measured optimum on the grid: {B.get('T_opt')} (edge: {B.get('at_grid_edge')})"
+    where = (f"measured: interior optimum {B.get('T_opt')} (None: none shown on the grid; grid argmin "
+             f"{B.get('T_opt_grid')}, edge: {B.get('at_grid_edge')})")
     if model == "quadratic1d":
         spec_T = sorted(set(float(t) for t in (B.get("T") or [])))
         e26 = eq26_quadratic1d(spec_T or [0.01], n=8, rng=ctx.rng("eq26.quadratic1d"))
         i = spec_T.index(B["T_opt_grid"]) if B.get("T_opt_grid") in spec_T else 0
         rows.append(ctx.info(
             ids[4], equation="Eq 26", model=model, theory=_num(e26["T_opt_pred"][i]), measured=_num(B.get("T_opt")),
-            note="theory = Eq 26's T_opt with rhobar, vbar, sigma_v^2 at the measured optimum (exact Gaussian "
-                 f"mixture, {e26['K']} Monte Carlo data sets, gauge {e26['gauge']}); the closed form says the "
-                 "test loss rises linearly with T (best T = 0), so Eq 26's log-normal approximation misses here; "
-                 + where,
+            note="theory = Eq 26's T_opt formula, derived for the log-normal rhobar (Eq 24), with the EXACT "
+                 f"rhobar (a Gaussian mixture, {e26['K']} Monte Carlo data sets) and vbar, sigma_v^2 plugged in, at "
+                 f"the grid argmin; gauge: {e26['gauge']} (sigma_v^2, hence this T_opt, depends on the gauge). On quadratic1d the "
+                 "optimum it describes is undefined: the closed form says the test loss rises linearly with T "
+                 "(best T = 0), so this number is the formula's output, not a prediction; " + where,
             extra=e26,
         ))
     else:
