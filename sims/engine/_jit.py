@@ -20,11 +20,12 @@ thread count either way.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import threading
 
 import numba
 
-__all__ = ["jit", "run_blocks", "BLOCKS_PER_THREAD"]
+__all__ = ["jit", "run_blocks", "on_disk", "BLOCKS_PER_THREAD"]
 
 _OPTIONS = dict(cache=True, error_model="numpy", fastmath=False, nogil=True)
 
@@ -64,3 +65,11 @@ def run_blocks(kernel, n: int, *args) -> None:
     futures = [_pool(threads).submit(kernel, c0, c1, *args) for c0, c1 in bounds]
     for f in futures:
         f.result()
+
+
+def on_disk(kernel) -> bool:
+    """Whether Numba's on-disk cache holds an index for `kernel` (a `jit`
+    dispatcher): False means its first call in this process compiles. (Read
+    from Numba's cache object; False when this Numba version does not expose it.)"""
+    path = getattr(getattr(getattr(kernel, "_cache", None), "_cache_file", None), "_index_path", None)
+    return bool(path) and os.path.exists(path)
