@@ -1,7 +1,7 @@
 """Keyed random streams for the Numba simulators.
 
 Why not numpy Generators: the simulators run up to ~10^5-10^6 chains in
-``prange``; spawning one ``numpy.random.Generator`` per chain is far too slow,
+parallel blocks; spawning one ``numpy.random.Generator`` per chain is far too slow,
 and calling a shared one from threads makes results depend on the schedule.
 Instead every (purpose, data set, chain) triple owns a xoshiro256+ stream
 whose 256-bit state is a pure function of the key:
