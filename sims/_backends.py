@@ -240,7 +240,7 @@ def _compile_numba_model(model: str, dim: int) -> None:
 
 def _compile_numba_kernels() -> None:
     """Compile (or load from Numba's cache) every simulator kernel on a tiny run. On a
-    first run (the GLM kernel not in Numba's cache) a second process compiles the GLM
+    first run (the GLM kernel not yet in Numba's cache) a second process compiles the GLM
     kernel into the cache while this one compiles the quadratic ones (Numba compiles
     one function at a time per process); this process then loads it."""
     import subprocess
@@ -248,7 +248,7 @@ def _compile_numba_kernels() -> None:
     from gapkit.sims.engine import _jit, _kernels
 
     helper = None
-    if not _jit.on_disk(_kernels._glm_chains):
+    if _jit.first_compile(_kernels._glm_chains):
         helper = subprocess.Popen([sys.executable, "-c", "from gapkit.sims._backends import _compile_numba_model as f;"
                                    " f('linreg', 2)"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _compile_numba_model("quadratic1d", 1)

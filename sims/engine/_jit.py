@@ -25,7 +25,7 @@ import threading
 
 import numba
 
-__all__ = ["jit", "run_blocks", "on_disk", "BLOCKS_PER_THREAD"]
+__all__ = ["jit", "run_blocks", "first_compile", "BLOCKS_PER_THREAD"]
 
 _OPTIONS = dict(cache=True, error_model="numpy", fastmath=False, nogil=True)
 
@@ -67,9 +67,10 @@ def run_blocks(kernel, n: int, *args) -> None:
         f.result()
 
 
-def on_disk(kernel) -> bool:
-    """Whether Numba's on-disk cache holds an index for `kernel` (a `jit`
-    dispatcher): False means its first call in this process compiles. (Read
-    from Numba's cache object; False when this Numba version does not expose it.)"""
+def first_compile(kernel) -> bool:
+    """Whether the first call of `kernel` (a `jit` dispatcher) in this process
+    compiles it and writes Numba's on-disk cache: its cache has no index file
+    yet. False when it is in the cache, or when Numba does not cache it here
+    (jit disabled, or a Numba version that does not expose its cache object)."""
     path = getattr(getattr(getattr(kernel, "_cache", None), "_cache_file", None), "_index_path", None)
-    return bool(path) and os.path.exists(path)
+    return bool(path) and not os.path.exists(path)
