@@ -167,8 +167,8 @@ def _torchsde_bench(repeats, seed, quick):
 
     from gapkit.sims.engine import _bench as nb
 
-    steps = 100 if quick else 500  # torchsde runs ~1 M chain-steps/s: W1's 2,000 steps would take minutes
-    w = {**nb.WORKLOADS["W1"], "K": 1000 if quick else 10_000, "steps": steps, "burnin": steps // 4}
+    steps = 50 if quick else 500  # torchsde runs ~1 M chain-steps/s: W1's 2,000 steps would take minutes
+    w = {**nb.WORKLOADS["W1"], "K": 250 if quick else 10_000, "steps": steps, "burnin": steps // 4}
     data = nb._w1_data(w, seed)
     _, xbar, trs = data
     lam, a, dt = w["lam"], w["alpha"], w["dt"]
