@@ -9,6 +9,12 @@
    counted by torch.utils.flop_counter; peaks from a small table of known
    devices, None when the device is not in it).
 
+3. When torchsde is installed: the W1 workload of ``gapkit bench`` (1-D Langevin,
+   Euler-Maruyama, Eq 17) on torchsde's ``sdeint`` (method "euler", diagonal Ito
+   noise, float64, torch's CPU threads; 20,000 chains x 500 steps) against the
+   Numba kernel on the same chains and steps; the record states torchsde's version and settings. Skipped
+   (None) otherwise.
+
 Warm-up (JIT, first vmap call, cuDNN autotuning) stays out of the timed region;
 each figure is the median over `repeats` timed runs, with min and max, and the
 configuration is recorded next to the numbers.
@@ -148,6 +154,53 @@ def _resnet_bench(device, dtype, steps, B, repeats, seed, k=32):
     return res
 
 
+def _torchsde_bench(repeats, seed, quick):
+    """W1 (see `gapkit.sims.engine._bench.WORKLOADS`) on torchsde vs the Numba kernel: chain-steps/s of
+    each and numba / torchsde. torchsde integrates to the last step only (no time averages; the Numba
+    kernel accumulates them too, so the ratio understates Numba's lead)."""
+    import importlib.util
+
+    if importlib.util.find_spec("torchsde") is None:
+        return None
+    import numba
+    import torchsde
+
+    from gapkit.sims.engine import _bench as nb
+
+    steps = 50 if quick else 500  # torchsde runs ~1 M chain-steps/s: W1's 2,000 steps would take minutes
+    w = {**nb.WORKLOADS["W1"], "K": 250 if quick else 10_000, "steps": steps, "burnin": steps // 4}
+    data = nb._w1_data(w, seed)
+    _, xbar, trs = data
+    lam, a, dt = w["lam"], w["alpha"], w["dt"]
+    xb = torch.as_tensor(np.repeat(xbar, w["M"]), dtype=torch.float64)[:, None]
+    sd = torch.as_tensor(lam * np.sqrt(np.repeat(trs, w["M"]) + w["beta"] ** 2), dtype=torch.float64)[:, None]
+
+    class Langevin(torch.nn.Module):  # d theta = -lam((theta - xbar) + alpha theta) ds + lam sqrt(S^2 + beta^2) dW
+        noise_type, sde_type = "diagonal", "ito"
+
+        def f(self, t, y):
+            return -lam * ((y - xb) + a * y)
+
+        def g(self, t, y):
+            return sd
+
+    sde, y0 = Langevin(), torch.zeros_like(xb)
+    span = torch.tensor([0.0, w["steps"] * dt], dtype=torch.float64)
+
+    def go():
+        with torch.no_grad():
+            return torchsde.sdeint(sde, y0, span, method="euler", dt=dt)
+
+    work = w["K"] * w["M"] * w["steps"]
+    ts = _timed(go, torch.device("cpu"), repeats)
+    numba_rate = _stats(nb._time(nb._w1_numba(w, data, seed, None), repeats), work)["samples_per_s"]
+    rate = _stats(ts, work)["samples_per_s"]
+    return {"torchsde": torchsde.__version__, "method": "euler", "noise_type": "diagonal", "sde_type": "ito",
+            "dt": dt, "dtype": "float64", "threads": torch.get_num_threads(), "chains": w["K"] * w["M"],
+            "steps": w["steps"], "torchsde_chain_steps_per_s": rate, "numba_chain_steps_per_s": numba_rate,
+            "numba_threads": numba.get_num_threads(), "numba_over_torchsde": numba_rate / rate, "repeats": repeats}
+
+
 def run_bench(args) -> dict:
     """Run both benchmarks; `args` fields (all optional): device, dtype (default
     float32 on CPU; on CUDA the ResNet runs in tf32 and bf16), members (64),
@@ -182,6 +235,7 @@ def _run(device, dtype, E, steps, rsteps, repeats, seed, quick):
         out["resnet"] = {dt: _resnet_bench(device, dt, rsteps, rb, repeats, seed) for dt in ("tf32", "bf16")}
     else:
         out["resnet"] = {dtype: _resnet_bench(device, dtype, rsteps, 8 if quick else rb, repeats, seed)}
+    out["torchsde_w1"] = _torchsde_bench(repeats, seed, quick)
     if not math.isfinite(out["ensemble"]["speedup"]):  # pragma: no cover
         out["ensemble"]["speedup"] = None
     return out

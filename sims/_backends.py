@@ -229,14 +229,33 @@ def _print_numba_bench(res: dict) -> None:
               f"x NumPy {f(w['ratio_vs_numpy'])}, x C {f(w['ratio_vs_c'])}")
 
 
-def _compile_numba_kernels() -> None:
-    """Compile (or load from Numba's cache) every simulator kernel on a tiny run."""
+def _compile_numba_model(model: str, dim: int) -> None:
+    """Compile (or load from Numba's cache) the kernel of `model` for every algorithm, on a tiny run."""
     from gapkit.sims.engine import simulate
 
-    for model, dim in (("quadratic1d", 1), ("quadratic", 2), ("linreg", 2)):
-        for algo in ("sgd", "langevin", "momentum"):
-            simulate(model=model, algo=algo, n=4, dim=dim, lr=0.1, batch=2, momentum=0.5 if algo == "momentum" else 0.0,
-                     datasets=2, chains=1, steps=4, burnin=1, record_every=2, seed=0)
+    for algo in ("sgd", "langevin", "momentum"):
+        simulate(model=model, algo=algo, n=4, dim=dim, lr=0.1, batch=2, momentum=0.5 if algo == "momentum" else 0.0,
+                 datasets=2, chains=1, steps=4, burnin=1, record_every=2, seed=0)
+
+
+def _compile_numba_kernels() -> None:
+    """Compile (or load from Numba's cache) every simulator kernel on a tiny run. On a
+    first run (the GLM kernel not yet in Numba's cache) a second process compiles the GLM
+    kernel into the cache while this one compiles the quadratic ones (Numba compiles
+    one function at a time per process); this process then loads it."""
+    import subprocess
+
+    from gapkit.sims.engine import _jit, _kernels
+
+    helper = None
+    if _jit.first_compile(_kernels._glm_chains):
+        helper = subprocess.Popen([sys.executable, "-c", "from gapkit.sims._backends import _compile_numba_model as f;"
+                                   " f('linreg', 2)"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _compile_numba_model("quadratic1d", 1)
+    _compile_numba_model("quadratic", 2)
+    if helper is not None:
+        helper.wait()
+    _compile_numba_model("linreg", 2)
 
 
 NUMBA = register_backend(Backend(

@@ -90,3 +90,24 @@ def test_loading_the_c_reference_keeps_ieee_subnormals(tmp_path):
         pytest.skip(msg)
     assert np.float64(tiny) * np.float64(1.0) > 0.0
     assert np.float64(2.0**-1070) / np.float64(2.0) > 0.0
+
+
+def test_torchsde_comparison_states_its_settings():
+    pytest.importorskip("torch")
+    pytest.importorskip("torchsde")
+    from gapkit.gpu._bench import _torchsde_bench
+
+    r = _torchsde_bench(1, 0, True)
+    assert r["method"] == "euler" and r["dtype"] == "float64" and r["torchsde"] and r["threads"] >= 1
+    assert r["numba_over_torchsde"] == pytest.approx(r["numba_chain_steps_per_s"] / r["torchsde_chain_steps_per_s"])
+
+
+def test_torchsde_comparison_is_skipped_without_torchsde(monkeypatch):
+    pytest.importorskip("torch")
+    import importlib.util
+
+    from gapkit.gpu import _bench as gb
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torchsde" else real(name, *a))
+    assert gb._torchsde_bench(1, 0, True) is None

@@ -212,12 +212,24 @@ def _home(name, h=1.7):
             lambda w, X, y: L.glm_curvatures(w, X, y, logistic)[:, None, None] * np.einsum("ni,nj->nij", X, X))
 
 
+_SYMBOLIC: dict = {}
+
+
+def _symbolic(model, n):
+    """model.symbolic(n), derived once per model and n for this module (the correct and the
+    wrong-loss tests compare against the same sympy expressions; logreg's take the longest)."""
+    key = (type(model).__name__, model.dim, n, np.asarray(getattr(model, "H", 0.0)).tobytes())
+    if key not in _SYMBOLIC:
+        _SYMBOLIC[key] = model.symbolic(n)
+    return _SYMBOLIC[key]
+
+
 def _home_mismatch(model, labels, loss, grad, hess, *, points=4, seed=21):
     """Largest relative deviation of (loss, gradient, Hessian, D from the gradients) from sympy."""
     rng = np.random.default_rng(seed)
     worst = 0.0
     for n in (1, 4):
-        sym = model.symbolic(n)
+        sym = _symbolic(model, n)
         for _ in range(points):
             w = 1.5 * rng.standard_normal(model.dim)
             X = rng.standard_normal((n, model.dim))

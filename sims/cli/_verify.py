@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -63,7 +64,14 @@ def run(args: argparse.Namespace) -> int:
     progress = not args.no_progress
     if progress:
         sys.stderr.write(f"gapkit verify: {len(specs)} providers ({'quick' if args.quick else 'full'}, seed {args.seed})\n")
-    jit_s = run_warmups({s.module for s in specs})
+    # the line shows while a first run compiles (a warm-up that loads from the cache ends before it)
+    notice = threading.Timer(1.0, sys.stderr.write, ("gapkit verify: compiling simulators (first run only) ...\n",))
+    if progress:
+        notice.start()
+    try:
+        jit_s = run_warmups({s.module for s in specs})
+    finally:
+        notice.cancel()
     if progress and jit_s > 0.5:
         sys.stderr.write(f"gapkit verify: JIT compilation / warm-up {jit_s:.1f}s (cached after the first run)\n")
 

@@ -7,7 +7,10 @@ gradient (`_losses`), the update kernels (`_kernels`), the Python
 wrapper that validates and allocates (`_simulate`) and the benchmark against
 NumPy and a C reference (`_bench`). Importing it compiles nothing.
 """
-from ._bench import run_bench as run_bench
-from ._simulate import default_burnin as default_burnin
-from ._simulate import exact_stationary as exact_stationary
-from ._simulate import simulate as simulate
+from gapkit.theory._lazy import lazy_exports
+
+# module -> the public names it holds (imported on first use; PEP 562)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "._bench": ("run_bench",),
+    "._simulate": ("default_burnin", "exact_stationary", "simulate"),
+})

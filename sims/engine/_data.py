@@ -23,10 +23,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
-
 from . import _rng
-from ._jit import pjit
+from ._jit import jit, run_blocks
 from ._losses import sigmoid
 
 __all__ = ["SCHEMES", "teacher", "gaussian_inputs", "pool_indices", "labels"]
@@ -41,28 +39,30 @@ def teacher(seed: int, d: int, *, key: int = 1) -> np.ndarray:
     return np.random.default_rng(ss).standard_normal(d) / math.sqrt(d)
 
 
-@pjit
-def _gauss(seed, tag, K, n, d, mean, std):
-    X = np.empty((K, n, d))
-    for k in prange(K):
+@jit
+def _gauss(k0, k1, seed, tag, mean, std, X):
+    """Fill X[k] (n, d) for k0 <= k < k1 with N(mean, std^2) draws from stream (seed, tag, k, 0)."""
+    n, d = X.shape[1], X.shape[2]
+    for k in range(k0, k1):
         s0, s1, s2, s3 = _rng.stream(seed, tag, k, 0)
         for j in range(n):
             for i in range(d):
                 z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
                 X[k, j, i] = mean + std * z
-    return X
 
 
 def gaussian_inputs(seed: int, K: int, n: int, d: int, mean: float, std: float, *, tag: int = _rng.TAG_DATA) -> np.ndarray:
     """(K, n, d) inputs, x ~ N(mean, std^2 I); data set k from stream (seed, tag, k, 0)."""
-    return _gauss(np.uint64(_rng.seed64(seed)), np.uint64(tag), int(K), int(n), int(d), float(mean), float(std))
+    X = np.empty((int(K), int(n), int(d)))
+    run_blocks(_gauss, X.shape[0], np.uint64(_rng.seed64(seed)), np.uint64(tag), float(mean), float(std), X)
+    return X
 
 
-@pjit
-def _labels(seed, tag, X, w, noise, logistic):
-    K, n, d = X.shape
-    y = np.empty((K, n))
-    for k in prange(K):
+@jit
+def _labels(k0, k1, seed, tag, X, w, noise, logistic, y):
+    """Fill y[k] (n,) for k0 <= k < k1 from stream (seed, tag, k, 1)."""
+    n, d = X.shape[1], X.shape[2]
+    for k in range(k0, k1):
         s0, s1, s2, s3 = _rng.stream(seed, tag, k, 1)
         for j in range(n):
             a = 0.0
@@ -75,21 +75,23 @@ def _labels(seed, tag, X, w, noise, logistic):
             else:
                 z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
                 y[k, j] = a + noise * z
-    return y
 
 
 def labels(seed: int, X: np.ndarray, w: np.ndarray, *, noise_std: float = 0.0, logistic: bool = False,
            tag: int = _rng.TAG_DATA) -> np.ndarray:
     """(K, n) labels of inputs X (K, n, d): linear teacher + Gaussian noise, or logistic +-1."""
-    return _labels(np.uint64(_rng.seed64(seed)), np.uint64(tag), np.ascontiguousarray(X, dtype=np.float64),
-                   np.ascontiguousarray(w, dtype=np.float64), float(noise_std), bool(logistic))
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    y = np.empty(X.shape[:2])
+    run_blocks(_labels, X.shape[0], np.uint64(_rng.seed64(seed)), np.uint64(tag), X,
+               np.ascontiguousarray(w, dtype=np.float64), float(noise_std), bool(logistic), y)
+    return y
 
 
-@pjit
-def _pool_idx(seed, K, N, n, ne, iid):
-    tr = np.empty((K, n), dtype=np.int64)
-    te = np.empty((K, ne), dtype=np.int64)
-    for k in prange(K):
+@jit
+def _pool_idx(k0, k1, seed, N, iid, tr, te):
+    """Fill the train (tr[k], n) and test (te[k], ne) indices for k0 <= k < k1 from stream (seed, TAG_POOL, k, 2)."""
+    n, ne = tr.shape[1], te.shape[1]
+    for k in range(k0, k1):
         s0, s1, s2, s3 = _rng.stream(seed, _rng.TAG_POOL, k, 2)
         perm = np.arange(N)
         # partial Fisher-Yates: the first n entries are a uniform draw without replacement
@@ -108,7 +110,6 @@ def _pool_idx(seed, K, N, n, ne, iid):
         else:
             for j in range(ne):
                 te[k, j] = perm[n + j]
-    return tr, te
 
 
 def pool_indices(seed: int, K: int, N: int, n: int, scheme: str) -> tuple[np.ndarray, np.ndarray]:
@@ -122,4 +123,7 @@ def pool_indices(seed: int, K: int, N: int, n: int, scheme: str) -> tuple[np.nda
         raise ArgumentError(f"scheme must be one of {SCHEMES} (got {scheme!r})")
     if not (1 <= n < N):
         raise ArgumentError(f"pool must be > n (got pool={N}, n={n})")
-    return _pool_idx(np.uint64(_rng.seed64(seed)), int(K), int(N), int(n), int(N - n), scheme == "iid")
+    tr = np.empty((int(K), int(n)), dtype=np.int64)
+    te = np.empty((int(K), int(N - n)), dtype=np.int64)
+    run_blocks(_pool_idx, tr.shape[0], np.uint64(_rng.seed64(seed)), int(N), scheme == "iid", tr, te)
+    return tr, te

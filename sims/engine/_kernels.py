@@ -24,7 +24,8 @@ lam_t comes from the schedule array ``lams`` (constant lam, or the cosine
 schedule lam_t = lam cos(pi t / (2 t_f)); T_t = lam_t / B throughout, so the
 paper's T is the initial one).
 
-Per chain (data set k, chain m): its own stream (seed, TAG_CHAIN, k, m), its
+Chains run in contiguous blocks on threads (`_jit.run_blocks`), one call of the
+per-chain code per block. Per chain (data set k, chain m): its own stream (seed, TAG_CHAIN, k, m), its
 own accumulators; outputs are written to that chain's slots only, so results
 are bit-identical whatever the thread count. Losses are averaged over the
 post-burn-in steps t >= burnin at every ``stride``-th step (stride = 1 for the
@@ -37,12 +38,10 @@ import math
 from collections import namedtuple
 
 import numpy as np
-from numba import prange
-
 from gapkit.sims._settings import BIG  # |theta| beyond this is divergence (a compile-time constant)
 
 from . import _rng
-from ._jit import jit, pjit
+from ._jit import jit, run_blocks
 from ._losses import glm_dphi, glm_phi
 
 __all__ = ["ALGOS", "BIG", "QuadData", "GlmData", "Update", "Measure", "Outputs", "quad1d", "quad", "glm"]
@@ -69,24 +68,15 @@ Outputs.__doc__ = """Per chain: train, test (K, M) time averages, div (K, M) boo
 records tr_train, tr_test (K, M, nrec), tr_theta (K, M, nrec, d) (nrec = 0: none)."""
 
 
-# Chains run in _BLOCKS contiguous blocks, one parallel iteration (and one call of the per-chain code)
-# each: the per-call cost of passing the structs stays off every chain.
-_BLOCKS = 1024
-
-
 @jit
 def _bad(x):
     return not (abs(x) <= BIG)  # True for nan and inf too
 
 
 # ---------------------------------------------------------------- quadratic, 1-D
-@pjit
 def quad1d(data, upd, meas, out):
-    """1-D quadratic l = (h/2)(theta - x)^2 (QuadData of 1-D arrays); chains in parallel blocks."""
-    nc = data.x.shape[0] * meas.M
-    nb = min(nc, _BLOCKS)
-    for b in prange(nb):
-        _quad1d_chains(b * nc // nb, (b + 1) * nc // nb, data, upd, meas, out)
+    """1-D quadratic l = (h/2)(theta - x)^2 (QuadData of 1-D arrays); chains in blocks on threads (`run_blocks`)."""
+    run_blocks(_quad1d_chains, data.x.shape[0] * meas.M, data, upd, meas, out)
 
 
 @jit
@@ -196,14 +186,10 @@ def _quad1d_chains(c0, c1, data, upd, meas, out):
 
 
 # ---------------------------------------------------------------- quadratic, d-dim
-@pjit
 def quad(data, upd, meas, out):
     """d-dim quadratic l = (h/2)|theta - x|^2 (H = h I; QuadData of d-dim arrays, noise = Cholesky
-    factor of h^2 Sx + beta^2 I, Langevin only); chains in parallel blocks (_BLOCKS)."""
-    nc = data.x.shape[0] * meas.M
-    nb = min(nc, _BLOCKS)
-    for b in prange(nb):
-        _quad_chains(b * nc // nb, (b + 1) * nc // nb, data, upd, meas, out)
+    factor of h^2 Sx + beta^2 I, Langevin only); chains in blocks on threads (`run_blocks`)."""
+    run_blocks(_quad_chains, data.x.shape[0] * meas.M, data, upd, meas, out)
 
 
 @jit
@@ -337,17 +323,13 @@ def _logit_losses(w, k, kt, X, y, Xt, yt):
     return tr / n, te / nt
 
 
-@pjit
 def glm(data, upd, meas, out):
     """Generalised linear models on features X (K, n, p), labels y (K, n) (GlmData):
     least squares l = (1/2)(w'x - y)^2 (linreg, rfridge; losses from the
     sufficient statistics A = X'X/n, c = X'y/n, q = y'y/n and the test form At,
     ct, qt) or logistic l = log(1 + exp(-y w'x)) (logreg; test set Xt, yt);
-    per-example gradients `_losses.glm_dphi` x. Chains in parallel blocks (_BLOCKS)."""
-    nc = data.X.shape[0] * meas.M
-    nb = min(nc, _BLOCKS)
-    for b in prange(nb):
-        _glm_chains(b * nc // nb, (b + 1) * nc // nb, data, upd, meas, out)
+    per-example gradients `_losses.glm_dphi` x. Chains in blocks on threads (`run_blocks`)."""
+    run_blocks(_glm_chains, data.X.shape[0] * meas.M, data, upd, meas, out)
 
 
 @jit

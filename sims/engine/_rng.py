@@ -1,7 +1,7 @@
 """Keyed random streams for the Numba simulators.
 
 Why not numpy Generators: the simulators run up to ~10^5-10^6 chains in
-``prange``; spawning one ``numpy.random.Generator`` per chain is far too slow,
+parallel blocks; spawning one ``numpy.random.Generator`` per chain is far too slow,
 and calling a shared one from threads makes results depend on the schedule.
 Instead every (purpose, data set, chain) triple owns a xoshiro256+ stream
 whose 256-bit state is a pure function of the key:
@@ -9,7 +9,7 @@ whose 256-bit state is a pure function of the key:
     h = splitmix64(seed ^ TAG[purpose]); h = splitmix64(h ^ (k * C1)); h = splitmix64(h ^ (m * C2))
     state = four successive splitmix64 outputs from h
 
-so a parallel iteration (one data set, one chain) computes its own state from
+so a block of chains run on any thread (one data set, one chain each) computes its own state from
 its indices: same seed => same numbers whatever NUMBA_NUM_THREADS is.
 
 Normals come from a 256-layer Ziggurat (Marsaglia & Tsang 2000) driven by one
@@ -27,9 +27,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange as numba_prange
-
-from ._jit import jit, pjit
+from ._jit import jit
 
 __all__ = [
     "TAG_CHAIN",
@@ -196,10 +194,10 @@ def _normal_slow(u, s0, s1, s2, s3):
 
 
 # ------------------------------------------------------------------ bulk helpers (tests, data)
-@pjit
+@jit
 def _normals(seed, tag, nstreams, per):
     out = np.empty((nstreams, per))
-    for k in numba_prange(nstreams):
+    for k in range(nstreams):
         s0, s1, s2, s3 = stream(seed, tag, k, 0)
         for j in range(per):
             z, s0, s1, s2, s3 = std_normal(s0, s1, s2, s3)
@@ -207,10 +205,10 @@ def _normals(seed, tag, nstreams, per):
     return out
 
 
-@pjit
+@jit
 def _uniforms(seed, tag, nstreams, per):
     out = np.empty((nstreams, per))
-    for k in numba_prange(nstreams):
+    for k in range(nstreams):
         s0, s1, s2, s3 = stream(seed, tag, k, 0)
         for j in range(per):
             u, s0, s1, s2, s3 = uniform01(s0, s1, s2, s3)

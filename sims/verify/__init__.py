@@ -4,8 +4,9 @@ The check registry and its verdict rules (`_registry`), the report writer
 (`_report`) and the catalogue itself (`catalogue/`, one module per family of
 checks). Backends add their checks through `gapkit.sims._backends`.
 """
-from ._registry import CheckContext as CheckContext
-from ._registry import CheckResult as CheckResult
-from ._registry import register_check as register_check
-from ._registry import registered_checks as registered_checks
-from ._registry import run_checks as run_checks
+from gapkit.theory._lazy import lazy_exports
+
+# module -> the public names it holds (imported on first use; PEP 562)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "._registry": ("CheckContext", "CheckResult", "register_check", "registered_checks", "run_checks"),
+})
