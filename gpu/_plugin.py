@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import types
+from pathlib import Path
 
 from gapkit.theory._validate import ArgumentError
 
@@ -71,6 +72,8 @@ def torch_sweep_spec(preset: str = "smoke", **overrides):
 def _sweep_options(group) -> None:
     group.add_argument("--dataset", choices=("mnist1d", "digits", "cifar10"), default=None,
                        help="the data set (default: the preset's, mnist1d)")
+    group.add_argument("--data-root", metavar="DIR", default=None,
+                       help="local CIFAR-10 directory (python-pickle batches; nothing is downloaded)")
     group.add_argument("--device", choices=DEVICES, default=None,
                        help="the device (default: the preset's, cpu; cuda: error if absent)")
     group.add_argument("--dtype", choices=DTYPES, default=None,
@@ -81,6 +84,8 @@ def _sweep_settings(args) -> dict:
     """`gapkit sweep` options -> SweepSpec overrides: the point settings given,
     and the algorithm from the momentum (momentum when one is given)."""
     point = {k: getattr(args, k) for k in ("device", "dtype", "dataset") if getattr(args, k, None) is not None}
+    if getattr(args, "data_root", None) is not None:
+        point["data_root"] = str(Path(args.data_root).expanduser().resolve())
     return {"algo": "momentum" if args.momentum else "sgd", "model_kwargs": point}
 
 
