@@ -58,9 +58,13 @@ def run(args: argparse.Namespace) -> int:
                    pool=args.pool, scheme=args.scheme, seed=args.seed, **kw)
     c, s = res.config, res.summary
     total = c["datasets"] * c["chains"]
-    if s.diverged:
-        sys.stderr.write(f"gapkit simulate: warning: {s.diverged} of {total} chains diverged "
+    left_out = s.extras.get("unstable_datasets", 0) * c["chains"]
+    if s.diverged > left_out:
+        sys.stderr.write(f"gapkit simulate: warning: {s.diverged - left_out} of {total} chains diverged "
                          f"(non-finite or |theta| > 1e30); left out of the averages\n")
+    reasons = not_steady_reasons(res)
+    for why in reasons:
+        sys.stderr.write(f"gapkit simulate: warning: not steady: {why}\n")
     if args.json:
         emit_json(res.to_json())  # a statistic that does not exist (every chain diverged) is null
         return 0
@@ -72,7 +76,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {key:<11s} {getattr(s, key):.6g} +- {getattr(s, key + '_ci95'):.2g}{ts}")
     print(f"  test loss: {c['test_loss_source']}")
     print(f"  diverged: {s.diverged} of {total}   wall {res.timings['wall_seconds']:.2f} s")
+    for why in reasons:
+        print(f"  not steady: {why}")
     return 0
+
+
+def not_steady_reasons(res) -> list[str]:
+    """Why a `simulate` run's numbers may not be steady-state values, in words:
+    an unstable or non-stationary chain (`gapkit.sims.engine._stability`), a
+    burn-in cut short of its rule (the cap, or --steps shorter than the rule
+    asks), and a model with no stationary law (the theory's note)."""
+    out = []
+    stab = res.summary.extras.get("stability") or ""
+    if stab and not stab.startswith("stability not"):
+        out.append(stab)
+    rule = str(res.config.get("burnin_rule", ""))
+    if "capped" in rule or "no curvature" in rule:
+        out.append(f"burn-in {res.config['burnin']} updates: {rule}")
+    note = str((res.theory or {}).get("note", ""))
+    if note.startswith("no stationary law") and not stab:
+        out.append(note)
+    return out
 
 
 COMMAND = Command(

@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from . import _kernels, _problems, _rng
+from . import _kernels, _problems, _rng, _stability
 from gapkit.theory._validate import ArgumentError, check_choice, check_finite, check_int, check_nonneg, check_positive
 from ._data import SCHEMES
 from ._losses import lsq_expected_loss
@@ -93,9 +93,12 @@ def simulate(*, model: str, algo: str, n: int, lr: float, batch: int = 1,
                                    noise_std=p["noise_std"], datasets=p["datasets"], seed=p["seed"], pool=p["pool"],
                                    scheme=scheme, beta=p["beta"], **model_kwargs)
     steps, burnin, rule = _run_length(prob, p, steps, burnin)
-    arrays, stride = _run_kernel(prob, p, steps, burnin)
+    stab = _stability.chain_stability(prob, p)
+    arrays, stride = _run_kernel(prob, p, steps, burnin, skip=bool(stab["unstable"].all()))
+    _leave_out(arrays, stab["unstable"])
     config = _config(prob, p, steps=steps, burnin=burnin, rule=rule, stride=stride)
     summary = _summary(prob, config, arrays)
+    summary.extras.update(_stability_columns(stab))
     theory = _theory(prob, config)
     cond = theory.get("conditional")
     if cond is not None:
@@ -200,8 +203,9 @@ def _loss_stride(prob, p, steps, burnin) -> int:
     return max(1, min(eval_cost // max(step_cost, 1), max(1, (steps - burnin) // 50)))
 
 
-def _run_kernel(prob, p, steps, burnin) -> tuple[dict, int]:
-    """Allocate the outputs, run the model's kernel; (arrays, loss stride)."""
+def _run_kernel(prob, p, steps, burnin, *, skip: bool = False) -> tuple[dict, int]:
+    """Allocate the outputs, run the model's kernel (not when `skip`: no chain
+    can be stationary, `_stability`); (arrays, loss stride)."""
     K, M, d, lr = p["datasets"], p["chains"], prob.d, p["lr"]
     every = p["record_every"]
     nrec = steps // every if every else 0
@@ -215,7 +219,9 @@ def _run_kernel(prob, p, steps, burnin) -> tuple[dict, int]:
     meas = _kernels.Measure(burnin=burnin, stride=stride, rec=max(every, 1), seed=np.uint64(_rng.seed64(p["seed"])),
                             M=M)
     a = prob.arrays
-    if prob.kind == "quad" and d == 1:
+    if skip:
+        pass
+    elif prob.kind == "quad" and d == 1:
         data = _kernels.QuadData(prob.X[:, :, 0].copy(), a["xbar"][:, 0].copy(), a["trs"], a["L"][:, 0, 0].copy(),
                                  a["tcen"][:, 0].copy(), a["tconst"], prob.tidx, prob.h)
         _kernels.quad1d(data, upd, meas, out)
@@ -230,6 +236,27 @@ def _run_kernel(prob, p, steps, burnin) -> tuple[dict, int]:
     if every:
         arrays.update(trace_train=out.tr_train, trace_test=out.tr_test, trace_theta=out.tr_theta)
     return arrays, stride
+
+
+def _leave_out(arrays, unstable) -> None:
+    """Chains of the data sets whose chain cannot be stationary (`_stability`)
+    count as diverged: their values and traces become nan, never averaged in."""
+    if not unstable.any():
+        return
+    arrays["diverged"][unstable] = True
+    for key in ("train", "test", "trace_train", "trace_test", "trace_theta"):
+        if key in arrays:
+            arrays[key][unstable] = np.nan
+
+
+def _stability_columns(stab) -> dict:
+    """The stability verdict as result columns: stable (True, False: some data
+    set's chain grows or is non-stationary, None: not known up front), the
+    largest mean-map and second-moment-map radii and the reason in words."""
+    stable = None if not stab["known"] else not bool(stab["unstable"].any())
+    return {"stable": stable, "unstable_datasets": int(stab["unstable"].sum()),
+            "mean_radius": stab["mean_radius"], "second_moment_radius": stab["second_moment_radius"],
+            "stability": stab["reason"]}
 
 
 def _config(prob, p, *, steps, burnin, rule, stride) -> dict:
@@ -277,7 +304,8 @@ def _gap_estimate(prob, arrays, *, n, data_mean, data_std, pool) -> dict | None:
     """
     train = arrays["train"]
     K = train.shape[0]
-    if prob.kind != "quad" or pool is not None or K < CV_MIN_DATASETS:
+    usable = int((~arrays["diverged"]).all(axis=1).sum())  # data sets with no diverged chain
+    if prob.kind != "quad" or pool is not None or min(K, usable) < CV_MIN_DATASETS:
         return None
     a = prob.arrays
     d = prob.d

@@ -52,6 +52,9 @@ def execute_run(config: dict, backend: Backend | None = None) -> dict:
     arrays = result.arrays
     res.update(_diagnostics(arrays.get("trace_train"), config))  # drift, eq_*, steady: one verdict
     res["capped"] = bool(config.get("capped", False))
+    if res.get("stable") is False:  # some data set's chain has no stationary law (engine._stability)
+        res["steady"] = False
+        res["eq_reasons"] = "; ".join(r for r in (res.get("eq_reasons"), res.get("stability")) if r)
     if config.get("indicators"):
         res.update(_indicator_columns(backend, result, config))
     return {"result": jsonable(res), "meta": jsonable(meta)}
