@@ -11,10 +11,11 @@ import argparse
 import functools
 import sys
 
-from ._args import float_list, int_at_least, int_list, nonneg_float, positive_float, unit_interval
+from ._args import float_list, int_at_least, int_list, limited, unit_interval
 from ._main import Command, UsageError, emit_json
 
 from gapkit.sims._settings import ALGOS as _ALGOS
+from gapkit.sims._settings import MAX_SEED
 from gapkit.sims._settings import MODELS as _MODELS
 
 
@@ -29,9 +30,9 @@ def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, d
     p.add_argument("--algo", choices=_ALGOS, default="sgd")
     p.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule (T from the initial lr)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--lr-grid", type=float_list("--lr-grid"), metavar="L1,L2,...", help="learning rates (T = lr/B)")
-    g.add_argument("--T-grid", type=float_list("--T-grid"), metavar="T1,T2,...", help="temperatures (lr = T B)")
-    p.add_argument("--batch-grid", type=int_list("--batch-grid", 1), metavar="B1,B2,...",
+    g.add_argument("--lr-grid", type=float_list("--lr-grid", key="lr"), metavar="L1,L2,...", help="learning rates (T = lr/B)")
+    g.add_argument("--T-grid", type=float_list("--T-grid", key="T"), metavar="T1,T2,...", help="temperatures (lr = T B)")
+    p.add_argument("--batch-grid", type=int_list("--batch-grid", key="batch"), metavar="B1,B2,...",
                    help="batch sizes, integers >= 1")
     p.add_argument("--preset", choices=presets, default="smoke",
                    help="grid, replicates and run length (explicit flags override it); smoke: under a minute. "
@@ -42,11 +43,11 @@ def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, d
     p.add_argument("--chains", type=int_at_least("--chains", 1), help="chains per data set (M)")
     p.add_argument("--n", type=int_at_least("--n", 1), help="training examples per data set")
     p.add_argument("--dim", type=int_at_least("--dim", 1), help="parameter dimension")
-    p.add_argument("--alpha", type=nonneg_float("--alpha"), help="weight decay alpha")
-    p.add_argument("--beta", type=nonneg_float("--beta"), help="added noise scale beta (Eq 15)")
+    p.add_argument("--alpha", type=limited("--alpha", "alpha"), help="weight decay alpha")
+    p.add_argument("--beta", type=limited("--beta", "beta"), help="added noise scale beta (Eq 15)")
     p.add_argument("--momentum", type=unit_interval("--momentum"), help="momentum mu (default 0.9 with --algo momentum)")
-    p.add_argument("--time", type=positive_float("--time"), help="rescaled measuring time lr x updates per run")
-    p.add_argument("--burn-time", type=nonneg_float("--burn-time"), help="rescaled burn-in time lr x updates")
+    p.add_argument("--time", type=limited("--time", "time"), help="rescaled measuring time lr x updates per run")
+    p.add_argument("--burn-time", type=limited("--burn-time", "burn_time"), help="rescaled burn-in time lr x updates")
     p.add_argument("--max-steps", type=int_at_least("--max-steps", 1), help="cap on updates per run (capped runs are marked)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
                    help="extra model setting passed to the backend (e.g. h=2, input_dim=5, features=cos; "
@@ -58,7 +59,7 @@ def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, d
     p.add_argument("--workers", type=int_at_least("--workers", 1),
                    help="local worker processes (default: all cores; 1 runs in this process)")
     p.add_argument("--out", required=True, metavar="DIR", help="results store (resumed if it exists)")
-    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="root seed")
+    p.add_argument("--seed", type=int_at_least("--seed", 0, MAX_SEED), default=0, help="root seed")
     p.add_argument("--no-figures", action="store_true", help="skip the figure panels")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     owners = {}

@@ -37,8 +37,9 @@ import time
 
 import numpy as np
 
-from . import _kernels, _problems, _rng, _stability
-from gapkit.theory._validate import ArgumentError, check_choice, check_finite, check_int, check_nonneg, check_positive
+from . import _kernels, _memory, _problems, _rng, _stability
+from gapkit.sims._settings import LIMITS, MAX_SEED
+from gapkit.theory._validate import ArgumentError, check_choice, check_int, check_interval, check_nonneg
 from ._data import SCHEMES
 from ._losses import lsq_expected_loss
 from gapkit.sims.stats._estimators import ensemble_summary, gap_control_variate
@@ -52,7 +53,6 @@ BURN_E = 10.0
 BURN_CAP = 100_000
 _MAX_CELLS = 400_000_000  # floats held in traces / outputs
 _COSINE_RULE = "cosine schedule: average over the last 5% of the run"
-_MAX_INT64 = 2**63 - 1  # the kernels hold the batch size in an int64
 
 
 def default_burnin(*, lr, curvature, alpha=0.0, momentum=0.0, dt=1.0) -> tuple[int, str]:
@@ -115,15 +115,15 @@ def _checked(*, model, algo, n, lr, batch, alpha, beta, momentum, cosine, dt, di
     """The arguments, validated (ArgumentError naming the parameter) and normalised."""
     check_choice("model", model, MODELS)
     check_choice("algo", algo, ALGOS)
-    p = dict(model=model, algo=algo, cosine=bool(cosine), n=check_int("n", n, 1), lr=check_positive("lr", lr),
-             batch=check_int("batch", batch, 1, _MAX_INT64), alpha=check_nonneg("alpha", alpha),
-             beta=check_finite("beta", beta),
+    p = dict(model=model, algo=algo, cosine=bool(cosine), n=check_int("n", n, 1), lr=_limit("lr", lr),
+             batch=check_int("batch", batch, *LIMITS["batch"]), alpha=_limit("alpha", alpha),
+             beta=_limit("beta", beta),
              momentum=check_nonneg("momentum", momentum))
     if p["momentum"] >= 1:
         raise ArgumentError(f"momentum must be in [0, 1) (got {p['momentum']})")
     if p["momentum"] > 0 and algo != "momentum":
         raise ArgumentError(f"momentum applies to algo='momentum' only (got algo={algo!r}, momentum={p['momentum']})")
-    p["dt"] = check_positive("dt", dt)
+    p["dt"] = _limit("dt", dt)
     if p["dt"] != 1.0 and algo != "langevin":
         raise ArgumentError(f"dt applies to algo='langevin' only (got algo={algo!r}, dt={p['dt']})")
     if cosine and algo == "langevin":
@@ -131,14 +131,15 @@ def _checked(*, model, algo, n, lr, batch, alpha, beta, momentum, cosine, dt, di
     p["dim"] = check_int("dim", dim, 1)
     if model == "quadratic1d" and p["dim"] != 1:
         raise ArgumentError(f"dim must be 1 for model 'quadratic1d' (got dim={p['dim']}); use model 'quadratic'")
-    p.update(data_mean=check_finite("data_mean", data_mean), data_std=check_nonneg("data_std", data_std),
-             noise_std=check_nonneg("noise_std", noise_std), datasets=check_int("datasets", datasets, 1),
-             chains=check_int("chains", chains, 1), seed=check_int("seed", seed, 0),
+    p.update(data_mean=_limit("data_mean", data_mean), data_std=_limit("data_std", data_std),
+             noise_std=_limit("noise_std", noise_std), datasets=check_int("datasets", datasets, 1),
+             chains=check_int("chains", chains, 1), seed=check_int("seed", seed, 0, MAX_SEED),
              record_every=check_int("record_every", record_every, 0))
     p["scheme"] = check_choice("scheme", scheme, SCHEMES)
     p["pool"] = None if pool is None else check_int("pool", pool, p["n"] + 1)
     _check_model_kwargs(model, model_kwargs)
     p["model_kwargs"] = dict(model_kwargs)
+    _memory_guard(p, 0)
     if p["n"] >= 2**20:
         raise ArgumentError(f"n must be < 2^20 (got {p['n']}): minibatch indices use 32-bit multiply-shift")
     rows = p["pool"] if p["pool"] is not None else p["n"]
@@ -147,13 +148,18 @@ def _checked(*, model, algo, n, lr, batch, alpha, beta, momentum, cosine, dt, di
     return p
 
 
+def _limit(name, value) -> float:
+    """A number in the range gapkit can honour for `name` (`gapkit.sims._settings.LIMITS`)."""
+    return check_interval(name, value, *LIMITS[name])
+
+
 def _check_model_kwargs(model, kw) -> None:
     bad_kw = sorted(set(kw) - set(_problems.MODEL_KWARGS[model]))
     if bad_kw:
         raise ArgumentError(f"unknown option(s) {bad_kw} for model {model!r} "
                             f"(allowed: {list(_problems.MODEL_KWARGS[model])})", param="model_kwargs")
     if "h" in kw:
-        check_positive("h", kw["h"])
+        _limit("h", kw["h"])
     if "test_size" in kw:
         check_int("test_size", kw["test_size"], 1)
     if "input_dim" in kw:
@@ -185,11 +191,25 @@ def _run_length(prob, p, steps, burnin) -> tuple[int, int, str]:
     burnin = check_int("burnin", burnin, 0)
     if burnin >= steps:
         raise ArgumentError(f"burnin must be < steps (got burnin={burnin}, steps={steps})")
+    _memory_guard(p, steps)
     nrec = steps // p["record_every"] if p["record_every"] else 0
     if p["datasets"] * p["chains"] * max(nrec, 1) * (prob.d + 2) > _MAX_CELLS:
         raise ArgumentError("datasets x chains x records x dim is too large for memory (> 4e8 numbers)",
                             param="datasets")
     return steps, burnin, rule
+
+
+def _memory_guard(p, steps) -> None:
+    """Refuse, naming the sizes, a run whose arrays would not fit in memory (`_memory`)."""
+    kw = p["model_kwargs"]
+    need = _memory.simulate_bytes(kind=_problems.KIND[p["model"]], datasets=p["datasets"], chains=p["chains"],
+                                  n=p["n"], dim=p["dim"], steps=steps, record_every=p["record_every"],
+                                  pool=p["pool"], input_dim=int(kw.get("input_dim", 5 if p["model"] == "rfridge" else 1)),
+                                  test_size=int(kw.get("test_size", 4096)), momentum=p["momentum"] > 0)
+    what = (f"datasets={p['datasets']} x chains={p['chains']}, n={p['n']}, dim={p['dim']}"
+            + (f", pool={p['pool']}" if p["pool"] else "")
+            + (f", steps={steps}, record_every={p['record_every']}" if steps else ""))
+    _memory.require_memory(need, what, "datasets")
 
 
 def _loss_stride(prob, p, steps, burnin) -> int:

@@ -261,6 +261,10 @@ def ph_dimension(points, *, sizes=None, reps: int = 5, metric: str = "euclidean"
     if N < 10:
         raise ArgumentError(f"points must hold at least 10 points (got {N})")
     reps = check_int("reps", reps, 1)
+    from gapkit.sims.engine._memory import ph_dimension_bytes, require_memory
+
+    require_memory(ph_dimension_bytes(N, x.shape[1]), f"{N} points x {x.shape[1]} dims (an N^2 distance matrix)",
+                   "points")
     if sizes is None:
         sizes = np.unique(np.geomspace(max(10, N // 10), N, 10).astype(int))
     sizes = np.asarray([check_int("sizes", s, 2, N) for s in sizes])

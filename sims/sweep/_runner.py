@@ -100,6 +100,22 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+def _memory_guard(spec: SweepSpec, parallel: int, executor) -> None:
+    """Refuse a sweep whose `parallel` largest runs would not fit in memory
+    (`gapkit.sims.engine._memory`), before any run starts."""
+    from gapkit.sims.engine._memory import require_memory
+    from ._spec import run_memory
+
+    try:
+        require_memory(run_memory(spec) * parallel,
+                       f"{parallel} run(s) at once of datasets={spec.datasets} x chains={spec.chains}, n={spec.n}, "
+                       f"dim={spec.dim}", "datasets")
+    except BaseException:
+        if executor is not None:
+            executor.close()
+        raise
+
+
 def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = None, workers: int | None = None,
               progress: bool = True, table_every: int = 20, figures: bool = True) -> dict:
     """Run (or resume) a sweep into the store at `out`; returns the summary.
@@ -125,6 +141,8 @@ def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = No
     own = executor is None
     if own:
         executor = make_executor(scheduler=scheduler, workers=workers, n_items=len(todo))
+    if todo and getattr(executor, "name", "") != "dask":  # runs in flight at once share this machine's memory
+        _memory_guard(spec, min(len(todo), int(getattr(executor, "workers", 1))), executor if own else None)
     bar = _Progress(len(runs), reused, progress)
     computed = 0
     try:

@@ -37,10 +37,11 @@ import math
 import numpy as np
 
 from gapkit.sims._backends import get_backend
+from gapkit.sims._settings import LIMITS, MAX_SEED
 from ._store import config_key
 
 __all__ = ["MODELS", "ALGOS", "PRESETS", "MODEL_DEFAULTS", "SweepSpec", "make_spec", "build_runs",
-           "run_seed", "relax_time", "steps_for", "epochs_for"]
+           "run_seed", "relax_time", "steps_for", "epochs_for", "run_memory"]
 
 from gapkit.sims._settings import ALGOS as ALGOS  # noqa: E402 - names live in the settings module
 from gapkit.sims._settings import MODELS as MODELS  # noqa: E402
@@ -109,7 +110,7 @@ class SweepSpec:
     preset: str | None = None
 
     def validate(self) -> "SweepSpec":
-        from gapkit.theory._validate import ArgumentError, check_int, check_nonneg, check_positive
+        from gapkit.theory._validate import ArgumentError, check_int, check_interval, check_nonneg, check_positive
 
         backend = get_backend(self.backend)  # a registered backend, else an ArgumentError naming them
         if backend.models and self.model not in backend.models:
@@ -120,23 +121,30 @@ class SweepSpec:
             raise ArgumentError("give exactly one of T_grid and lr_grid", param="T_grid")
         grid_name = "T_grid" if self.T_grid is not None else "lr_grid"
         grid = self.T_grid if self.T_grid is not None else self.lr_grid
+        _check_lists(grid_name, grid, self.batch_grid)
         if len(grid) == 0:
             raise ArgumentError(f"{grid_name} must be a non-empty list of numbers > 0 (got an empty list)")
         if len(self.batch_grid) == 0:
             raise ArgumentError("batch_grid must be a non-empty list of integers >= 1 (got an empty list)")
+        self.batch_grid = [check_int("batch_grid", b, *LIMITS["batch"]) for b in self.batch_grid]
         for v in grid:
-            check_positive(grid_name.replace("_grid", ""), v)
-        self.batch_grid = [check_int("B", b, 1) for b in self.batch_grid]
+            check_interval(grid_name, v, *LIMITS["T" if grid_name == "T_grid" else "lr"])
+        for T, B, lr in self.points():
+            check_interval("lr = T x B", lr, *LIMITS["lr"])  # of a T grid
+            check_interval("T", T, *LIMITS["T"])
         for name in ("seeds", "datasets", "chains", "max_steps", "ref_epochs", "n", "dim"):
             check_int(name, getattr(self, name), 1)
-        check_int("root_seed", self.root_seed, 0)
+        check_int("max_steps", self.max_steps, 1, MAX_STEPS)
+        check_int("root_seed", self.root_seed, 0, MAX_SEED)
         runs = len(grid) * len(self.batch_grid) * self.seeds
         if runs > MAX_RUNS:  # a run list this long would take hours to build, years to run
             raise ArgumentError(f"seeds must keep the sweep at <= {MAX_RUNS} runs (grid points x seeds = {runs})",
                                 param="seeds")
-        for name in ("burn_time", "alpha", "beta", "momentum", "data_std", "noise_std"):
-            check_nonneg(name, getattr(self, name))
-        check_positive("time", self.time)
+        for name in ("burn_time", "alpha", "data_std", "noise_std", "time", "data_mean"):
+            check_interval(name, getattr(self, name), *LIMITS[name])
+        check_nonneg("beta", self.beta)
+        check_interval("beta", self.beta, *LIMITS["beta"])
+        check_nonneg("momentum", self.momentum)
         check_positive("T_ref", self.T_ref)
         if not self.momentum < 1:
             raise ArgumentError(f"momentum must be in [0, 1) (got {self.momentum})")
@@ -151,6 +159,18 @@ class SweepSpec:
             else:
                 out += [(float(lr) / B, int(B), float(lr)) for lr in self.lr_grid]
         return out
+
+
+MAX_STEPS = 400_000_000  # updates per run: the learning-rate schedule holds one float per update
+
+
+def _check_lists(grid_name, grid, batch_grid) -> None:
+    """The grids are lists (or tuples) of numbers, not a scalar or a string."""
+    from gapkit.theory._validate import ArgumentError
+
+    for name, v in ((grid_name, grid), ("batch_grid", batch_grid)):
+        if not isinstance(v, (list, tuple)):
+            raise ArgumentError(f"{name} must be a list of numbers (got {type(v).__name__} {v!r})", param=name)
 
 
 def make_spec(model: str | None, *, preset: str | None = "smoke", backend: str = "numba", **overrides) -> SweepSpec:
@@ -219,6 +239,22 @@ def steps_for(lr: float, spec: SweepSpec) -> tuple[int, int, bool]:
         steps = spec.max_steps
         burnin = min(burnin, steps // 3)
     return int(steps), int(burnin), bool(capped)
+
+
+def run_memory(spec: SweepSpec) -> int:
+    """Bytes of the largest run of a toy-backend sweep (`gapkit.sims.engine._memory.simulate_bytes`
+    at the grid point with the most updates); 0 for a backend measured in epochs."""
+    from gapkit.sims.engine._memory import simulate_bytes
+    from gapkit.sims.engine._problems import KIND
+
+    if get_backend(spec.backend).run_length != "steps" or spec.model not in KIND:
+        return 0
+    steps = max(steps_for(lr, spec)[0] for _, _, lr in spec.points())
+    kw = spec.model_kwargs
+    return simulate_bytes(kind=KIND[spec.model], datasets=spec.datasets, chains=spec.chains, n=spec.n, dim=spec.dim,
+                          steps=steps, record_every=max(1, steps // 100),
+                          input_dim=int(kw.get("input_dim", 5 if spec.model == "rfridge" else 1)),
+                          test_size=int(kw.get("test_size", 4096)), momentum=spec.momentum > 0)
 
 
 def epochs_for(T: float, spec: SweepSpec) -> int:
