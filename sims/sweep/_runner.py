@@ -4,15 +4,19 @@ findings from the stored records in `_findings`.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import signal
 import sys
+import threading
 import time as _time
 from pathlib import Path
 
 import numpy as np
 
 from gapkit.sims._backends import Backend, get_backend
+from gapkit.theory._validate import ArgumentError
 from ._findings import sweep_findings
 from ._spec import SweepSpec, build_runs
 from ._store import ResultsStore, config_key, jsonable
@@ -125,12 +129,39 @@ def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = No
     stored one by one as they finish; runs.csv is rebuilt every
     `table_every` new records and at the end.
     """
-    from ._executor import make_executor
-
     spec.validate()
     t0 = _time.perf_counter()
     store = ResultsStore.open(out)
-    store.write_settings({"spec": dataclasses.asdict(spec), "format": "gapkit-sweep/1"})
+    settings = {"spec": dataclasses.asdict(spec), "format": "gapkit-sweep/1"}
+    with store.lock(), _sigterm_interrupts():
+        store.check_settings(settings)
+        store.write_settings(settings)
+        return _sweep_locked(spec, store, out, t0, executor=executor, scheduler=scheduler, workers=workers,
+                             progress=progress, table_every=table_every, figures=figures)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """SIGTERM during the sweep acts as Ctrl-C (KeyboardInterrupt: the pool is
+    stopped, finished runs are kept); only in the main thread, restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _sweep_locked(spec, store, out, t0, *, executor, scheduler, workers, progress, table_every, figures) -> dict:
+    """`run_sweep` with the folder's lock held and its settings written."""
+    from ._executor import make_executor
+
     runs = build_runs(spec)
     keys = [config_key(c) for c in runs]
     todo = [i for i, k in enumerate(keys) if not store.has(k)]
@@ -148,11 +179,19 @@ def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = No
     try:
         for j, got in executor.imap_unordered(functools.partial(execute_run, backend=backend),
                                                  [runs[i] for i in todo]):
-            store.put(runs[todo[j]], got["result"], got.get("meta"))
+            try:
+                store.put(runs[todo[j]], got["result"], got.get("meta"))
+            except OSError as exc:  # a full disk, a folder gone read-only: what is stored stays
+                raise ArgumentError(f"out {store.root} cannot be written ({exc.strerror or exc}); the "
+                                    f"{reused + computed} finished runs are kept", param="out") from None
             computed += 1
             bar.step()
             if table_every and computed % table_every == 0:
                 store.write_table(keys)
+    except BaseException:
+        if own:
+            executor.terminate()  # Ctrl-C, SIGTERM, an error: no worker outlives the sweep
+        raise
     finally:
         bar.close()
         if own:
