@@ -39,13 +39,14 @@ import numpy as np
 
 from . import _kernels, _memory, _problems, _rng, _stability
 from gapkit.sims._settings import LIMITS, MAX_SEED
-from gapkit.theory._validate import ArgumentError, check_choice, check_int, check_interval, check_nonneg
+from gapkit.theory._validate import ArgumentError, check_bool, check_choice, check_int, check_interval, check_nonneg
 from ._data import SCHEMES
 from ._losses import lsq_expected_loss
 from gapkit.sims.stats._estimators import ensemble_summary, gap_control_variate
 from gapkit.sims.stats._results import RunResult, Summary
 
-__all__ = ["simulate", "default_burnin", "exact_stationary", "ALGOS", "MODELS", "BURN_E", "BURN_CAP"]
+__all__ = ["simulate", "check_simulate_args", "check_model_kwargs", "default_burnin", "exact_stationary", "ALGOS", "MODELS", "BURN_E",
+           "BURN_CAP"]
 
 ALGOS = tuple(_kernels.ALGOS)
 MODELS = _problems.MODELS
@@ -109,13 +110,31 @@ def simulate(*, model: str, algo: str, n: int, lr: float, batch: int = 1,
                      timings={"wall_seconds": time.perf_counter() - t0})
 
 
+def check_simulate_args(**kwargs) -> None:
+    """Validate `simulate` arguments without running anything: what its first
+    step would reject (ranges, combinations, model options, the memory of the
+    data sets) is an ArgumentError naming the parameter now."""
+    import inspect
+
+    try:
+        bound = inspect.signature(simulate).bind(**kwargs)
+    except TypeError as exc:
+        raise ArgumentError(f"simulate arguments: {exc}", param="model_kwargs") from None
+    bound.apply_defaults()
+    a = dict(bound.arguments)
+    model_kwargs = a.pop("model_kwargs", {})
+    for k in ("steps", "burnin"):
+        a.pop(k)
+    _checked(**a, model_kwargs=model_kwargs)
+
+
 # ---------------------------------------------------------------- steps of `simulate`
 def _checked(*, model, algo, n, lr, batch, alpha, beta, momentum, cosine, dt, dim, data_mean, data_std, noise_std,
              datasets, chains, seed, record_every, pool, scheme, model_kwargs) -> dict:
     """The arguments, validated (ArgumentError naming the parameter) and normalised."""
     check_choice("model", model, MODELS)
     check_choice("algo", algo, ALGOS)
-    p = dict(model=model, algo=algo, cosine=bool(cosine), n=check_int("n", n, 1), lr=_limit("lr", lr),
+    p = dict(model=model, algo=algo, cosine=check_bool("cosine", cosine), n=check_int("n", n, 1), lr=_limit("lr", lr),
              batch=check_int("batch", batch, *LIMITS["batch"]), alpha=_limit("alpha", alpha),
              beta=_limit("beta", beta),
              momentum=check_nonneg("momentum", momentum))
@@ -137,7 +156,7 @@ def _checked(*, model, algo, n, lr, batch, alpha, beta, momentum, cosine, dt, di
              record_every=check_int("record_every", record_every, 0))
     p["scheme"] = check_choice("scheme", scheme, SCHEMES)
     p["pool"] = None if pool is None else check_int("pool", pool, p["n"] + 1)
-    _check_model_kwargs(model, model_kwargs)
+    check_model_kwargs(model, model_kwargs)
     p["model_kwargs"] = dict(model_kwargs)
     _memory_guard(p, 0)
     if p["n"] >= 2**20:
@@ -153,7 +172,9 @@ def _limit(name, value) -> float:
     return check_interval(name, value, *LIMITS[name])
 
 
-def _check_model_kwargs(model, kw) -> None:
+def check_model_kwargs(model, kw) -> None:
+    """The model options (keywords of `simulate` beyond its own) that `model`
+    knows, with values it accepts; ArgumentError naming the option otherwise."""
     bad_kw = sorted(set(kw) - set(_problems.MODEL_KWARGS[model]))
     if bad_kw:
         raise ArgumentError(f"unknown option(s) {bad_kw} for model {model!r} "

@@ -267,6 +267,8 @@ def ph_dimension(points, *, sizes=None, reps: int = 5, metric: str = "euclidean"
                    "points")
     if sizes is None:
         sizes = np.unique(np.geomspace(max(10, N // 10), N, 10).astype(int))
+    if np.ndim(sizes) != 1:
+        raise ArgumentError(f"sizes must be a list of subset sizes (got {sizes!r})", param="sizes")
     sizes = np.asarray([check_int("sizes", s, 2, N) for s in sizes])
     if np.unique(sizes).size < 2:
         raise ArgumentError("sizes must hold at least 2 distinct values")

@@ -129,6 +129,9 @@ def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = No
     stored one by one as they finish; runs.csv is rebuilt every
     `table_every` new records and at the end.
     """
+    if not isinstance(spec, SweepSpec):
+        raise ArgumentError(f"spec must be a SweepSpec (make_spec builds one; got {type(spec).__name__})",
+                            param="spec")
     spec.validate()
     t0 = _time.perf_counter()
     store = ResultsStore.open(out)

@@ -110,9 +110,15 @@ class SweepSpec:
     preset: str | None = None
 
     def validate(self) -> "SweepSpec":
-        from gapkit.theory._validate import ArgumentError, check_int, check_interval, check_nonneg, check_positive
+        from gapkit.theory._validate import (ArgumentError, check_bool, check_int, check_interval, check_nonneg,
+                                             check_positive)
 
-        backend = get_backend(self.backend)  # a registered backend, else an ArgumentError naming them
+        if not isinstance(self.backend, str):
+            raise ArgumentError(f"backend must be the name of a registered backend (got {self.backend!r})",
+                                param="backend")
+        backend = get_backend(self.backend)  # a registered backend by name only, else an ArgumentError naming them
+        check_bool("cosine", self.cosine)
+        check_bool("indicators", self.indicators)
         if backend.models and self.model not in backend.models:
             raise ArgumentError(f"model must be one of {', '.join(backend.models)} (got {self.model!r})", param="model")
         if self.algo not in ALGOS:
@@ -194,6 +200,8 @@ def make_spec(model: str | None, *, preset: str | None = "smoke", backend: str =
     preset_model = base.pop("model", None)
     model = preset_model if model is None else model
     kwargs = overrides.pop("model_kwargs", None)
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise ArgumentError(f"model_kwargs must be a dict (got {type(kwargs).__name__})", param="model_kwargs")
     over = {k: v for k, v in overrides.items() if v is not None}
     for grid, other in (("lr_grid", "T_grid"), ("T_grid", "lr_grid")):
         if grid in over and other not in over:
@@ -207,7 +215,38 @@ def make_spec(model: str | None, *, preset: str | None = "smoke", backend: str =
     unknown = sorted(set(base) - fields)
     if unknown:
         raise ArgumentError(f"unknown sweep setting(s): {', '.join(unknown)}")
-    return SweepSpec(model=model, preset=preset, backend=backend, **base).validate()
+    spec = SweepSpec(model=model, preset=preset, backend=backend, **base).validate()
+    _check_model_kwargs(spec)
+    return spec
+
+
+# Keys of a run's configuration (`build_runs`): a model setting of the same
+# name would change the run while runs.csv shows the configured value.
+RUN_KEYS = ("backend", "model", "algo", "cosine", "T", "batch", "lr", "replicate", "root_seed", "seed", "epochs",
+            "steps", "burnin", "capped", "record_every", "datasets", "chains", "n", "dim", "alpha", "beta",
+            "momentum", "data_mean", "data_std", "noise_std", "indicators", "problem_seed", "dt")
+
+
+def _check_model_kwargs(spec: SweepSpec) -> None:
+    """model_kwargs (``--set``) may not clash with a run setting, and on the
+    built-in toy backend must be options the model knows, with values its
+    first run accepts (checked now, not when the run starts)."""
+    from gapkit.theory._validate import ArgumentError
+
+    kw = spec.model_kwargs
+    if not isinstance(kw, dict):
+        raise ArgumentError(f"model_kwargs must be a dict (got {type(kw).__name__})", param="model_kwargs")
+    clash = sorted(set(kw) & set(RUN_KEYS))
+    if clash:
+        raise ArgumentError(f"--set {clash[0]} is a run setting, recorded in runs.csv: give it as its own option "
+                            f"or sweep setting, not as a model setting (--set)", param="model_kwargs")
+    if spec.backend == "numba":  # the built-in toy backend: what its first run would reject, now
+        from gapkit.sims._backends import _SIM_KEYS
+        from gapkit.sims.engine._simulate import check_model_kwargs, check_simulate_args
+
+        check_model_kwargs(spec.model, kw)  # first: the run length reads h
+        first = _run_config(spec, *spec.points()[0], 0, by_steps=True)
+        check_simulate_args(**{k: first[k] for k in _SIM_KEYS if k in first}, **kw)
 
 
 def relax_time(spec: SweepSpec) -> float:
@@ -277,26 +316,27 @@ def run_seed(root_seed: int, config: dict) -> int:
 def build_runs(spec: SweepSpec) -> list[dict]:
     """One full configuration per run (grid point x replicate), seed included."""
     by_steps = get_backend(spec.backend).run_length == "steps"
-    runs = []
-    for T, B, lr in spec.points():
-        for r in range(spec.seeds):
-            cfg = {"backend": spec.backend, "model": spec.model, "algo": spec.algo, "cosine": bool(spec.cosine),
-                   "T": T, "batch": B, "lr": lr, "replicate": r, "root_seed": int(spec.root_seed)}
-            if not by_steps:
-                cfg.update(epochs=epochs_for(T, spec))
-            else:
-                steps, burnin, capped = steps_for(lr, spec)
-                cfg.update(steps=steps, burnin=burnin, capped=capped, record_every=max(1, steps // 100),
-                           datasets=spec.datasets, chains=spec.chains, n=spec.n, dim=spec.dim)
-            cfg.update(alpha=float(spec.alpha), beta=float(spec.beta), momentum=float(spec.momentum),
-                       data_mean=float(spec.data_mean), data_std=float(spec.data_std),
-                       noise_std=float(spec.noise_std), indicators=bool(spec.indicators))
-            if spec.model_kwargs:
-                cfg["model_kwargs"] = dict(sorted(spec.model_kwargs.items()))
-            if by_steps:
-                # one data distribution (teacher, pool, test set) for the whole sweep;
-                # the data sets themselves come from each run's own seed
-                cfg["problem_seed"] = int(spec.root_seed)
-            cfg["seed"] = run_seed(spec.root_seed, cfg)
-            runs.append(cfg)
-    return runs
+    return [_run_config(spec, T, B, lr, r, by_steps=by_steps) for T, B, lr in spec.points() for r in range(spec.seeds)]
+
+
+def _run_config(spec: SweepSpec, T: float, B: int, lr: float, r: int, *, by_steps: bool) -> dict:
+    """The full configuration of replicate `r` at grid point (T, B, lr), seed included."""
+    cfg = {"backend": spec.backend, "model": spec.model, "algo": spec.algo, "cosine": bool(spec.cosine),
+           "T": T, "batch": B, "lr": lr, "replicate": r, "root_seed": int(spec.root_seed)}
+    if not by_steps:
+        cfg.update(epochs=epochs_for(T, spec))
+    else:
+        steps, burnin, capped = steps_for(lr, spec)
+        cfg.update(steps=steps, burnin=burnin, capped=capped, record_every=max(1, steps // 100),
+                   datasets=spec.datasets, chains=spec.chains, n=spec.n, dim=spec.dim)
+    cfg.update(alpha=float(spec.alpha), beta=float(spec.beta), momentum=float(spec.momentum),
+               data_mean=float(spec.data_mean), data_std=float(spec.data_std),
+               noise_std=float(spec.noise_std), indicators=bool(spec.indicators))
+    if spec.model_kwargs:
+        cfg["model_kwargs"] = dict(sorted(spec.model_kwargs.items()))
+    if by_steps:
+        # one data distribution (teacher, pool, test set) for the whole sweep;
+        # the data sets themselves come from each run's own seed
+        cfg["problem_seed"] = int(spec.root_seed)
+    cfg["seed"] = run_seed(spec.root_seed, cfg)
+    return cfg
