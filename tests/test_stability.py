@@ -116,3 +116,7 @@ def test_a_sweep_records_an_all_diverged_point_and_goes_on(tmp_path):
     assert rows[5.0]["gap"] == "" and rows[5.0]["steady"] == "false" and rows[5.0]["stable"] == "false"
     assert int(rows[5.0]["diverged"]) == 4 and "unstable" in rows[5.0]["eq_reasons"]
     assert rows[0.05]["gap"] != "" and rows[0.05]["stable"] == "true"
+    from gapkit.sims.cli._sweep import not_steady_lines
+
+    lines = not_steady_lines(tmp_path)
+    assert len(lines) == 1 and lines[0].startswith("1 run(s) at T = 5: unstable")

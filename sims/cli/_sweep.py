@@ -38,7 +38,7 @@ def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, d
                    help="grid, replicates and run length (explicit flags override it); smoke: under a minute. "
                    + "; ".join(f"{b.name}: {', '.join(b.presets)}" for b in bks if b.presets))
     p.add_argument("--backend", choices=tuple(b.name for b in bks), default="numba")
-    p.add_argument("--seeds", type=int_at_least("--seeds", 1), help="independent runs per grid point")
+    p.add_argument("--seeds", type=int_at_least("--seeds", 1, 1_000_000), help="independent runs per grid point")
     p.add_argument("--datasets", type=int_at_least("--datasets", 2), help="data sets per run (K)")
     p.add_argument("--chains", type=int_at_least("--chains", 1), help="chains per data set (M)")
     p.add_argument("--n", type=int_at_least("--n", 1), help="training examples per data set")
@@ -48,7 +48,7 @@ def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, d
     p.add_argument("--momentum", type=unit_interval("--momentum"), help="momentum mu (default 0.9 with --algo momentum)")
     p.add_argument("--time", type=limited("--time", "time"), help="rescaled measuring time lr x updates per run")
     p.add_argument("--burn-time", type=limited("--burn-time", "burn_time"), help="rescaled burn-in time lr x updates")
-    p.add_argument("--max-steps", type=int_at_least("--max-steps", 1), help="cap on updates per run (capped runs are marked)")
+    p.add_argument("--max-steps", type=int_at_least("--max-steps", 1, 400_000_000), help="cap on updates per run (capped runs are marked)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
                    help="extra model setting passed to the backend (e.g. h=2, input_dim=5, features=cos; "
                         "torch: dataset=mnist1d, n_train=1000); VALUE is read as JSON when it parses")
@@ -56,7 +56,7 @@ def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, d
                    help="also compute the backend's indicators (ind_* columns for `gapkit score`): the toy "
                    "indicators, or the network indicators at each run's end")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask distributed scheduler address (default: local pool)")
-    p.add_argument("--workers", type=int_at_least("--workers", 1),
+    p.add_argument("--workers", type=int_at_least("--workers", 1, 1024),
                    help="local worker processes (default: all cores; 1 runs in this process)")
     p.add_argument("--out", required=True, metavar="DIR", help="results store (resumed if it exists)")
     p.add_argument("--seed", type=int_at_least("--seed", 0, MAX_SEED), default=0, help="root seed")
@@ -134,6 +134,9 @@ def _run(args: argparse.Namespace) -> int:
     w(f"runs: {summary['runs_total']} total, {summary['runs_reused']} reused, {summary['runs_computed']} computed "
       f"({summary['executor']}, {summary['wall_seconds']:.1f} s); not at steady state: {summary['not_steady']}"
       f"{' (findings include them: too few steady temperatures)' if summary['includes_not_steady'] else ''}\n")
+    for line in not_steady_lines(args.out):
+        w(f"  not steady: {line}\n")
+        sys.stderr.write(f"gapkit sweep: warning: not steady: {line}\n")
     if fit["status"] == "ok":
         w(f"Eq 1 fit: a={fit['a']:.4g}±{fit['a_se']:.2g} b={fit['b']:.4g}±{fit['b_se']:.2g} "
           f"c={fit['c']:.4g}±{fit['c_se']:.2g} R^2={fit['r2']:.3f}\n")
@@ -152,6 +155,29 @@ COMMAND = Command(
     add_arguments=_add_arguments,
     run=_run,
 )
+
+
+def not_steady_lines(out, limit: int = 10) -> list[str]:
+    """One line per reason a stored run is not steady (unstable chains, the
+    run-length cap, the verdict's reasons), with the temperatures it applies
+    to; at most `limit` lines."""
+    from gapkit.sims.sweep._store import ResultsStore
+
+    why: dict[str, list] = {}
+    for rec in ResultsStore(out).records():
+        res = rec["result"]
+        if res.get("steady") is not False:
+            continue
+        reasons = [res.get("stability")] if res.get("stable") is False else []
+        if res.get("capped"):
+            reasons.append("the run hit --max-steps before its rescaled time (capped)")
+        if not reasons:
+            reasons.append(res.get("eq_reasons") or "the drift test or the effective sample size")
+        for r in reasons:
+            why.setdefault(r, []).append(rec["config"].get("T"))
+    lines = [f"{len(Ts)} run(s) at T = {', '.join(f'{t:g}' for t in sorted(set(Ts)) if t is not None)}: {r}"
+             for r, Ts in why.items()]
+    return lines[:limit] + ([f"... and {len(lines) - limit} more reasons"] if len(lines) > limit else [])
 
 
 def sweep_alias(name: str, *, backend: str, help: str, description: str = "", **defaults) -> Command:

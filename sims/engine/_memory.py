@@ -17,9 +17,12 @@ import os
 
 from gapkit.theory._validate import ArgumentError
 
-__all__ = ["available_bytes", "simulate_bytes", "ph_dimension_bytes", "require_memory", "MEMORY_FRACTION"]
+__all__ = ["available_bytes", "simulate_bytes", "ph_dimension_bytes", "require_memory", "require_work",
+           "MEMORY_FRACTION", "MAX_WORK"]
 
 MEMORY_FRACTION = 0.5  # an estimate above this share of the available memory is refused
+# Example draws of one run (chains x updates x batch): at ~1e8 draws/s per core, 1e13 is over a day.
+MAX_WORK = 1e13
 _F8 = 8
 
 
@@ -83,3 +86,11 @@ def require_memory(need: int, what: str, param: str) -> None:
 
 def _gib(b: float) -> str:
     return f"{b / 2**30:.3g} GiB"
+
+
+def require_work(draws: float, what: str, param: str) -> None:
+    """ArgumentError naming `param` when a run would draw more than MAX_WORK
+    examples (module constant): it would not finish in any sensible time."""
+    if draws > MAX_WORK:
+        raise ArgumentError(f"{param} is too large: {what} is {draws:.3g} example draws, more than "
+                            f"{MAX_WORK:.0e} (over a day of computing)", param=param)

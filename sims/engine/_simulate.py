@@ -213,6 +213,9 @@ def _run_length(prob, p, steps, burnin) -> tuple[int, int, str]:
     if burnin >= steps:
         raise ArgumentError(f"burnin must be < steps (got burnin={burnin}, steps={steps})")
     _memory_guard(p, steps)
+    per_update = p["n"] if p["algo"] == "langevin" else p["batch"]
+    _memory.require_work(float(p["datasets"]) * p["chains"] * steps * per_update,
+                         f"datasets={p['datasets']} x chains={p['chains']} x steps={steps} x {per_update}", "steps")
     nrec = steps // p["record_every"] if p["record_every"] else 0
     if p["datasets"] * p["chains"] * max(nrec, 1) * (prob.d + 2) > _MAX_CELLS:
         raise ArgumentError("datasets x chains x records x dim is too large for memory (> 4e8 numbers)",
