@@ -4,7 +4,11 @@ Nothing is downloaded at run time:
 - MNIST-1D is generated locally with the ``mnist1d`` package's generator;
 - sklearn's bundled 8x8 digits;
 - CIFAR-10 is read from a local directory in its standard python-pickle format
-  (``data_batch_1`` .. ``data_batch_5``, ``test_batch``).
+  (``data_batch_1`` .. ``data_batch_5``, ``test_batch``) by a restricted
+  unpickler (`_CifarUnpickler`): only the types that format holds (dicts,
+  lists, bytes, str, ints, numpy arrays and numeric scalars) are built; any other global a
+  file names is refused with an error naming the file, so a crafted file can
+  never run code.
 
 Each loader returns the *merged pool* (the paper merges the original train and
 test sets) as ``(X, y)`` numpy arrays: X float64 with a channel axis, y int64.
@@ -18,6 +22,7 @@ both sample the same distribution) is drawn per member inside the trainer:
 """
 from __future__ import annotations
 
+import codecs
 import pickle
 import random
 import threading
@@ -86,12 +91,95 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     return X, d.target.astype(np.int64)
 
 
+def _latin1_encode(text, encoding="latin1", errors="strict"):
+    """``_codecs.encode`` as python-3 pickles of bytes use it (latin-1 only)."""
+    if not isinstance(text, str) or codecs.lookup(encoding).name != "iso8859-1":
+        raise pickle.UnpicklingError(f"_codecs.encode allowed only for latin-1 text (got {encoding!r})")
+    return codecs.encode(text, "latin1", errors)
+
+
+def _numeric_scalar(dtype, *args):
+    """numpy's scalar reconstructor (labels saved as numpy ints), numeric dtypes only."""
+    from numpy._core import multiarray
+
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf":
+        raise pickle.UnpicklingError(f"numpy scalars of dtype {dtype!r} are not part of the CIFAR-10 format")
+    return multiarray.scalar(dtype, *args)
+
+
+def _allowed_globals() -> dict:
+    """(module, name) -> object: every global the CIFAR-10 python-pickle format
+    needs (numpy 1.x files name ``numpy.core.multiarray``, numpy 2 writes
+    ``numpy._core``), nothing else."""
+    from numpy._core import multiarray, numeric
+
+    out = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_encode}
+    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        out[(mod, "_reconstruct")] = multiarray._reconstruct
+        out[(mod, "scalar")] = _numeric_scalar
+    for mod in ("numpy.core.numeric", "numpy._core.numeric"):
+        out[(mod, "_frombuffer")] = numeric._frombuffer
+    return out
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that builds only what the CIFAR-10 format holds: the
+    allowed globals of `_allowed_globals`; everything else (os.system,
+    builtins.eval, any class) is an UnpicklingError naming it."""
+
+    _ALLOWED = None
+
+    def find_class(self, module, name):
+        if _CifarUnpickler._ALLOWED is None:
+            _CifarUnpickler._ALLOWED = _allowed_globals()
+        try:
+            return _CifarUnpickler._ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"global {module}.{name} is not part of the CIFAR-10 format") from None
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("persistent ids are not part of the CIFAR-10 format")
+
+
+def _read_cifar_batch(p: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(data (N, 3072) uint8, labels (N,) int64) of one CIFAR-10 batch file,
+    through `_CifarUnpickler`; anything else is an ArgumentError naming the file."""
+    def bad(why):
+        return ArgumentError(f"cifar10 file {p} is not a CIFAR-10 python-pickle batch: {why}", param="data_root")
+
+    try:
+        with open(p, "rb") as fh:
+            d = _CifarUnpickler(fh, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            MemoryError, OverflowError) as exc:
+        raise bad(f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(d, dict):
+        raise bad(f"a {type(d).__name__}, not a dict")
+    data = d.get(b"data", d.get("data"))
+    labels = d.get(b"labels", d.get("labels"))
+    if data is None or labels is None:
+        raise bad("it lacks the 'data'/'labels' entries")
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        raise bad("'data' must be a uint8 array of shape (N, 3072)")
+    if not isinstance(labels, (list, np.ndarray)) or len(labels) != data.shape[0]:
+        raise bad(f"'labels' must be a list of {data.shape[0]} integers")
+    try:
+        y = np.asarray(labels, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        raise bad("'labels' must be integers in [0, 9]") from None
+    if y.ndim != 1 or (y.size and (y.min() < 0 or y.max() > 9)):
+        raise bad("'labels' must be integers in [0, 9]")
+    return data, y
+
+
 def load_cifar10(root, *, normalize: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """CIFAR-10 from a local directory in the python-pickle format.
 
     Reads every file among data_batch_1..5 and test_batch (all must exist) and
     merges them: X (N, 3, 32, 32) float64 (per-channel standardized when
-    `normalize`), y (N,). A missing directory or file is a ValueError naming it.
+    `normalize`), y (N,). A missing directory or file, or a file that is not
+    a CIFAR-10 batch (a pickle naming any global the format does not use:
+    `_CifarUnpickler`), is an ArgumentError (a ValueError) naming it.
     """
     root = Path(root)
     if not root.is_dir():
@@ -103,15 +191,9 @@ def load_cifar10(root, *, normalize: bool = True) -> tuple[np.ndarray, np.ndarra
         p = root / name
         if not p.is_file():
             raise ArgumentError(f"cifar10 file missing: {p}", param="data_root")
-        with open(p, "rb") as fh:
-            d = pickle.load(fh, encoding="bytes")
-        data = d.get(b"data", d.get("data"))
-        labels = d.get(b"labels", d.get("labels"))
-        if data is None or labels is None:
-            raise ArgumentError(f"cifar10 file {p} lacks the 'data'/'labels' entries of the python-pickle format",
-                                param="data_root")
-        xs.append(np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32))
-        ys.append(np.asarray(labels, dtype=np.int64))
+        data, labels = _read_cifar_batch(p)
+        xs.append(data.reshape(-1, 3, 32, 32))
+        ys.append(labels)
     X = np.concatenate(xs).astype(np.float64) / 255.0
     if normalize:
         X = (X - _CIFAR_MEAN[None, :, None, None]) / _CIFAR_STD[None, :, None, None]

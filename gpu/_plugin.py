@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import types
+from pathlib import Path
 
 from gapkit.theory._validate import ArgumentError
 
@@ -82,6 +83,8 @@ def _sweep_options(group) -> None:
     group.add_argument("--dataset", type=_dataset_name, default=None, metavar="NAME|PATH.npz",
                        help="the data set: mnist1d, digits, cifar10 or your own .npz with arrays X, y "
                             "(default: the preset's, mnist1d)")
+    group.add_argument("--data-root", metavar="DIR", default=None,
+                       help="local CIFAR-10 directory (python-pickle batches; nothing is downloaded)")
     group.add_argument("--device", choices=DEVICES, default=None,
                        help="the device (default: the preset's, cpu; cuda: error if absent)")
     group.add_argument("--dtype", choices=DTYPES, default=None,
@@ -92,6 +95,8 @@ def _sweep_settings(args) -> dict:
     """`gapkit sweep` options -> SweepSpec overrides: the point settings given,
     and the algorithm from the momentum (momentum when one is given)."""
     point = {k: getattr(args, k) for k in ("device", "dtype", "dataset") if getattr(args, k, None) is not None}
+    if getattr(args, "data_root", None) is not None:
+        point["data_root"] = str(Path(args.data_root).expanduser().resolve())
     return {"algo": "momentum" if args.momentum else "sgd", "model_kwargs": point}
 
 

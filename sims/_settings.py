@@ -19,6 +19,8 @@ __all__ = [
     "K_SE",
     "STEADY_Z",
     "BIG",
+    "LIMITS",
+    "MAX_SEED",
 ]
 
 # The toy models of the Numba engine (gapkit.sims.engine._problems builds them).
@@ -41,3 +43,25 @@ K_SE = 4.0
 STEADY_Z = 4.0
 # |theta| beyond this is divergence; keeps loss squares finite in the estimators.
 BIG = 1e30
+
+# Ranges of the numeric settings gapkit can honour: beyond them a chain's
+# numbers overflow or flag as divergence (data scales vs BIG), a run never
+# leaves its start (MIN lr) or one update takes unbounded work (batch). Each
+# is refused with its range named (ArgumentError; the CLI: exit 2).
+# name -> (lowest, highest); the library and the command line both read these.
+LIMITS = {
+    "lr": (1e-12, 1e6),           # learning rate (also T x B of a sweep grid)
+    "T": (1e-12, 1e6),            # temperature lr / B
+    "dt": (1e-12, 1e6),           # Euler-Maruyama step, in updates
+    "alpha": (0.0, 1e6),          # weight decay
+    "beta": (-1e6, 1e6),          # added noise scale
+    "h": (1e-12, 1e6),            # curvature of the quadratic models
+    "data_mean": (-1e10, 1e10),   # theta ~ data must stay far below BIG
+    "data_std": (0.0, 1e10),
+    "noise_std": (0.0, 1e10),
+    "batch": (1, 2**20),          # minibatch draws per update
+    "time": (1e-12, 1e9),         # rescaled measuring / burn-in time of a sweep
+    "burn_time": (0.0, 1e9),
+}
+# Root seeds are 64-bit: a larger one is refused, not folded.
+MAX_SEED = 2**64 - 1

@@ -20,7 +20,9 @@ from gapkit.theory._validate import ArgumentError
 COMMANDS = ("simulate", "sweep", "verify", "score", "bench")
 # bad numbers and non-numbers; each option sees those its type rejects
 BAD = ("-1", "0", "-0", "nan", "inf", "-inf", "1e400", "1e30", "99999999999999999999999", "1.5", "abc", "", "1e-400",
-       "0x10", "2 3", "true")
+       "0x10", "2 3", "true",
+       # issue 12: numbers no run can honour, subnormal steps, seeds beyond 64 bits, lists where one number goes
+       "1e308", "-1e308", "1e-320", "18446744073709551616", "1,2", "[1]")
 
 
 def _value_options(cmd: str):

@@ -106,3 +106,126 @@ def test_augmentation_shapes_and_content():
     b = _augment(s, torch_generator(1))
     nz = b[0, 0][b[0, 0] != 0]
     assert torch.all(nz[1:] - nz[:-1] == 1)  # a shift keeps the signal's order
+
+
+# ---------------------------------------------------------------- crafted CIFAR files (issue 12)
+class _Payload:
+    """Unpickling this runs `fn(*args)`: the classic pickle code-execution attack."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
+
+
+class _Custom:  # any class outside the format: refused even when harmless
+    pass
+
+
+def _payloads(marker):
+    import builtins
+    import os
+    import subprocess
+
+    touch = f"__import__('pathlib').Path({str(marker)!r}).write_text('pwned')"
+    return {
+        "os.system": _Payload(os.system, f"touch {marker}"),
+        "builtins.exec": _Payload(builtins.exec, touch),
+        "builtins.eval": _Payload(builtins.eval, touch),
+        "subprocess.call": _Payload(subprocess.call, ["touch", str(marker)]),
+        "custom class": _Custom(),
+    }
+
+
+_PAYLOAD_NAMES = ("os.system", "builtins.exec", "builtins.eval", "subprocess.call", "custom class")
+_PLACES = ("whole file", "data entry", "inside labels", "extra key")
+
+
+def _malicious_batch(payload, place, rng):
+    d = {b"data": rng.integers(0, 256, (3, 3072), dtype=np.uint8), b"labels": [1, 2, 3], b"batch_label": b"x"}
+    if place == "whole file":
+        return payload
+    if place == "data entry":
+        d[b"data"] = payload
+    elif place == "inside labels":
+        d[b"labels"] = [1, payload, 3]
+    else:
+        d[b"filenames"] = [b"a.png", payload]
+    return d
+
+
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
+@pytest.mark.parametrize("place", _PLACES)
+@pytest.mark.parametrize("name", _PAYLOAD_NAMES)
+def test_a_crafted_cifar_file_never_runs_code(tmp_path, name, place, protocol):
+    """Every payload, wherever it sits in the batch, is refused with an error
+    naming the file, and the payload (which would create `marker`) never ran."""
+    marker = tmp_path / "marker"
+    _fake_cifar(tmp_path)
+    rng = np.random.default_rng(1)
+    with open(tmp_path / "data_batch_3", "wb") as fh:
+        pickle.dump(_malicious_batch(_payloads(marker)[name], place, rng), fh, protocol=protocol)
+    with pytest.raises(ValueError, match="data_batch_3 is not a CIFAR-10 python-pickle batch") as exc:
+        load_cifar10(tmp_path)
+    assert exc.value.param == "data_root"
+    assert not marker.exists()
+
+
+def test_the_restricted_reader_would_fail_without_the_allow_list(tmp_path, monkeypatch):
+    """The payload test can fail: with plain pickle.load the payload runs."""
+    marker = tmp_path / "marker"
+    payload = _payloads(marker)["builtins.exec"]
+    with open(tmp_path / "evil", "wb") as fh:
+        pickle.dump(payload, fh)
+    with open(tmp_path / "evil", "rb") as fh:
+        pickle.load(fh)
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("entry,value,why", [
+    (b"data", np.zeros((3, 3072), dtype=np.float64), "uint8"),
+    (b"data", np.zeros((3, 100), dtype=np.uint8), "3072"),
+    (b"data", np.array([[None] * 3072] * 3, dtype=object), "uint8"),
+    (b"labels", [1, 2], "labels"),
+    (b"labels", [1, 2, 99], "labels"),
+    (b"labels", "abc", "labels"),
+])
+def test_a_malformed_cifar_batch_is_named(tmp_path, entry, value, why):
+    _fake_cifar(tmp_path)
+    rng = np.random.default_rng(2)
+    d = _malicious_batch(None, "extra key", rng)
+    d[b"filenames"] = [b"a.png"]
+    d[entry] = value
+    with open(tmp_path / "test_batch", "wb") as fh:
+        pickle.dump(d, fh)
+    with pytest.raises(ValueError, match=f"test_batch is not a CIFAR-10.*{why}"):
+        load_cifar10(tmp_path)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a pickle at all", b"\x80\x04\x95"])
+def test_a_truncated_or_garbage_cifar_file_is_named(tmp_path, content):
+    _fake_cifar(tmp_path)
+    (tmp_path / "data_batch_1").write_bytes(content)
+    with pytest.raises(ValueError, match="data_batch_1 is not a CIFAR-10"):
+        load_cifar10(tmp_path)
+
+
+@pytest.mark.parametrize("how", ["--data-root", "--set"])
+def test_a_sweep_on_a_crafted_cifar_dir_stops_with_one_line(tmp_path, capsys, how):
+    """Through the command line (both ways of naming the folder): exit 2, one
+    line naming the file, the payload never ran."""
+    from gapkit.sims.cli._main import main
+
+    marker = tmp_path / "marker"
+    data = tmp_path / "cifar"
+    data.mkdir()
+    _fake_cifar(data)
+    with open(data / "data_batch_2", "wb") as fh:
+        pickle.dump(_malicious_batch(_payloads(marker)["os.system"], "extra key", np.random.default_rng(3)), fh)
+    where = ["--data-root", str(data)] if how == "--data-root" else ["--set", f"data_root={data}"]
+    rc = main(["sweep", "--backend", "torch", "--model", "mlp", "--dataset", "cifar10", *where, "--T-grid", "0.1",
+               "--batch-grid", "8", "--workers", "1", "--no-figures", "--out", str(tmp_path / "out")])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("sweep: ")]
+    assert rc == 2 and len(err) == 1 and "data_batch_2 is not a CIFAR-10" in err[0], err
+    assert not marker.exists()

@@ -23,7 +23,7 @@ import pytest
 
 from gapkit.sims._backends import Backend, register_backend
 from gapkit.sims.stats._results import RunResult, Summary
-from gapkit.sims.sweep._store import ResultsStore, canonical_json, config_key
+from gapkit.sims.sweep._store import ResultsStore, _tmp_prefix, canonical_json, config_key
 from gapkit.sims.sweep._spec import make_spec
 from gapkit.sims.sweep._runner import run_sweep
 
@@ -90,7 +90,8 @@ def test_put_get_roundtrip_and_temp_files_cleaned(tmp_path):
     assert rec["config"] == cfg and rec["result"]["gap"] == 0.25 and rec["result"]["bad"] is None
     assert '"bad": null' in (tmp_path / "runs" / f"{key}.json").read_text()  # null for non-finite, not "nan"
     # a half-written temp file and a truncated record: ignored, cleaned, recomputed
-    (tmp_path / "runs" / ".tmp-abc.part").write_text('{"config": {')
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / "runs" / f"{_tmp_prefix(int(dead.stdout))}abc.part").write_text('{"config": {')
     (tmp_path / "runs" / f"{'0' * 64}.json").write_text('{"config": {"a"')
     st2 = ResultsStore.open(tmp_path)
     assert not list((tmp_path / "runs").glob(".tmp-*"))
@@ -173,7 +174,8 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     done = {p.stem for p in runs.glob("*.json")}
     assert 5 <= len(done) < 24
-    (runs / ".tmp-half.part").write_text('{"config": {"lr"')  # what a kill during a write leaves
+    (runs / f"{_tmp_prefix(proc.pid)}half.part").write_text('{"config": {"lr"')  # what a kill mid-write leaves
+    (runs / ".tmp-users-own.part").write_text("not gapkit's")  # a user's file: kept
 
     spec = make_spec("quadratic1d", preset="smoke", backend=FAKE, T_grid=[0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
                      batch_grid=[1, 2], seeds=2, model_kwargs={"delay": 0.15})
@@ -181,7 +183,8 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     assert resumed["runs_total"] == 24
     assert resumed["runs_reused"] == len(done) > 0
     assert resumed["runs_computed"] == 24 - len(done)
-    assert not list(runs.glob(".tmp-*"))
+    assert [p.name for p in runs.glob(".tmp-*")] == [".tmp-users-own.part"]
+    (runs / ".tmp-users-own.part").unlink()
     fresh = tmp_path / "fresh"
     full = run_sweep(spec, fresh, workers=1, progress=False, figures=False)
     assert full["runs_computed"] == 24 and full["runs_reused"] == 0

@@ -238,6 +238,8 @@ class Averages:
 
     def __init__(self, universe: Universe, algorithm: Callable[[np.ndarray], np.ndarray], n: int,
                  *, max_sets: int = MAX_MULTISETS):
+        if not isinstance(universe, Universe):
+            raise ArgumentError(f"universe must be a Universe (got {type(universe).__name__})", param="universe")
         if not callable(algorithm):
             raise ArgumentError("algorithm must be a callable counts -> (m,) density")
         self.universe = universe

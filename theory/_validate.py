@@ -26,6 +26,7 @@ __all__ = [
     "check_choice",
     "check_prob",
     "check_array",
+    "check_bool",
 ]
 
 # A message by the convention above starts with the parameter's name: "lr must ...",
@@ -52,7 +53,7 @@ class ArgumentError(ValueError):
 
 
 def _as_float(name: str, value) -> float:
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (bool, np.bool_, str, bytes)) or value is None:  # "0.1" is text, not a number
         raise ArgumentError(f"{name} must be a number (got {value!r})", param=name)
     try:
         v = float(value)
@@ -122,6 +123,13 @@ def check_int(name: str, value, lo: int | None = None, hi: int | None = None) ->
     return v
 
 
+def check_bool(name: str, value) -> bool:
+    """True or False (numpy bools too); 0/1, "yes" and None are refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentError(f"{name} must be True or False (got {value!r})", param=name)
+    return bool(value)
+
+
 def check_choice(name: str, value, choices):
     """One of `choices` (compared with ==)."""
     choices = tuple(choices)
@@ -155,13 +163,23 @@ def check_array(
     nonneg: bool = False,
     positive: bool = False,
     allow_inf: bool = False,
+    allow_nan: bool = False,
 ) -> np.ndarray:
-    """A float64 array with optional rank/shape/sign constraints; finite unless
-    allow_inf (then +inf is allowed, nan never). ``shape`` entries may be None."""
+    """A float64 array of real numbers with optional rank/shape/sign
+    constraints; finite unless allow_inf (then +inf is allowed) or allow_nan
+    (nan allowed: the caller drops it). ``shape`` entries may be None. None,
+    text, complex and object entries are refused."""
+    if a is None:
+        raise ArgumentError(f"{name} must be an array of numbers (got None)", param=name)
     try:
-        a = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"{name} must be an array of numbers (got {type(a).__name__})", param=name) from None
+        raw = np.asarray(a)
+    except (TypeError, ValueError):  # ragged nesting
+        raise ArgumentError(f"{name} must be an array of numbers (got a ragged {type(a).__name__})",
+                            param=name) from None
+    if raw.dtype.kind not in "biuf":
+        kind = {"c": "complex numbers", "U": "text", "S": "bytes", "O": "objects"}.get(raw.dtype.kind, str(raw.dtype))
+        raise ArgumentError(f"{name} must be an array of real numbers (got {kind})", param=name)
+    a = raw.astype(np.float64)
     if ndim is not None:
         dims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if a.ndim not in dims:
@@ -170,7 +188,7 @@ def check_array(
         want = tuple(shape)
         if len(want) != a.ndim or any(w is not None and w != s for w, s in zip(want, a.shape)):
             raise ArgumentError(f"{name} must have shape {want} (got {a.shape})", param=name)
-    if np.any(np.isnan(a)) or (not allow_inf and not np.all(np.isfinite(a))):
+    if (np.any(np.isnan(a)) and not allow_nan) or (not allow_inf and np.any(np.isinf(a))):
         raise ArgumentError(f"{name} must be finite (found nan or inf)", param=name)
     if allow_inf and np.any(a == -np.inf):
         raise ArgumentError(f"{name} must not contain -inf", param=name)

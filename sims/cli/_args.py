@@ -17,6 +17,7 @@ from gapkit.theory._validate import (
 )
 
 __all__ = [
+    "limited",
     "positive_float",
     "nonneg_float",
     "finite_float",
@@ -53,6 +54,17 @@ def _argtype(name: str, check, *a, **k):
     return conv
 
 
+def limited(name: str, key: str):
+    """A number in the range gapkit can honour for setting `key`
+    (`gapkit.sims._settings.LIMITS`): an integer for integer ranges, else a float."""
+    from gapkit.sims._settings import LIMITS
+
+    lo, hi = LIMITS[key]
+    if isinstance(lo, int) and isinstance(hi, int):
+        return _argtype(name, check_int, lo, hi)
+    return _argtype(name, check_interval, lo, hi)
+
+
 def positive_float(name: str):
     """A finite number > 0."""
     return _argtype(name, check_positive)
@@ -85,13 +97,15 @@ def _list(name: str, item, s: str) -> list:
     return [item(p) for p in parts]
 
 
-def float_list(name: str, *, positive: bool = True):
-    conv_item = positive_float(name) if positive else finite_float(name)
+def float_list(name: str, *, positive: bool = True, key: str | None = None):
+    """A comma-separated list of numbers (> 0 when `positive`; in LIMITS[key] when given)."""
+    conv_item = limited(name, key) if key else positive_float(name) if positive else finite_float(name)
     return lambda s: _list(name, conv_item, s)
 
 
-def int_list(name: str, lo: int = 1):
-    conv_item = int_at_least(name, lo)
+def int_list(name: str, lo: int = 1, *, key: str | None = None):
+    """A comma-separated list of integers >= lo (in LIMITS[key] when given)."""
+    conv_item = limited(name, key) if key else int_at_least(name, lo)
     return lambda s: _list(name, conv_item, s)
 
 

@@ -18,8 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the backend to benchmark: numba (default): W1/W2 against NumPy and C; "
                    + "; ".join(f"{b.name}: {b.help}" for b in bks if b.name != "numba" and b.bench is not None))
     p.add_argument("--quick", action="store_true", help="small workloads (seconds; for tests and smoke runs)")
-    p.add_argument("--repeats", type=int_at_least("--repeats", 1), default=3, help="timed repeats (median reported)")
-    p.add_argument("--threads", type=int_at_least("--threads", 1), default=2, help="threads for Numba and C (default 2)")
+    p.add_argument("--repeats", type=int_at_least("--repeats", 1, 1000), default=3, help="timed repeats (median reported)")
+    p.add_argument("--threads", type=int_at_least("--threads", 1, 1024), default=2, help="threads for Numba and C (default 2)")
     p.add_argument("--no-numpy", action="store_true", help="skip the NumPy implementation")
     p.add_argument("--no-c", action="store_true", help="skip the C reference")
     p.add_argument("--symbolic", action="store_true",

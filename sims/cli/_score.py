@@ -47,9 +47,20 @@ def load_runs(results: Path, gap: str = "gap"):
     path = results / "runs.csv"
     if not path.is_file():
         raise ArgumentError(f"{path} does not exist (is {results} a sweep's results directory?)", param="RESULTS_DIR")
-    df = pd.read_csv(path)
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        why = "is empty" if isinstance(exc, pd.errors.EmptyDataError) else \
+            f"is not a readable CSV table ({type(exc).__name__})"
+        raise ArgumentError(f"{path} {why} (a sweep's runs.csv has a header and one row per run)",
+                            param="RESULTS_DIR") from None
     if gap not in df.columns:
         raise ArgumentError(f"{path} has no column {gap!r}", param="gap")
+    if len(df) == 0:
+        raise ArgumentError(f"{path} has a header but no runs", param="RESULTS_DIR")
+    if not pd.api.types.is_numeric_dtype(df[gap]):
+        raise ArgumentError(f"{path}: column {gap!r} must hold numbers (got {df[gap].dtype} values such as "
+                            f"{str(df[gap].iloc[0])[:20]!r})", param="gap")
     return df
 
 

@@ -11,10 +11,11 @@ import argparse
 import functools
 import sys
 
-from ._args import float_list, int_at_least, int_list, nonneg_float, positive_float, unit_interval
+from ._args import float_list, int_at_least, int_list, limited, unit_interval
 from ._main import Command, UsageError, emit_json
 
 from gapkit.sims._settings import ALGOS as _ALGOS
+from gapkit.sims._settings import MAX_SEED
 from gapkit.sims._settings import MODELS as _MODELS
 
 
@@ -29,9 +30,9 @@ def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, d
     p.add_argument("--algo", choices=_ALGOS, default="sgd")
     p.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule (T from the initial lr)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--lr-grid", type=float_list("--lr-grid"), metavar="L1,L2,...", help="learning rates (T = lr/B)")
-    g.add_argument("--T-grid", type=float_list("--T-grid"), metavar="T1,T2,...", help="temperatures (lr = T B)")
-    p.add_argument("--batch-grid", type=int_list("--batch-grid", 1), metavar="B1,B2,...",
+    g.add_argument("--lr-grid", type=float_list("--lr-grid", key="lr"), metavar="L1,L2,...", help="learning rates (T = lr/B)")
+    g.add_argument("--T-grid", type=float_list("--T-grid", key="T"), metavar="T1,T2,...", help="temperatures (lr = T B)")
+    p.add_argument("--batch-grid", type=int_list("--batch-grid", key="batch"), metavar="B1,B2,...",
                    help="batch sizes, integers >= 1")
     p.add_argument("--preset", choices=presets, default="smoke",
                    help="grid, replicates and run length (explicit flags override it); smoke: under a minute. "
@@ -42,12 +43,12 @@ def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, d
     p.add_argument("--chains", type=int_at_least("--chains", 1), help="chains per data set (M)")
     p.add_argument("--n", type=int_at_least("--n", 1), help="training examples per data set")
     p.add_argument("--dim", type=int_at_least("--dim", 1), help="parameter dimension")
-    p.add_argument("--alpha", type=nonneg_float("--alpha"), help="weight decay alpha")
-    p.add_argument("--beta", type=nonneg_float("--beta"), help="added noise scale beta (Eq 15)")
+    p.add_argument("--alpha", type=limited("--alpha", "alpha"), help="weight decay alpha")
+    p.add_argument("--beta", type=limited("--beta", "beta"), help="added noise scale beta (Eq 15)")
     p.add_argument("--momentum", type=unit_interval("--momentum"), help="momentum mu (default 0.9 with --algo momentum)")
-    p.add_argument("--time", type=positive_float("--time"), help="rescaled measuring time lr x updates per run")
-    p.add_argument("--burn-time", type=nonneg_float("--burn-time"), help="rescaled burn-in time lr x updates")
-    p.add_argument("--max-steps", type=int_at_least("--max-steps", 1), help="cap on updates per run (capped runs are marked)")
+    p.add_argument("--time", type=limited("--time", "time"), help="rescaled measuring time lr x updates per run")
+    p.add_argument("--burn-time", type=limited("--burn-time", "burn_time"), help="rescaled burn-in time lr x updates")
+    p.add_argument("--max-steps", type=int_at_least("--max-steps", 1, 400_000_000), help="cap on updates per run (capped runs are marked)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
                    help="extra model setting passed to the backend (e.g. h=2, input_dim=5, features=cos; "
                         "torch: dataset=mnist1d, n_train=1000); VALUE is read as JSON when it parses")
@@ -55,10 +56,10 @@ def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, d
                    help="also compute the backend's indicators (ind_* columns for `gapkit score`): the toy "
                    "indicators, or the network indicators at each run's end")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask distributed scheduler address (default: local pool)")
-    p.add_argument("--workers", type=int_at_least("--workers", 1),
+    p.add_argument("--workers", type=int_at_least("--workers", 1, 1024),
                    help="local worker processes (default: all cores; 1 runs in this process)")
     p.add_argument("--out", required=True, metavar="DIR", help="results store (resumed if it exists)")
-    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="root seed")
+    p.add_argument("--seed", type=int_at_least("--seed", 0, MAX_SEED), default=0, help="root seed")
     p.add_argument("--pairing", choices=("paired", "fresh"), default="paired",
                    help="paired: common random numbers (draw k and chain m the same at every grid point; findings "
                         "on paired differences); fresh: new draws at every grid point (unpaired tests)")
@@ -136,6 +137,9 @@ def _run(args: argparse.Namespace) -> int:
     w(f"runs: {summary['runs_total']} total, {summary['runs_reused']} reused, {summary['runs_computed']} computed "
       f"({summary['executor']}, {summary['wall_seconds']:.1f} s); not at steady state: {summary['not_steady']} "
       f"(findings judge {summary['temperatures_judged']} temperatures, {summary['pairing']} draws)\n")
+    for line in not_steady_lines(args.out):
+        w(f"  not steady: {line}\n")
+        sys.stderr.write(f"gapkit sweep: warning: not steady: {line}\n")
     if fit["status"] == "ok":
         w(f"Eq 1 fit: a={fit['a']:.4g}±{fit['a_se']:.2g} b={fit['b']:.4g}±{fit['b_se']:.2g} "
           f"c={fit['c']:.4g}±{fit['c_se']:.2g} R^2={fit['r2']:.3f}\n")
@@ -157,6 +161,29 @@ COMMAND = Command(
     add_arguments=_add_arguments,
     run=_run,
 )
+
+
+def not_steady_lines(out, limit: int = 10) -> list[str]:
+    """One line per reason a stored run is not steady (unstable chains, the
+    run-length cap, the verdict's reasons), with the temperatures it applies
+    to; at most `limit` lines."""
+    from gapkit.sims.sweep._store import ResultsStore
+
+    why: dict[str, list] = {}
+    for rec in ResultsStore(out).records():
+        res = rec["result"]
+        if res.get("steady") is not False:
+            continue
+        reasons = [res.get("stability")] if res.get("stable") is False else []
+        if res.get("capped"):
+            reasons.append("the run hit --max-steps before its rescaled time (capped)")
+        if not reasons:
+            reasons.append(res.get("eq_reasons") or "the drift test or the effective sample size")
+        for r in reasons:
+            why.setdefault(r, []).append(rec["config"].get("T"))
+    lines = [f"{len(Ts)} run(s) at T = {', '.join(f'{t:g}' for t in sorted(set(Ts)) if t is not None)}: {r}"
+             for r, Ts in why.items()]
+    return lines[:limit] + ([f"... and {len(lines) - limit} more reasons"] if len(lines) > limit else [])
 
 
 def sweep_alias(name: str, *, backend: str, help: str, description: str = "", **defaults) -> Command:

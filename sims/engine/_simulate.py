@@ -44,15 +44,17 @@ import time
 
 import numpy as np
 
-from . import _kernels, _problems, _rng
-from gapkit.theory._validate import ArgumentError, check_choice, check_finite, check_int, check_nonneg, check_positive
+from . import _kernels, _memory, _problems, _rng, _stability
+from gapkit.sims._settings import LIMITS, MAX_SEED
+from gapkit.theory._validate import ArgumentError, check_bool, check_choice, check_int, check_interval, check_nonneg
 from ._data import SCHEMES
 from ._losses import lsq_expected_loss
 from gapkit.sims.stats._estimators import ensemble_summary, gap_control_variate
 from gapkit.sims.stats._results import RunResult, Summary
 from gapkit.sims.stats._steady import contraction_rate
 
-__all__ = ["simulate", "default_burnin", "exact_stationary", "ALGOS", "MODELS", "BURN_E", "BURN_CAP"]
+__all__ = ["simulate", "check_simulate_args", "check_model_kwargs", "default_burnin", "exact_stationary", "ALGOS", "MODELS", "BURN_E",
+           "BURN_CAP"]
 
 ALGOS = tuple(_kernels.ALGOS)
 MODELS = _problems.MODELS
@@ -60,7 +62,6 @@ BURN_E = 10.0
 BURN_CAP = 100_000
 _MAX_CELLS = 400_000_000  # floats held in traces / outputs
 _COSINE_RULE = "cosine schedule: average over the last 5% of the run"
-_MAX_INT64 = 2**63 - 1  # the kernels hold the batch size in an int64
 
 
 def default_burnin(*, lr, curvature, alpha=0.0, momentum=0.0, dt=1.0) -> tuple[int, str]:
@@ -120,9 +121,12 @@ def simulate(*, model, algo: str, n: int, lr: float, batch: int = 1,
                                    noise_std=p["noise_std"], datasets=p["datasets"], seed=p["seed"], pool=p["pool"],
                                    scheme=scheme, beta=p["beta"], **model_kwargs)
     steps, burnin, rule, asked = _run_length(prob, p, steps, burnin)
-    arrays, stride = _run_kernel(prob, p, steps, burnin)
+    stab = _stability.chain_stability(prob, p)
+    arrays, stride = _run_kernel(prob, p, steps, burnin, skip=bool(stab["unstable"].all()))
+    _leave_out(arrays, stab["unstable"])
     config = _config(prob, p, steps=steps, burnin=burnin, rule=rule, stride=stride, asked=asked)
     summary = _summary(prob, config, arrays)
+    summary.extras.update(_stability_columns(stab))
     theory = _theory(prob, config)
     cond = theory.get("conditional")
     if cond is not None:
@@ -133,21 +137,39 @@ def simulate(*, model, algo: str, n: int, lr: float, batch: int = 1,
                      timings={"wall_seconds": time.perf_counter() - t0})
 
 
+def check_simulate_args(**kwargs) -> None:
+    """Validate `simulate` arguments without running anything: what its first
+    step would reject (ranges, combinations, model options, the memory of the
+    data sets) is an ArgumentError naming the parameter now."""
+    import inspect
+
+    try:
+        bound = inspect.signature(simulate).bind(**kwargs)
+    except TypeError as exc:
+        raise ArgumentError(f"simulate arguments: {exc}", param="model_kwargs") from None
+    bound.apply_defaults()
+    a = dict(bound.arguments)
+    model_kwargs = a.pop("model_kwargs", {})
+    for k in ("steps", "burnin"):
+        a.pop(k)
+    _checked(**a, model_kwargs=model_kwargs)
+
+
 # ---------------------------------------------------------------- steps of `simulate`
 def _checked(*, model, algo, n, lr, batch, alpha, beta, momentum, cosine, dt, dim, data_mean, data_std, noise_std,
              datasets, chains, seed, record_every, pool, scheme, model_kwargs) -> dict:
     """The arguments, validated (ArgumentError naming the parameter) and normalised."""
     check_choice("model", model, MODELS)
     check_choice("algo", algo, ALGOS)
-    p = dict(model=model, algo=algo, cosine=bool(cosine), n=check_int("n", n, 1), lr=check_positive("lr", lr),
-             batch=check_int("batch", batch, 1, _MAX_INT64), alpha=check_nonneg("alpha", alpha),
-             beta=check_finite("beta", beta),
+    p = dict(model=model, algo=algo, cosine=check_bool("cosine", cosine), n=check_int("n", n, 1), lr=_limit("lr", lr),
+             batch=check_int("batch", batch, *LIMITS["batch"]), alpha=_limit("alpha", alpha),
+             beta=_limit("beta", beta),
              momentum=check_nonneg("momentum", momentum))
     if p["momentum"] >= 1:
         raise ArgumentError(f"momentum must be in [0, 1) (got {p['momentum']})")
     if p["momentum"] > 0 and algo != "momentum":
         raise ArgumentError(f"momentum applies to algo='momentum' only (got algo={algo!r}, momentum={p['momentum']})")
-    p["dt"] = check_positive("dt", dt)
+    p["dt"] = _limit("dt", dt)
     if p["dt"] != 1.0 and algo != "langevin":
         raise ArgumentError(f"dt applies to algo='langevin' only (got algo={algo!r}, dt={p['dt']})")
     if cosine and algo == "langevin":
@@ -155,14 +177,15 @@ def _checked(*, model, algo, n, lr, batch, alpha, beta, momentum, cosine, dt, di
     p["dim"] = check_int("dim", dim, 1)
     if model == "quadratic1d" and p["dim"] != 1:
         raise ArgumentError(f"dim must be 1 for model 'quadratic1d' (got dim={p['dim']}); use model 'quadratic'")
-    p.update(data_mean=check_finite("data_mean", data_mean), data_std=check_nonneg("data_std", data_std),
-             noise_std=check_nonneg("noise_std", noise_std), datasets=check_int("datasets", datasets, 1),
-             chains=check_int("chains", chains, 1), seed=check_int("seed", seed, 0),
+    p.update(data_mean=_limit("data_mean", data_mean), data_std=_limit("data_std", data_std),
+             noise_std=_limit("noise_std", noise_std), datasets=check_int("datasets", datasets, 1),
+             chains=check_int("chains", chains, 1), seed=check_int("seed", seed, 0, MAX_SEED),
              record_every=check_int("record_every", record_every, 0))
     p["scheme"] = check_choice("scheme", scheme, SCHEMES)
     p["pool"] = None if pool is None else check_int("pool", pool, p["n"] + 1)
-    _check_model_kwargs(model, model_kwargs)
+    check_model_kwargs(model, model_kwargs)
     p["model_kwargs"] = dict(model_kwargs)
+    _memory_guard(p, 0)
     if p["n"] >= 2**20:
         raise ArgumentError(f"n must be < 2^20 (got {p['n']}): minibatch indices use 32-bit multiply-shift")
     rows = p["pool"] if p["pool"] is not None else p["n"]
@@ -171,13 +194,20 @@ def _checked(*, model, algo, n, lr, batch, alpha, beta, momentum, cosine, dt, di
     return p
 
 
-def _check_model_kwargs(model, kw) -> None:
+def _limit(name, value) -> float:
+    """A number in the range gapkit can honour for `name` (`gapkit.sims._settings.LIMITS`)."""
+    return check_interval(name, value, *LIMITS[name])
+
+
+def check_model_kwargs(model, kw) -> None:
+    """The model options (keywords of `simulate` beyond its own) that `model`
+    knows, with values it accepts; ArgumentError naming the option otherwise."""
     bad_kw = sorted(set(kw) - set(_problems.MODEL_KWARGS[model]))
     if bad_kw:
         raise ArgumentError(f"unknown option(s) {bad_kw} for model {model!r} "
                             f"(allowed: {list(_problems.MODEL_KWARGS[model])})", param="model_kwargs")
     if "h" in kw:
-        check_positive("h", kw["h"])
+        _limit("h", kw["h"])
     if "test_size" in kw:
         check_int("test_size", kw["test_size"], 1)
     if "input_dim" in kw:
@@ -215,11 +245,28 @@ def _run_length(prob, p, steps, burnin) -> tuple[int, int, str, dict]:
     burnin = check_int("burnin", burnin, 0)
     if burnin >= steps:
         raise ArgumentError(f"burnin must be < steps (got burnin={burnin}, steps={steps})")
+    _memory_guard(p, steps)
+    per_update = p["n"] if p["algo"] == "langevin" else p["batch"]
+    _memory.require_work(float(p["datasets"]) * p["chains"] * steps * per_update,
+                         f"datasets={p['datasets']} x chains={p['chains']} x steps={steps} x {per_update}", "steps")
     nrec = steps // p["record_every"] if p["record_every"] else 0
     if p["datasets"] * p["chains"] * max(nrec, 1) * (prob.d + 2) > _MAX_CELLS:
         raise ArgumentError("datasets x chains x records x dim is too large for memory (> 4e8 numbers)",
                             param="datasets")
     return steps, burnin, rule, asked
+
+
+def _memory_guard(p, steps) -> None:
+    """Refuse, naming the sizes, a run whose arrays would not fit in memory (`_memory`)."""
+    kw = p["model_kwargs"]
+    need = _memory.simulate_bytes(kind=_problems.KIND[p["model"]], datasets=p["datasets"], chains=p["chains"],
+                                  n=p["n"], dim=p["dim"], steps=steps, record_every=p["record_every"],
+                                  pool=p["pool"], input_dim=int(kw.get("input_dim", 5 if p["model"] == "rfridge" else 1)),
+                                  test_size=int(kw.get("test_size", 4096)), momentum=p["momentum"] > 0)
+    what = (f"datasets={p['datasets']} x chains={p['chains']}, n={p['n']}, dim={p['dim']}"
+            + (f", pool={p['pool']}" if p["pool"] else "")
+            + (f", steps={steps}, record_every={p['record_every']}" if steps else ""))
+    _memory.require_memory(need, what, "datasets")
 
 
 def _loss_stride(prob, p, steps, burnin) -> int:
@@ -233,8 +280,9 @@ def _loss_stride(prob, p, steps, burnin) -> int:
     return max(1, min(eval_cost // max(step_cost, 1), max(1, (steps - burnin) // 50)))
 
 
-def _run_kernel(prob, p, steps, burnin) -> tuple[dict, int]:
-    """Allocate the outputs, run the model's kernel; (arrays, loss stride)."""
+def _run_kernel(prob, p, steps, burnin, *, skip: bool = False) -> tuple[dict, int]:
+    """Allocate the outputs, run the model's kernel (not when `skip`: no chain
+    can be stationary, `_stability`); (arrays, loss stride)."""
     K, M, d, lr = p["datasets"], p["chains"], prob.d, p["lr"]
     every = p["record_every"]
     nrec = steps // every if every else 0
@@ -248,7 +296,9 @@ def _run_kernel(prob, p, steps, burnin) -> tuple[dict, int]:
     meas = _kernels.Measure(burnin=burnin, stride=stride, rec=max(every, 1), seed=np.uint64(_rng.seed64(p["seed"])),
                             M=M)
     a = prob.arrays
-    if prob.kind == "quad" and d == 1:
+    if skip:
+        pass
+    elif prob.kind == "quad" and d == 1:
         data = _kernels.QuadData(prob.X[:, :, 0].copy(), a["xbar"][:, 0].copy(), a["trs"], a["L"][:, 0, 0].copy(),
                                  a["tcen"][:, 0].copy(), a["tconst"], prob.tidx, prob.h)
         _kernels.quad1d(data, upd, meas, out)
@@ -263,6 +313,27 @@ def _run_kernel(prob, p, steps, burnin) -> tuple[dict, int]:
     if every:
         arrays.update(trace_train=out.tr_train, trace_test=out.tr_test, trace_theta=out.tr_theta)
     return arrays, stride
+
+
+def _leave_out(arrays, unstable) -> None:
+    """Chains of the data sets whose chain cannot be stationary (`_stability`)
+    count as diverged: their values and traces become nan, never averaged in."""
+    if not unstable.any():
+        return
+    arrays["diverged"][unstable] = True
+    for key in ("train", "test", "trace_train", "trace_test", "trace_theta"):
+        if key in arrays:
+            arrays[key][unstable] = np.nan
+
+
+def _stability_columns(stab) -> dict:
+    """The stability verdict as result columns: stable (True, False: some data
+    set's chain grows or is non-stationary, None: not known up front), the
+    largest mean-map and second-moment-map radii and the reason in words."""
+    stable = None if not stab["known"] else not bool(stab["unstable"].any())
+    return {"stable": stable, "unstable_datasets": int(stab["unstable"].sum()),
+            "mean_radius": stab["mean_radius"], "second_moment_radius": stab["second_moment_radius"],
+            "stability": stab["reason"]}
 
 
 def _config(prob, p, *, steps, burnin, rule, stride, asked) -> dict:
@@ -311,7 +382,8 @@ def _gap_estimate(prob, arrays, *, n, data_mean, data_std, pool) -> dict | None:
     """
     train = arrays["train"]
     K = train.shape[0]
-    if prob.kind != "quad" or pool is not None or K < CV_MIN_DATASETS:
+    usable = int((~arrays["diverged"]).all(axis=1).sum())  # data sets with no diverged chain
+    if prob.kind != "quad" or pool is not None or min(K, usable) < CV_MIN_DATASETS:
         return None
     a = prob.arrays
     d = prob.d

@@ -354,8 +354,14 @@ def ph_dimension(points, *, sizes=None, reps: int = 5, metric: str = "euclidean"
     if N < 10:
         raise ArgumentError(f"points must hold at least 10 points (got {N})")
     reps = check_int("reps", reps, 1)
+    from gapkit.sims.engine._memory import ph_dimension_bytes, require_memory
+
+    require_memory(ph_dimension_bytes(N, x.shape[1]), f"{N} points x {x.shape[1]} dims (an N^2 distance matrix)",
+                   "points")
     if sizes is None:
         sizes = np.unique(np.geomspace(max(10, N // 10), N, 10).astype(int))
+    if np.ndim(sizes) != 1:
+        raise ArgumentError(f"sizes must be a list of subset sizes (got {sizes!r})", param="sizes")
     sizes = np.asarray([check_int("sizes", s, 2, N) for s in sizes])
     if np.unique(sizes).size < 2:
         raise ArgumentError("sizes must hold at least 2 distinct values")

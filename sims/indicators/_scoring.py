@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gapkit.theory._validate import ArgumentError
+from gapkit.theory._validate import ArgumentError, check_array
 import scipy.stats
 
 __all__ = ["kendall_tau", "kendall_test", "granulated_tau", "cmi_score", "cmi_shared_score", "bound_tightness",
@@ -40,9 +40,9 @@ PERMUTATION_MAX_RUNS = 200
 
 
 def _pair(ind, gap):
-    x = np.asarray(ind, dtype=np.float64)
-    y = np.asarray(gap, dtype=np.float64)
-    if x.ndim != 1 or x.shape != y.shape:
+    x = check_array("indicator", ind, ndim=1, allow_nan=True, allow_inf=True)
+    y = check_array("gap", gap, ndim=1, allow_nan=True, allow_inf=True)
+    if x.shape != y.shape:
         raise ArgumentError(f"indicator and gap must be 1-D of the same length (got {x.shape} and {y.shape})")
     ok = np.isfinite(x) & np.isfinite(y)
     return x[ok], y[ok]

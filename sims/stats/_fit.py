@@ -35,7 +35,7 @@ __all__ = ["eq1", "fit_eq1", "finding_A", "finding_B", "finding_C", "finding_col
 
 from gapkit.sims._settings import Z95 as Z95  # noqa: E402 - two-sided 95% normal quantile
 from ._inference import ALPHA, combine_runs, interior_optimum, paired_trend, t_quantile, tost  # noqa: E402
-from gapkit.theory._validate import ArgumentError  # noqa: E402
+from gapkit.theory._validate import ArgumentError, check_array  # noqa: E402
 
 # Log-parameter box for the fit. Relative to the data scale (ymax, Tmin, Tmax)
 # these allow every (a, b, c) that shapes the curve on the grid; a parameter
@@ -89,11 +89,11 @@ def fit_eq1(T, gap, sigma=None) -> dict:
     ``undetermined`` lists the parameters the data do not pin down (c alone,
     say, when the exponential factor is inactive, as in the paper's Fig. 1).
     """
-    T = np.asarray(T, dtype=np.float64).ravel()
-    y = np.asarray(gap, dtype=np.float64).ravel()
+    T = check_array("T", T, ndim=1, allow_nan=True, allow_inf=True)
+    y = check_array("gap", gap, ndim=1, allow_nan=True, allow_inf=True)
     if T.shape != y.shape:
         raise ArgumentError(f"T and gap must have the same length (got {T.size} and {y.size})")
-    s = None if sigma is None else np.asarray(sigma, dtype=np.float64).ravel()
+    s = None if sigma is None else check_array("sigma", sigma, ndim=1, allow_nan=True, allow_inf=True)
     ok = np.isfinite(T) & np.isfinite(y) & (T > 0)
     if s is not None:
         if s.shape != y.shape:

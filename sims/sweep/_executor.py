@@ -20,6 +20,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 from gapkit.theory._validate import ArgumentError, check_int
@@ -40,8 +42,25 @@ class SerialExecutor:
     def close(self) -> None:
         return None
 
+    def terminate(self) -> None:
+        return None
 
-def _init_worker() -> None:
+
+_PARENT_POLL = 1.0  # seconds between a worker's checks that its parent is alive
+
+
+def _watch_parent(parent: int) -> None:
+    """A worker ends itself once its parent is gone (kill -9 of the sweep
+    leaves no pool process computing for nobody)."""
+    while True:
+        time.sleep(_PARENT_POLL)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _init_worker(parent: int | None = None) -> None:
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="gapkit-parent-watch").start()
     # one Numba thread per worker process: the pool already uses every core
     try:
         import numba
@@ -69,7 +88,7 @@ class ProcessExecutor:
     def _get_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=self._ctx, initializer=_init_worker
+                max_workers=self.workers, mp_context=self._ctx, initializer=_init_worker, initargs=(os.getpid(),)
             )
         return self._pool
 
@@ -80,7 +99,13 @@ class ProcessExecutor:
         futs = {pool.submit(fn, item): i for i, item in enumerate(items)}
         try:
             for fut in cf.as_completed(futs):
-                yield futs[fut], fut.result()
+                try:
+                    got = fut.result()
+                except cf.process.BrokenProcessPool:
+                    raise ArgumentError("workers: a worker process died (killed, or out of memory); the finished "
+                                        "runs are kept: rerun to resume, with fewer --workers if memory is short",
+                                        param="workers") from None
+                yield futs[fut], got
         finally:
             for fut in futs:
                 fut.cancel()
@@ -89,6 +114,19 @@ class ProcessExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    def terminate(self) -> None:
+        """Stop at once: pending runs cancelled, running workers killed (their
+        runs are lost; finished ones were stored)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        procs = list((getattr(pool, "_processes", None) or {}).values())  # no public handle on the workers
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.join(timeout=5)
 
 
 def _check_address(address: str) -> None:
@@ -145,17 +183,27 @@ class DaskExecutor:
 
         # pure=False: Dask must not deduplicate by argument hash behind our back;
         # the store already skips finished runs.
+        from distributed.scheduler import KilledWorker
+
         futs = self.client.map(fn, list(items), pure=False)
         index = {f.key: i for i, f in enumerate(futs)}
         try:
             for fut in as_completed(futs):
-                yield index[fut.key], fut.result()
+                try:
+                    got = fut.result()
+                except KilledWorker as exc:
+                    raise ArgumentError(f"scheduler {self.address}: a worker died running a run ({exc}); the "
+                                        "finished runs are kept: rerun to resume", param="scheduler") from None
+                yield index[fut.key], got
         finally:
             self.client.cancel(futs)
 
     def close(self) -> None:
         if self._own:
             self.client.close()
+
+    def terminate(self) -> None:
+        return None  # imap_unordered cancels its futures; the cluster's workers are not ours
 
 
 def make_executor(*, scheduler: str | None = None, workers: int | None = None, n_items: int | None = None):

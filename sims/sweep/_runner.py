@@ -4,15 +4,19 @@ findings from the stored records in `_findings`.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import signal
 import sys
+import threading
 import time as _time
 from pathlib import Path
 
 import numpy as np
 
 from gapkit.sims._backends import Backend, get_backend
+from gapkit.theory._validate import ArgumentError
 from ._findings import sweep_findings
 from ._spec import SweepSpec, build_runs
 from ._store import ResultsStore, config_key, jsonable
@@ -58,6 +62,9 @@ def execute_run(config: dict, backend: Backend | None = None) -> dict:
     if "train" in arrays and "test" in arrays:  # per-draw values: the unit of the paired finding tests
         res["per_draw"] = per_draw_values(arrays["train"], arrays["test"], diverged=arrays.get("diverged"),
                                           test_acc=arrays.get("test_acc"))
+    if res.get("stable") is False:  # some data set's chain has no stationary law (engine._stability)
+        res["steady"] = False
+        res["eq_reasons"] = "; ".join(r for r in (res.get("eq_reasons"), res.get("stability")) if r)
     if config.get("indicators"):
         res.update(_indicator_columns(backend, result, config))
     return {"result": jsonable(res), "meta": jsonable(meta)}
@@ -103,6 +110,22 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+def _memory_guard(spec: SweepSpec, parallel: int, executor) -> None:
+    """Refuse a sweep whose `parallel` largest runs would not fit in memory
+    (`gapkit.sims.engine._memory`), before any run starts."""
+    from gapkit.sims.engine._memory import require_memory
+    from ._spec import run_memory
+
+    try:
+        require_memory(run_memory(spec) * parallel,
+                       f"{parallel} run(s) at once of datasets={spec.datasets} x chains={spec.chains}, n={spec.n}, "
+                       f"dim={spec.dim}", "datasets")
+    except BaseException:
+        if executor is not None:
+            executor.close()
+        raise
+
+
 def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = None, workers: int | None = None,
               progress: bool = True, table_every: int = 20, figures: bool = True) -> dict:
     """Run (or resume) a sweep into the store at `out`; returns the summary.
@@ -112,12 +135,42 @@ def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = No
     stored one by one as they finish; runs.csv is rebuilt every
     `table_every` new records and at the end.
     """
-    from ._executor import make_executor
-
+    if not isinstance(spec, SweepSpec):
+        raise ArgumentError(f"spec must be a SweepSpec (make_spec builds one; got {type(spec).__name__})",
+                            param="spec")
     spec.validate()
     t0 = _time.perf_counter()
     store = ResultsStore.open(out)
-    store.write_settings({"spec": dataclasses.asdict(spec), "format": "gapkit-sweep/1"})
+    settings = {"spec": dataclasses.asdict(spec), "format": "gapkit-sweep/1"}
+    with store.lock(), _sigterm_interrupts():
+        store.check_settings(settings)
+        store.write_settings(settings)
+        return _sweep_locked(spec, store, out, t0, executor=executor, scheduler=scheduler, workers=workers,
+                             progress=progress, table_every=table_every, figures=figures)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """SIGTERM during the sweep acts as Ctrl-C (KeyboardInterrupt: the pool is
+    stopped, finished runs are kept); only in the main thread, restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _sweep_locked(spec, store, out, t0, *, executor, scheduler, workers, progress, table_every, figures) -> dict:
+    """`run_sweep` with the folder's lock held and its settings written."""
+    from ._executor import make_executor
+
     runs = build_runs(spec)
     keys = [config_key(c) for c in runs]
     todo = [i for i, k in enumerate(keys) if not store.has(k)]
@@ -128,16 +181,26 @@ def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = No
     own = executor is None
     if own:
         executor = make_executor(scheduler=scheduler, workers=workers, n_items=len(todo))
+    if todo and getattr(executor, "name", "") != "dask":  # runs in flight at once share this machine's memory
+        _memory_guard(spec, min(len(todo), int(getattr(executor, "workers", 1))), executor if own else None)
     bar = _Progress(len(runs), reused, progress)
     computed = 0
     try:
         for j, got in executor.imap_unordered(functools.partial(execute_run, backend=backend),
                                                  [runs[i] for i in todo]):
-            store.put(runs[todo[j]], got["result"], got.get("meta"))
+            try:
+                store.put(runs[todo[j]], got["result"], got.get("meta"))
+            except OSError as exc:  # a full disk, a folder gone read-only: what is stored stays
+                raise ArgumentError(f"out {store.root} cannot be written ({exc.strerror or exc}); the "
+                                    f"{reused + computed} finished runs are kept", param="out") from None
             computed += 1
             bar.step()
             if table_every and computed % table_every == 0:
                 store.write_table(keys)
+    except BaseException:
+        if own:
+            executor.terminate()  # Ctrl-C, SIGTERM, an error: no worker outlives the sweep
+        raise
     finally:
         bar.close()
         if own:

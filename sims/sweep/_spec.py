@@ -45,10 +45,12 @@ import math
 import numpy as np
 
 from gapkit.sims._backends import get_backend
+from gapkit.sims._settings import LIMITS, MAX_SEED
 from ._store import config_key
 
 __all__ = ["MODELS", "ALGOS", "PRESETS", "MODEL_DEFAULTS", "SweepSpec", "make_spec", "build_runs",
-           "run_seed", "relax_time", "steps_for", "burnin_request", "epochs_for", "PAIRINGS", "GRID_KEYS"]
+           "run_seed", "relax_time", "steps_for", "burnin_request", "epochs_for", "PAIRINGS", "GRID_KEYS",
+           "run_memory"]
 
 from gapkit.sims._settings import ALGOS as ALGOS  # noqa: E402 - names live in the settings module
 from gapkit.sims._settings import MODELS as MODELS  # noqa: E402
@@ -127,9 +129,15 @@ class SweepSpec:
     preset: str | None = None
 
     def validate(self) -> "SweepSpec":
-        from gapkit.theory._validate import ArgumentError, check_int, check_nonneg, check_positive
+        from gapkit.theory._validate import (ArgumentError, check_bool, check_int, check_interval, check_nonneg,
+                                             check_positive)
 
-        backend = get_backend(self.backend)  # a registered backend, else an ArgumentError naming them
+        if not isinstance(self.backend, str):
+            raise ArgumentError(f"backend must be the name of a registered backend (got {self.backend!r})",
+                                param="backend")
+        backend = get_backend(self.backend)  # a registered backend by name only, else an ArgumentError naming them
+        check_bool("cosine", self.cosine)
+        check_bool("indicators", self.indicators)
         if backend.models and self.model not in backend.models:
             raise ArgumentError(f"model must be one of {', '.join(backend.models)} (got {self.model!r})", param="model")
         if self.algo not in ALGOS:
@@ -138,25 +146,32 @@ class SweepSpec:
             raise ArgumentError("give exactly one of T_grid and lr_grid", param="T_grid")
         grid_name = "T_grid" if self.T_grid is not None else "lr_grid"
         grid = self.T_grid if self.T_grid is not None else self.lr_grid
+        _check_lists(grid_name, grid, self.batch_grid)
         if len(grid) == 0:
             raise ArgumentError(f"{grid_name} must be a non-empty list of numbers > 0 (got an empty list)")
         if len(self.batch_grid) == 0:
             raise ArgumentError("batch_grid must be a non-empty list of integers >= 1 (got an empty list)")
+        self.batch_grid = [check_int("batch_grid", b, *LIMITS["batch"]) for b in self.batch_grid]
         for v in grid:
-            check_positive(grid_name.replace("_grid", ""), v)
-        self.batch_grid = [check_int("B", b, 1) for b in self.batch_grid]
+            check_interval(grid_name, v, *LIMITS["T" if grid_name == "T_grid" else "lr"])
+        for T, B, lr in self.points():
+            check_interval("lr = T x B", lr, *LIMITS["lr"])  # of a T grid
+            check_interval("T", T, *LIMITS["T"])
         for name in ("seeds", "datasets", "chains", "max_steps", "ref_epochs", "n", "dim"):
             check_int(name, getattr(self, name), 1)
-        check_int("root_seed", self.root_seed, 0)
+        check_int("max_steps", self.max_steps, 1, MAX_STEPS)
+        check_int("root_seed", self.root_seed, 0, MAX_SEED)
         if self.pairing not in PAIRINGS:
             raise ArgumentError(f"pairing must be one of {', '.join(PAIRINGS)} (got {self.pairing!r})", param="pairing")
         runs = len(grid) * len(self.batch_grid) * self.seeds
         if runs > MAX_RUNS:  # a run list this long would take hours to build, years to run
             raise ArgumentError(f"seeds must keep the sweep at <= {MAX_RUNS} runs (grid points x seeds = {runs})",
                                 param="seeds")
-        for name in ("burn_time", "alpha", "beta", "momentum", "data_std", "noise_std"):
-            check_nonneg(name, getattr(self, name))
-        check_positive("time", self.time)
+        for name in ("burn_time", "alpha", "data_std", "noise_std", "time", "data_mean"):
+            check_interval(name, getattr(self, name), *LIMITS[name])
+        check_nonneg("beta", self.beta)
+        check_interval("beta", self.beta, *LIMITS["beta"])
+        check_nonneg("momentum", self.momentum)
         check_positive("T_ref", self.T_ref)
         if not self.momentum < 1:
             raise ArgumentError(f"momentum must be in [0, 1) (got {self.momentum})")
@@ -171,6 +186,18 @@ class SweepSpec:
             else:
                 out += [(float(lr) / B, int(B), float(lr)) for lr in self.lr_grid]
         return out
+
+
+MAX_STEPS = 400_000_000  # updates per run: the learning-rate schedule holds one float per update
+
+
+def _check_lists(grid_name, grid, batch_grid) -> None:
+    """The grids are lists (or tuples) of numbers, not a scalar or a string."""
+    from gapkit.theory._validate import ArgumentError
+
+    for name, v in ((grid_name, grid), ("batch_grid", batch_grid)):
+        if not isinstance(v, (list, tuple)):
+            raise ArgumentError(f"{name} must be a list of numbers (got {type(v).__name__} {v!r})", param=name)
 
 
 def make_spec(model: str | None, *, preset: str | None = "smoke", backend: str = "numba", **overrides) -> SweepSpec:
@@ -194,6 +221,8 @@ def make_spec(model: str | None, *, preset: str | None = "smoke", backend: str =
     preset_model = base.pop("model", None)
     model = preset_model if model is None else model
     kwargs = overrides.pop("model_kwargs", None)
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise ArgumentError(f"model_kwargs must be a dict (got {type(kwargs).__name__})", param="model_kwargs")
     over = {k: v for k, v in overrides.items() if v is not None}
     for grid, other in (("lr_grid", "T_grid"), ("T_grid", "lr_grid")):
         if grid in over and other not in over:
@@ -207,7 +236,38 @@ def make_spec(model: str | None, *, preset: str | None = "smoke", backend: str =
     unknown = sorted(set(base) - fields)
     if unknown:
         raise ArgumentError(f"unknown sweep setting(s): {', '.join(unknown)}")
-    return SweepSpec(model=model, preset=preset, backend=backend, **base).validate()
+    spec = SweepSpec(model=model, preset=preset, backend=backend, **base).validate()
+    _check_model_kwargs(spec)
+    return spec
+
+
+# Keys of a run's configuration (`build_runs`): a model setting of the same
+# name would change the run while runs.csv shows the configured value.
+RUN_KEYS = ("backend", "model", "algo", "cosine", "T", "batch", "lr", "replicate", "root_seed", "seed", "epochs",
+            "steps", "burnin", "capped", "record_every", "datasets", "chains", "n", "dim", "alpha", "beta",
+            "momentum", "data_mean", "data_std", "noise_std", "indicators", "problem_seed", "dt")
+
+
+def _check_model_kwargs(spec: SweepSpec) -> None:
+    """model_kwargs (``--set``) may not clash with a run setting, and on the
+    built-in toy backend must be options the model knows, with values its
+    first run accepts (checked now, not when the run starts)."""
+    from gapkit.theory._validate import ArgumentError
+
+    kw = spec.model_kwargs
+    if not isinstance(kw, dict):
+        raise ArgumentError(f"model_kwargs must be a dict (got {type(kw).__name__})", param="model_kwargs")
+    clash = sorted(set(kw) & set(RUN_KEYS))
+    if clash:
+        raise ArgumentError(f"--set {clash[0]} is a run setting, recorded in runs.csv: give it as its own option "
+                            f"or sweep setting, not as a model setting (--set)", param="model_kwargs")
+    if spec.backend == "numba":  # the built-in toy backend: what its first run would reject, now
+        from gapkit.sims._backends import _SIM_KEYS
+        from gapkit.sims.engine._simulate import check_model_kwargs, check_simulate_args
+
+        check_model_kwargs(spec.model, kw)  # first: the run length reads h
+        first = _run_config(spec, *spec.points()[0], 0, by_steps=True)
+        check_simulate_args(**{k: first[k] for k in _SIM_KEYS if k in first}, **kw)
 
 
 def relax_time(spec: SweepSpec) -> float:
@@ -264,6 +324,20 @@ def burnin_request(lr: float, spec: SweepSpec) -> int | None:
     if rate <= 0:
         return None
     return max(rescaled, math.ceil(spec.burn_time / rate))
+def run_memory(spec: SweepSpec) -> int:
+    """Bytes of the largest run of a toy-backend sweep (`gapkit.sims.engine._memory.simulate_bytes`
+    at the grid point with the most updates); 0 for a backend measured in epochs."""
+    from gapkit.sims.engine._memory import simulate_bytes
+    from gapkit.sims.engine._problems import KIND
+
+    if get_backend(spec.backend).run_length != "steps" or spec.model not in KIND:
+        return 0
+    steps = max(steps_for(lr, spec)[0] for _, _, lr in spec.points())
+    kw = spec.model_kwargs
+    return simulate_bytes(kind=KIND[spec.model], datasets=spec.datasets, chains=spec.chains, n=spec.n, dim=spec.dim,
+                          steps=steps, record_every=max(1, steps // 100),
+                          input_dim=int(kw.get("input_dim", 5 if spec.model == "rfridge" else 1)),
+                          test_size=int(kw.get("test_size", 4096)), momentum=spec.momentum > 0)
 
 
 def epochs_for(T: float, spec: SweepSpec) -> int:
@@ -289,29 +363,30 @@ def run_seed(root_seed: int, config: dict, pairing: str = "paired") -> int:
 def build_runs(spec: SweepSpec) -> list[dict]:
     """One full configuration per run (grid point x replicate), seed included."""
     by_steps = get_backend(spec.backend).run_length == "steps"
-    runs = []
-    for T, B, lr in spec.points():
-        for r in range(spec.seeds):
-            cfg = {"backend": spec.backend, "model": spec.model, "algo": spec.algo, "cosine": bool(spec.cosine),
-                   "T": T, "batch": B, "lr": lr, "replicate": r, "root_seed": int(spec.root_seed)}
-            if not by_steps:
-                cfg.update(epochs=epochs_for(T, spec))
-            else:
-                steps, burnin, capped = steps_for(lr, spec)
-                cfg.update(steps=steps, burnin=burnin, capped=capped, record_every=max(1, steps // 100),
-                           datasets=spec.datasets, chains=spec.chains, n=spec.n, dim=spec.dim)
-                want = burnin_request(lr, spec)
-                if want is None or want > burnin:  # the cap shortened the burn-in: say by how much
-                    cfg["burnin_requested"] = want
-            cfg.update(alpha=float(spec.alpha), beta=float(spec.beta), momentum=float(spec.momentum),
-                       data_mean=float(spec.data_mean), data_std=float(spec.data_std),
-                       noise_std=float(spec.noise_std), indicators=bool(spec.indicators))
-            if spec.model_kwargs:
-                cfg["model_kwargs"] = dict(sorted(spec.model_kwargs.items()))
-            if by_steps:
-                # one data distribution (teacher, pool, test set) for the whole sweep;
-                # the data sets themselves come from each run's own seed (paired: the replicate's)
-                cfg["problem_seed"] = int(spec.root_seed)
-            cfg["seed"] = run_seed(spec.root_seed, cfg, spec.pairing)
-            runs.append(cfg)
-    return runs
+    return [_run_config(spec, T, B, lr, r, by_steps=by_steps) for T, B, lr in spec.points() for r in range(spec.seeds)]
+
+
+def _run_config(spec: SweepSpec, T: float, B: int, lr: float, r: int, *, by_steps: bool) -> dict:
+    """The full configuration of replicate `r` at grid point (T, B, lr), seed included."""
+    cfg = {"backend": spec.backend, "model": spec.model, "algo": spec.algo, "cosine": bool(spec.cosine),
+           "T": T, "batch": B, "lr": lr, "replicate": r, "root_seed": int(spec.root_seed)}
+    if not by_steps:
+        cfg.update(epochs=epochs_for(T, spec))
+    else:
+        steps, burnin, capped = steps_for(lr, spec)
+        cfg.update(steps=steps, burnin=burnin, capped=capped, record_every=max(1, steps // 100),
+                   datasets=spec.datasets, chains=spec.chains, n=spec.n, dim=spec.dim)
+        want = burnin_request(lr, spec)
+        if want is None or want > burnin:  # the cap shortened the burn-in: say by how much
+            cfg["burnin_requested"] = want
+    cfg.update(alpha=float(spec.alpha), beta=float(spec.beta), momentum=float(spec.momentum),
+               data_mean=float(spec.data_mean), data_std=float(spec.data_std),
+               noise_std=float(spec.noise_std), indicators=bool(spec.indicators))
+    if spec.model_kwargs:
+        cfg["model_kwargs"] = dict(sorted(spec.model_kwargs.items()))
+    if by_steps:
+        # one data distribution (teacher, pool, test set) for the whole sweep;
+        # the data sets themselves come from each run's own seed (paired: the replicate's)
+        cfg["problem_seed"] = int(spec.root_seed)
+    cfg["seed"] = run_seed(spec.root_seed, cfg, spec.pairing)
+    return cfg

@@ -18,9 +18,21 @@ reads NaN). Records written before that convention hold the strings "nan",
 Crash safety: every file is written to a temporary file in the same folder,
 flushed and fsync'ed, then moved into place with `os.replace` (atomic on POSIX).
 A process killed at any moment (kill -9 included) leaves either the old file or
-the new one, plus possibly a stray ``.tmp-*`` file, which `ResultsStore.open`
-deletes. A record that does not parse (a disk that lied about fsync) counts as
-missing and is recomputed.
+the new one, plus possibly a stray temporary file named
+``.tmp-gapkit-<host>-<pid>-*.part``; `ResultsStore.open` deletes those of
+writers on this host that are no longer alive, and nothing else (another
+writer's live temporaries and a user's own ``.tmp-*`` files stay).
+
+Trust nothing read: a record is used only if it parses, holds a "config" and
+a "result" dict, and its config hashes to its file name; anything else is
+moved aside to ``DIR/rejected/`` (with the reason in a ``.why`` file next to
+it) and the run counts as missing, so it is recomputed.
+
+Writers: a sweep holds an exclusive lock on ``DIR/.lock`` (`ResultsStore.lock`)
+while it runs, so a second sweep into the same folder is refused at once, and
+a folder whose ``sweep.json`` holds another sweep's settings is refused too
+(`check_settings`): one folder, one sweep. Files get the permissions of the
+user's umask (0666 minus the umask), like any file the user creates.
 
 ``meta`` holds what may differ between two computations of the same run (wall
 time, host); it is kept out of runs.csv so two sweeps of the same configuration
@@ -34,7 +46,10 @@ import io
 import json
 import math
 import os
+import shutil
+import socket
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,9 +60,33 @@ from gapkit.theory._validate import ArgumentError
 
 __all__ = ["config_key", "canonical_json", "jsonable", "ResultsStore", "flatten_scalars", "record_column"]
 
-_TMP_PREFIX = ".tmp-"
+_TMP_PREFIX = ".tmp-gapkit-"
 # result entries kept in the records but not in runs.csv: the per-draw values (K numbers each)
 TABLE_SKIP = ("per_draw",)
+_HOST = socket.gethostname().replace("-", "_") or "host"
+_UMASK_LOCK = threading.Lock()
+
+
+def _tmp_prefix(pid: int | None = None) -> str:
+    """Prefix of the temporary files of writer `pid` (default: this process) on this host."""
+    return f"{_TMP_PREFIX}{_HOST}-{os.getpid() if pid is None else int(pid)}-"
+
+
+def _umask() -> int:
+    with _UMASK_LOCK:  # reading the umask means setting it: done under a lock, restored at once
+        old = os.umask(0o077)
+        os.umask(old)
+    return old
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 # gapkit's one JSON convention (non-finite numbers are null); the old name stays for callers.
@@ -104,8 +143,9 @@ def flatten_scalars(d: dict, prefix: str = "") -> dict:
 
 def _atomic_write(path: Path, text: str) -> None:
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(), suffix=".part", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a store file gets the user's umask
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
@@ -152,37 +192,88 @@ class ResultsStore:
 
     @classmethod
     def open(cls, root) -> "ResultsStore":
-        """Create the folders if needed and delete temporary files that a killed
-        writer left behind (they were never renamed, so they hold nothing the
-        store counts)."""
+        """Create the folders if needed and delete the temporary files that
+        killed writers on this host left behind (never renamed, so they hold
+        nothing the store counts); a live writer's and other files stay."""
+        if root is None or str(root).strip() == "":
+            raise ArgumentError("out must name a folder (got an empty path)", param="out")
         store = cls(root)
-        store.runs_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            store.runs_dir.mkdir(parents=True, exist_ok=True)
+            probe = store.root / f"{_tmp_prefix()}probe.part"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:  # a file in the way, a read-only or forbidden folder, /proc, a full disk
+            raise ArgumentError(f"out must be a folder gapkit can write (got {str(root)!r}: "
+                                f"{exc.strerror or type(exc).__name__})", param="out") from None
         for folder in (store.root, store.runs_dir):
-            for p in folder.glob(_TMP_PREFIX + "*"):
+            for p in folder.glob(f"{_TMP_PREFIX}{_HOST}-*.part"):
+                pid = p.name[len(_TMP_PREFIX) + len(_HOST) + 1:].split("-", 1)[0]
+                if not pid.isdigit() or _alive(int(pid)):
+                    continue
                 try:
                     p.unlink()
                 except FileNotFoundError:
                     pass
         return store
 
+    def lock(self):
+        """Hold the folder's writer lock (a context manager): a second holder
+        is refused at once with an ArgumentError naming the folder."""
+        return _FolderLock(self.root / ".lock")
+
+    def check_settings(self, settings: dict) -> None:
+        """Refuse a sweep whose settings differ from those the folder already
+        holds (its sweep.json): a second sweep would replace runs.csv with its
+        own runs only. The first difference is named."""
+        old = self.read_settings()
+        if old is None or old.get("spec") is None:
+            return
+        new = json.loads(_dumps(settings))
+        diff = sorted(k for k in set(old["spec"]) | set(new["spec"]) if old["spec"].get(k) != new["spec"].get(k))
+        if diff:
+            k = diff[0]
+            raise ArgumentError(f"out {self.root} holds another sweep ({k} = {old['spec'].get(k)!r} there, "
+                                f"{new['spec'].get(k)!r} here; {len(diff)} setting(s) differ): use another --out "
+                                "folder (or delete this one)", param="out")
+
     # ------------------------------------------------------------- records
     def path_for(self, key: str) -> Path:
         return self.runs_dir / f"{key}.json"
 
     def get(self, key: str) -> dict | None:
-        """The record stored under `key`, or None (missing or unreadable)."""
+        """The record stored under `key`, or None: missing, or not to be
+        trusted (module docstring), then moved aside to rejected/."""
         p = self.path_for(key)
         try:
             rec = json.loads(p.read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        except FileNotFoundError:
             return None
-        if not isinstance(rec, dict) or "config" not in rec or "result" not in rec:
-            return None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, OSError) as exc:
+            return self._reject(p, f"does not parse ({type(exc).__name__})")
+        why = _untrusted(rec, key)
+        if why:
+            return self._reject(p, why)
         # the config is left as stored: its canonical JSON is the record's key
         for part in ("result", "meta"):
             if part in rec:
                 rec[part] = _legacy_to_null(rec[part])
         return rec
+
+    def _reject(self, path: Path, why: str) -> None:
+        """Move an untrusted record to rejected/ (its reason in a .why file); None."""
+        bad = self.root / "rejected"
+        try:
+            bad.mkdir(exist_ok=True)
+            dest = bad / path.name
+            n = 1
+            while dest.exists():
+                dest, n = bad / f"{path.name}.{n}", n + 1
+            shutil.move(str(path), dest)
+            _atomic_write(dest.with_name(dest.name + ".why"), f"{why}\n")
+        except OSError:
+            pass  # moving aside is a courtesy: the record is not used either way
+        return None
 
     def has(self, key: str) -> bool:
         return self.get(key) is not None
@@ -197,7 +288,7 @@ class ResultsStore:
         return key
 
     def keys(self) -> list[str]:
-        return sorted(p.stem for p in self.runs_dir.glob("*.json") if not p.name.startswith(_TMP_PREFIX))
+        return sorted(p.stem for p in self.runs_dir.glob("*.json") if not p.name.startswith("."))
 
     def records(self, keys=None) -> Iterator[dict]:
         for k in self.keys() if keys is None else keys:
@@ -210,10 +301,12 @@ class ResultsStore:
         _atomic_write(self.settings_path, _dumps(settings, sort_keys=True, indent=1))
 
     def read_settings(self) -> dict | None:
+        """sweep.json, or None (missing, unreadable, or not a dict)."""
         try:
-            return json.loads(self.settings_path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
+            got = json.loads(self.settings_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             return None
+        return got if isinstance(got, dict) and isinstance(got.get("spec", {}), dict) else None
 
     # ------------------------------------------------------------- table
     def table_rows(self, keys=None) -> tuple[list[str], list[dict]]:
@@ -252,6 +345,47 @@ class ResultsStore:
             w.writerow({c: _cell(r.get(c)) for c in cols})
         _atomic_write(self.table_path, buf.getvalue())
         return self.table_path
+
+
+def _untrusted(rec, key: str) -> str:
+    """Why a parsed record cannot be used under `key` ("" when it can)."""
+    if not isinstance(rec, dict) or not isinstance(rec.get("config"), dict) or not isinstance(rec.get("result"), dict):
+        return "not a record (a dict with 'config' and 'result' dicts)"
+    if "meta" in rec and not isinstance(rec["meta"], dict):
+        return "its 'meta' is not a dict"
+    try:
+        got = config_key(rec["config"])
+    except (TypeError, ValueError, RecursionError):
+        return "its config cannot be hashed"
+    if got != key:
+        return f"its config hashes to {got}, not to its file name {key}"
+    return ""
+
+
+class _FolderLock:
+    """An exclusive, non-blocking flock on a file; released on exit (and by
+    the system when the holder dies, kill -9 included)."""
+
+    def __init__(self, path: Path):
+        self.path, self._fd = Path(path), None
+
+    def __enter__(self):
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ArgumentError(f"out {self.path.parent} is in use by another gapkit sweep (it holds {self.path.name}): "
+                                "wait for it to finish or use another --out folder", param="out") from None
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self._fd)
+        self._fd = None
+        return False
 
 
 # Columns a reader looks for first; the rest follow alphabetically.

@@ -46,7 +46,6 @@ def paper_form_residual(derived, paper) -> float:
 
 @register_check(ids=["eq25.coefficient.symbolic", "eq26.", "eq27."], quick=True)
 def eq25_27(ctx):
-    import sympy as sp
 
     from gapkit.theory._derivations import (_T, dtest_dT, eq25_sigma_va_coefficient, eq26_symbolic,
                                             eq27_quadratic1d, t_opt)
