@@ -87,7 +87,7 @@ def test_in_memory_tensors_and_model_class(user_files):
 
 def test_cli_sweep_with_user_module_and_npz(user_files, tmp_path, capsys):
     argv = ["sweep", "--backend", "torch", "--model", "gk_user_mod:TinyNet", "--dataset", str(user_files),
-            "--set", "hidden=4", "--set", "n_train=40", "--set", "n_test=40", "--set", "epochs=2",
+            "--set", "hidden=4", "--set", "n_train=40", "--set", "n_test=40",
             "--set", "window=1", "--lr-grid", "0.1", "--batch-grid", "8", "--seeds", "1", "--datasets", "2",
             "--out", str(tmp_path / "store"), "--workers", "1", "--no-figures", "--json"]
     assert main(argv) == 0

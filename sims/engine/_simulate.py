@@ -259,7 +259,7 @@ def _run_length(prob, p, steps, burnin) -> tuple[int, int, str, dict]:
 def _memory_guard(p, steps) -> None:
     """Refuse, naming the sizes, a run whose arrays would not fit in memory (`_memory`)."""
     kw = p["model_kwargs"]
-    need = _memory.simulate_bytes(kind=_problems.KIND[p["model"]], datasets=p["datasets"], chains=p["chains"],
+    need = _memory.simulate_bytes(kind=_problems.KIND.get(p["model"], "symbolic"), datasets=p["datasets"], chains=p["chains"],
                                   n=p["n"], dim=p["dim"], steps=steps, record_every=p["record_every"],
                                   pool=p["pool"], input_dim=int(kw.get("input_dim", 5 if p["model"] == "rfridge" else 1)),
                                   test_size=int(kw.get("test_size", 4096)), momentum=p["momentum"] > 0)

@@ -4,8 +4,8 @@ The per-example gradient dl(theta, x[, y]) and loss l of the model are printed f
 (common subexpressions eliminated) to two scalar Python functions, compiled with Numba, and
 called from one generic kernel; compilation happens once per model object and kind of step
 (`compiled`, an in-memory cache: the functions are generated, so Numba's on-disk cache does not
-apply). Small runs use a serial kernel (it compiles in about half the time), large ones
-(> PARALLEL_WORK chain-steps x examples) the parallel one; the numbers are the same.
+apply). Chains run in blocks on the kernel threads (`_jit.run_blocks`); the numbers do not depend on
+the thread count.
 
 The kernel follows the built-in kernels of `_kernels` step for step and draw for draw, so a
 model that is one of the built-in losses reproduces their chain (same seed, same numbers up to
@@ -35,7 +35,6 @@ from collections import namedtuple
 
 import numpy as np
 import sympy as sp
-from numba import prange
 
 from gapkit.sims._settings import BIG
 from gapkit.sims.stats._results import RunResult
@@ -43,7 +42,7 @@ from gapkit.theory._validate import ArgumentError, check_int
 
 from . import _data, _kernels, _problems, _rng
 from . import _simulate as _sim
-from ._jit import jit, pjit
+from ._jit import jit, run_blocks
 
 __all__ = ["SymData", "simulate_model", "compiled"]
 
@@ -79,22 +78,17 @@ def _codegen(model):
     return "\n".join(grad) + "\n", "\n".join(loss) + "\n"
 
 
-def compiled(model, *, langevin: bool, parallel: bool):
-    """The model's kernel for Langevin or the minibatch algorithms, serial or parallel (module docstring):
-    generated and compiled on first use, then cached per (model object, langevin, parallel)."""
+def compiled(model, *, langevin: bool):
+    """The model's kernel for Langevin or the minibatch algorithms (module docstring): generated and
+    compiled on first use, then cached per (model object, langevin)."""
     cache = _COMPILED.setdefault(model, {})
-    key = (bool(langevin), bool(parallel))
+    key = (bool(langevin),)
     if key not in cache:
         ns: dict = {"math": math}
         for src in _codegen(model):
             exec(compile(src, f"<gapkit SymbolicModel {model.name}>", "exec"), ns)  # noqa: S102 - our own printout
         cache[key] = _kernel(jit(ns["grad"], **_OPTS), jit(ns["loss"], **_OPTS), *key)
     return cache[key]
-
-
-#: Chain-steps x examples per step above which the parallel kernel is used (its compilation takes about
-#: twice as long as the serial one's; both give the same numbers, every chain owning its stream).
-PARALLEL_WORK = 50_000_000
 
 
 def _steps(grad):
@@ -177,9 +171,10 @@ def _steps(grad):
     return minibatch_step, langevin_step
 
 
-def _kernel(grad, loss, langevin, parallel):
+def _kernel(grad, loss, langevin):
     """The generic kernel (module docstring) around the model's compiled grad and loss, for Langevin or the
-    minibatch algorithms (only that step is compiled), serial or parallel over chain blocks (same numbers)."""
+    minibatch algorithms (only that step is compiled), run over blocks of chains on the kernel threads
+    (`_jit.run_blocks`: the same numbers for any thread count, every chain owning its stream)."""
     minibatch_step, langevin_step = _steps(grad)
     step = langevin_step if langevin else minibatch_step
     @jit(**_OPTS)
@@ -232,12 +227,9 @@ def _kernel(grad, loss, langevin, parallel):
             out.test[k, m] = np.nan if bad or cnt == 0 else ate / cnt
 
     def run(data, upd, meas, out):
-        nc = data.X.shape[0] * meas.M
-        nb = min(nc, _kernels._BLOCKS)
-        for b in prange(nb):
-            chains(b * nc // nb, (b + 1) * nc // nb, data, upd, meas, out)
+        run_blocks(chains, data.X.shape[0] * meas.M, data, upd, meas, out)
 
-    return pjit(run, **_OPTS) if parallel else jit(run, **_OPTS)
+    return run
 
 
 # ---------------------------------------------------------------- the Python side
@@ -312,10 +304,10 @@ def simulate_model(model, *, steps, burnin, dim, model_kwargs, **shared):
     p.update(model=f"symbolic:{model.name}", problem_seed=own["problem_seed"],
              model_kwargs={k: v for k, v in own.items() if v is not None})
     prob = _problem(model, p, test_size=own["test_size"])
-    steps, burnin, rule = _sim._run_length(prob, p, steps, burnin)
+    steps, burnin, rule, asked = _sim._run_length(prob, p, steps, burnin)
     stride = _stride(prob, p, steps, burnin, own["loss_stride"])
     arrays = _run(model, prob, p, steps, burnin, stride)
-    config = _sim._config(prob, p, steps=steps, burnin=burnin, rule=rule, stride=stride)
+    config = _sim._config(prob, p, steps=steps, burnin=burnin, rule=rule, stride=stride, asked=asked)
     config["loss"] = str(model.loss_expr)
     theory = {"note": "no closed form for a user's model: compare with SymbolicModel.fokker_planck (Eq 47) "
                       "or the exact engine on SymbolicModel.universe"}
@@ -338,9 +330,7 @@ def _run(model, prob, p, steps, burnin, stride) -> dict:
                             M=M)
     a = prob.arrays
     data = SymData(prob.X, prob.y, a["Xt"], a["yt"], prob.tidx)
-    per_step = p["n"] if p["algo"] == "langevin" else p["batch"]
-    parallel = K * M * steps * per_step > PARALLEL_WORK
-    compiled(model, langevin=p["algo"] == "langevin", parallel=parallel)(data, upd, meas, out)
+    compiled(model, langevin=p["algo"] == "langevin")(data, upd, meas, out)
     arrays = {"train": out.train, "test": out.test, "diverged": out.div, "theta_final": out.theta}
     if every:
         arrays.update(trace_train=out.tr_train, trace_test=out.tr_test, trace_theta=out.tr_theta)
