@@ -19,6 +19,8 @@ __all__ = [
     "K_SE",
     "STEADY_Z",
     "BIG",
+    "EXTRA_OF",
+    "install_hint",
 ]
 
 # The toy models of the Numba engine (gapkit.sims.engine._problems builds them).
@@ -41,3 +43,13 @@ K_SE = 4.0
 STEADY_Z = 4.0
 # |theta| beyond this is divergence; keeps loss squares finite in the estimators.
 BIG = 1e30
+
+# The pyproject extra that brings each optional package.
+EXTRA_OF = {"torch": "gpu", "mnist1d": "gpu", "sklearn": "gpu", "dask": "dist", "distributed": "dist"}
+
+
+def install_hint(package: str) -> str:
+    """The one install hint for an optional package, right for a source
+    checkout: ``pip install -e ".[gpu]"`` for torch."""
+    extra = EXTRA_OF.get(package.split(".")[0], "all")
+    return f'pip install -e ".[{extra}]"'

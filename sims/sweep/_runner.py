@@ -70,31 +70,37 @@ def _indicator_columns(backend: Backend, result, config: dict) -> dict:
 
 # ---------------------------------------------------------------- the sweep
 class _Progress:
-    def __init__(self, total: int, done: int, enabled: bool):
-        self.total, self.done, self.enabled = total, done, enabled
-        self.tty = enabled and sys.stderr.isatty()
-        self._last = -1
-        self.show()
+    """Runs done out of the grid on stderr, with the elapsed time and an ETA
+    (from the runs computed so far): a tqdm bar on a terminal, a line per 10%
+    when stderr is a file. A line first says what is about to run, so a slow
+    first run (a network training for minutes) does not look like a hang."""
 
-    def show(self):
-        if not self.enabled or self.total == 0:
-            return
-        frac = self.done / self.total
-        if self.tty:
-            bar = "#" * int(30 * frac)
-            sys.stderr.write(f"\rsweep [{bar:<30}] {self.done}/{self.total} runs")
+    def __init__(self, total: int, done: int, enabled: bool, what: str = ""):
+        from tqdm import tqdm
+
+        self.total, self.done, self.enabled = total, done, enabled and total > 0
+        self.tty = self.enabled and sys.stderr.isatty()
+        self._last, self._t0 = -1, _time.perf_counter()
+        self._first = done
+        if self.enabled:
+            sys.stderr.write(f"sweep: {total} runs, {done} already in the store; {what}\n")
             sys.stderr.flush()
-        elif int(10 * frac) != self._last:  # a line per 10% when stderr is a file
-            self._last = int(10 * frac)
-            sys.stderr.write(f"sweep: {self.done}/{self.total} runs\n")
+        self.bar = tqdm(total=total, initial=done, unit="run", desc="sweep", file=sys.stderr,
+                        dynamic_ncols=True, disable=not self.tty)
 
     def step(self):
         self.done += 1
-        self.show()
+        self.bar.update(1)
+        frac = self.done / self.total
+        if self.enabled and not self.tty and int(10 * frac) != self._last:
+            self._last = int(10 * frac)
+            el = _time.perf_counter() - self._t0
+            eta = el / (self.done - self._first) * (self.total - self.done)
+            sys.stderr.write(f"sweep: {self.done}/{self.total} runs, {el:.0f} s elapsed, ETA {eta:.0f} s\n")
+            sys.stderr.flush()
 
     def close(self):
-        if self.enabled and self.tty:
-            sys.stderr.write("\n")
+        self.bar.close()
 
 
 def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = None, workers: int | None = None,
@@ -122,7 +128,8 @@ def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = No
     own = executor is None
     if own:
         executor = make_executor(scheduler=scheduler, workers=workers, n_items=len(todo))
-    bar = _Progress(len(runs), reused, progress)
+    bar = _Progress(len(runs), reused, progress,
+                    what=f"computing {len(todo)} on {spec.backend} ({getattr(executor, 'name', type(executor).__name__)})")
     computed = 0
     try:
         for j, got in executor.imap_unordered(functools.partial(execute_run, backend=backend),
