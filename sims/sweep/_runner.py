@@ -103,6 +103,21 @@ class _Progress:
         self.bar.close()
 
 
+# SweepSpec fields only the toy models' run-length rule and data use (`build_runs`
+# passes them to backends whose run length is "steps"; an epochs backend has its own)
+_TOY_ONLY = ("datasets", "chains", "n", "dim", "data_mean", "data_std", "noise_std", "time", "burn_time", "max_steps")
+
+
+def _settings_record(spec: SweepSpec) -> dict:
+    """What sweep.json stores: the spec, without the fields this backend does
+    not use (listed under "not_used"), so the file shows what ran."""
+    d = dataclasses.asdict(spec)
+    if get_backend(spec.backend).run_length == "steps":
+        return {"spec": d, "format": "gapkit-sweep/1"}
+    unused = [k for k in _TOY_ONLY if k in d]
+    return {"spec": {k: v for k, v in d.items() if k not in unused}, "not_used": unused, "format": "gapkit-sweep/1"}
+
+
 def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = None, workers: int | None = None,
               progress: bool = True, table_every: int = 20, figures: bool = True) -> dict:
     """Run (or resume) a sweep into the store at `out`; returns the summary.
@@ -117,7 +132,7 @@ def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = No
     spec.validate()
     t0 = _time.perf_counter()
     store = ResultsStore.open(out)
-    store.write_settings({"spec": dataclasses.asdict(spec), "format": "gapkit-sweep/1"})
+    store.write_settings(_settings_record(spec))
     runs = build_runs(spec)
     keys = [config_key(c) for c in runs]
     todo = [i for i, k in enumerate(keys) if not store.has(k)]
