@@ -26,9 +26,9 @@
 # **B** the test loss has a finite positive optimal T (Eq 26); **C** the train
 # loss rises with T (Eq 27).
 #
-# This notebook (1) checks the fitting procedure (`gapkit.sims.stats._fit.fit_eq1`)
+# This notebook (1) checks the fitting procedure (`gapkit.sims.fit_eq1`)
 # on synthetic data with known (a, b, c); (2) runs small sweeps
-# (`gapkit.sims.sweep._runner.run_sweep`) on two toy models: the 1-D quadratic model,
+# (`gapkit.sims.run_sweep`) on two toy models: the 1-D quadratic model,
 # where theory says the gap is flat in T and the best T is 0, and
 # over-parameterized ridge regression (`linreg`, dim 16 > n 8), where the gap
 # does fall at large T; (3) draws the paper's panels and prints the A/B/C
@@ -193,8 +193,8 @@ for model, s in summaries.items():
         print(f"  {s[k]['prediction']}: holds = {s[k]['holds']} ({s[k]['reason']}){extra}")
 
 # %% [markdown]
-# What the theory says (notebook 03, `gapkit.theory._quadratic`,
-# `gapkit.theory._lyapunov`):
+# What the theory says (notebook 03; `gapkit.theory.quadratic1d_steady`,
+# `gapkit.theory.linreg_gap_vs_T`):
 #
 # * **quadratic1d**: gap = h^2 s^2/(n(h + alpha)) at every T, test loss rising
 #   linearly in T: A fails (flat gap, degenerate Eq 1 fit), B fails (best T = 0,
@@ -208,7 +208,7 @@ for model, s in summaries.items():
 #   loss looks interior on a finite grid is a matter of noise; theory puts it at 0.
 #
 # A caution on the linreg panels: the simulator draws the teacher weights w* of
-# `linreg` from each run's seed (`gapkit.sims.engine._problems`), and the sweep gives
+# `linreg` from each run's seed (the toy problem `gapkit.sims.simulate` builds), and the sweep gives
 # every run its own seed, so each grid point averages over K data sets of a
 # *different* teacher. The error bars (spread across the K data sets) do not
 # include the teacher-to-teacher spread, which is why the test-loss points
