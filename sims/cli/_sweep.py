@@ -144,7 +144,9 @@ def _run(args: argparse.Namespace) -> int:
     for k in ("A", "B", "C"):
         f = summary[k]
         w(f"{f['prediction']}: {f['holds']} ({f['reason']})\n")
-    w(f"T_opt: {summary['T_opt']}; table: {summary['table']}\n")
+    t_opt = summary["T_opt"]
+    w(f"T_opt (minimum of the test loss over T): {'-' if t_opt is None else f'{t_opt:.4g}'}; "
+      f"table: {summary['table']} (gapkit columns explains its columns)\n")
     return 0
 
 
