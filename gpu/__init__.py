@@ -83,7 +83,9 @@ def __getattr__(name):
     if mod is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if mod != "_plugin" and importlib.util.find_spec("torch") is None:
-        raise ImportError(f"gapkit.gpu.{name} needs torch: pip install 'gapkit[gpu]'")
+        from gapkit.sims._settings import install_hint
+
+        raise ImportError(f"gapkit.gpu.{name} needs torch: {install_hint('torch')}")
     value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
     globals()[name] = value
     return value

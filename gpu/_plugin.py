@@ -19,6 +19,7 @@ import importlib.util
 import types
 from pathlib import Path
 
+from gapkit.sims._settings import install_hint
 from gapkit.theory._validate import ArgumentError
 
 from ._run import PRESETS
@@ -26,7 +27,7 @@ from ._run import PRESETS
 __all__ = ["register", "sweep_point", "sweep_preset", "bench", "print_bench", "require_torch", "torch_sweep_spec",
            "TORCH_MISSING", "SWEEP_PRESETS"]
 
-TORCH_MISSING = "the torch backend needs torch: pip install 'gapkit[gpu]'"
+TORCH_MISSING = f"the torch backend needs torch: {install_hint('torch')}"
 DEVICES = ("auto", "cpu", "cuda")  # = gapkit.gpu._device.DEVICES (that module imports torch)
 DTYPES = ("float32", "float64", "tf32", "bf16")  # = gapkit.gpu._device.DTYPES
 

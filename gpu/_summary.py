@@ -32,7 +32,7 @@ from gapkit.sims.stats._steady import steady_value as steady_value  # the one st
 
 __all__ = ["paper_epochs", "steady_value", "summarize_ensemble", "VERDICT_METHOD"]
 
-VERDICT_METHOD = ("gapkit.sims.stats._equilibration.run_verdict: drift of the last quarter vs the quarter before "
+VERDICT_METHOD = ("gapkit's steady-state verdict (the same for every backend): drift of the last quarter vs the quarter before "
                   "over the last 50 epochs, |z| < 4 across data draws; ESS >= 100")
 
 

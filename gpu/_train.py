@@ -134,10 +134,8 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def _progress(total, desc, enabled):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is an optional third-party package: no progress bar without it
-        return None
+    from tqdm import tqdm  # gapkit's one progress library (a dependency)
+
     disable = (not enabled) or (not sys.stderr.isatty())
     return tqdm(total=total, desc=desc, file=sys.stderr, disable=disable, leave=False)
 
@@ -245,10 +243,8 @@ class _Runner:
                     rec["fdr1"][:, epoch] = lhs / rhs
                 rec["fdr1_lhs"][:, epoch], rec["fdr1_rhs"][:, epoch] = lhs, rhs
                 self.record(rec, epoch + 1)
-                if bar is not None:
-                    bar.update(1)
-        if bar is not None:
-            bar.close()
+                bar.update(1)
+        bar.close()
         fin = np.isfinite(rec["train_loss"][:, -1]) & np.isfinite(rec["test_loss"][:, -1])
         out = dict(rec)
         out.update(diverged=~fin, T=cfg.T, steps=self.t_f, steps_per_epoch=self.S, dtype=cfg.dtype,

@@ -18,14 +18,14 @@
 #
 # The 1-D quadratic model l(theta, x) = (h/2)(theta - x)^2 with x ~ N(m, s^2)
 # and n training points is the one model where the data-averaged steady state
-# of SGD is known in closed form (`gapkit.theory._quadratic.quadratic1d_steady`),
+# of SGD is known in closed form (`gapkit.theory.quadratic1d_steady`),
 # for three schemes:
 #
 # * `sde`: the Langevin diffusion of Eq 17;
 # * `em`: its Euler-Maruyama discretization with step dt (what `algo="langevin"` simulates);
 # * `sgd`: plain SGD of Eq 15, minibatches of B drawn with replacement, T = lam / B.
 #
-# We set the closed form next to the Numba simulator (`gapkit.sims.engine._simulate.simulate`:
+# We set the closed form next to the Numba simulator (`gapkit.sims.simulate`:
 # K data sets x M chains each, time averages after a burn-in) across temperatures.
 # The notebook ends by asserting that every simulated gap, train loss and test
 # loss lies within 4 standard errors of the closed form of its own scheme.

@@ -26,9 +26,9 @@
 # **B** the test loss has a finite positive optimal T (Eq 26); **C** the train
 # loss rises with T (Eq 27).
 #
-# This notebook (1) checks the fitting procedure (`gapkit.sims.stats._fit.fit_eq1`)
+# This notebook (1) checks the fitting procedure (`gapkit.sims.fit_eq1`)
 # on synthetic data with known (a, b, c); (2) runs small sweeps
-# (`gapkit.sims.sweep._runner.run_sweep`) on two toy models: the 1-D quadratic model,
+# (`gapkit.sims.run_sweep`) on two toy models: the 1-D quadratic model,
 # where theory says the gap is flat in T and the best T is 0, and
 # over-parameterized ridge regression (`linreg`, dim 16 > n 8), where the gap
 # does fall at large T; (3) draws the paper's panels and prints the A/B/C
@@ -196,8 +196,8 @@ for model, s in summaries.items():
         print(f"  {s[k]['prediction']}: holds = {s[k]['holds']} ({s[k]['reason']}; {s[k].get('method')}){extra}")
 
 # %% [markdown]
-# What the theory says (notebook 03, `gapkit.theory._quadratic`,
-# `gapkit.theory._lyapunov`):
+# What the theory says (notebook 03; `gapkit.theory.quadratic1d_steady`,
+# `gapkit.theory.linreg_gap_vs_T`):
 #
 # * **quadratic1d**: gap = h^2 s^2/(n(h + alpha)) at every T, test loss rising
 #   linearly in T: A fails (flat gap, degenerate Eq 1 fit), B fails (best T = 0,

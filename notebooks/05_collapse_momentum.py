@@ -23,8 +23,8 @@
 # momentum (Eq 16) breaks it (Appendix A.1).
 #
 # On the 1-D quadratic model l = (h/2)(theta - x)^2 the exact stationary law of
-# the **discrete** chains is known (`gapkit.theory._lyapunov`,
-# `gapkit.theory._momentum`), so we can say precisely what collapses and what
+# the **discrete** chains is known (`gapkit.theory.quadratic_sgd_stationary`,
+# `gapkit.theory.momentum_var_1d`), so we can say precisely what collapses and what
 # does not:
 #
 # * the gap is the same at equal T (it does not even depend on T, notebook 03);
@@ -172,7 +172,7 @@ plt.show()
 #
 # PyTorch-form momentum (Eq 16), v' = mu v + g + alpha theta, theta' = theta - lam v'.
 # Its exact stationary law on the 1-D quadratic (derived by sympy in
-# `gapkit.theory._momentum.momentum_symbolic`, from the discrete Lyapunov
+# `gapkit.theory.momentum_symbolic`, from the discrete Lyapunov
 # equation of the (theta, v) chain) is
 #
 # Var(theta) = T Dt (1 + mu) / (k (1 - mu) (2 (1 + mu) - lam k)) = [T Dt / (2 k (1 - mu))] (1 + lam k / (2 (1 + mu)) + O(lam^2)).

@@ -177,7 +177,12 @@ def _numba_run_point(config: dict) -> RunResult:
     kw.update(config.get("model_kwargs", {}))
     if "problem_seed" in config:
         kw["problem_seed"] = config["problem_seed"]
-    return simulate(**kw)
+    res = simulate(**kw)
+    # the sweep, not the user, chose steps and burn-in (gapkit.sims.sweep._spec.steps_for)
+    res.config["burnin_rule"] = ("sweep: equal rescaled time, burn-in = ceil(tau burn_time / lr), "
+                                 "tau = relaxation time 1/(curvature + alpha)"
+                                 + ("; capped run: burn-in <= steps / 3" if config.get("capped") else ""))
+    return res
 
 
 def _numba_indicators(result: RunResult, config: dict) -> dict:

@@ -21,6 +21,8 @@ __all__ = [
     "BIG",
     "LIMITS",
     "MAX_SEED",
+    "EXTRA_OF",
+    "install_hint",
 ]
 
 # The toy models of the Numba engine (gapkit.sims.engine._problems builds them).
@@ -65,3 +67,12 @@ LIMITS = {
 }
 # Root seeds are 64-bit: a larger one is refused, not folded.
 MAX_SEED = 2**64 - 1
+# The pyproject extra that brings each optional package.
+EXTRA_OF = {"torch": "gpu", "mnist1d": "gpu", "sklearn": "gpu", "dask": "dist", "distributed": "dist"}
+
+
+def install_hint(package: str) -> str:
+    """The one install hint for an optional package, right for a source
+    checkout: ``pip install -e ".[gpu]"`` for torch."""
+    extra = EXTRA_OF.get(package.split(".")[0], "all")
+    return f'pip install -e ".[{extra}]"'

@@ -23,6 +23,8 @@ import pytest
 
 from gapkit.sims.verify._registry import FAIL, INFO, PASS, SKIP, CheckContext, run_checks, run_warmups, select_checks
 
+from test_report import PRIVATE  # the pattern of private paths and internal document names
+
 REQUIRED_FAMILIES = {"eq01", "eq06", "eq10", "eq13", "eq26", "eq27", "eq52", "fokker", "collapse", "momentum"}
 
 
@@ -81,6 +83,11 @@ def test_quick_catalogue_has_no_fail_and_covers_the_required_families(catalogue)
     assert not fails
     assert REQUIRED_FAMILIES <= {r.id.split(".")[0] for r in rows}
     assert sum(r.verdict == PASS for r in rows) >= 50
+    ids = [r.id for r in rows]
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []  # the rerun map and the report are keyed by id
+    private = [(r.id, m.group(0)) for r in rows for t in (r.note, r.equation, r.model, r.tolerance_source)
+               if (m := PRIVATE.search(t or ""))]
+    assert private == []  # no private module paths or internal document names reach the report
 
 
 @pytest.mark.slow

@@ -141,3 +141,31 @@ def test_backends_bring_their_warmups_and_checks():
     fn, serves = _checks._WARMUPS[key]
     assert fn is numba.warmup and set(numba.warmup_modules) <= serves
     assert "gapkit.sims.verify.catalogue.simulators" in serves
+
+
+def test_the_registry_refuses_duplicate_ids(monkeypatch):
+    """Two providers declaring one id are refused at registration; a row whose
+    id an earlier row has becomes a FAIL row with its own id (the rerun map and
+    the report are keyed by id, so a duplicate would merge two rows)."""
+    monkeypatch.setattr(_checks, "_REGISTRY", {})
+
+    @_checks.register_check(["zz04.twice.m"])
+    def first(ctx):
+        return [ctx.info("zz04.twice.m", equation="", model="", theory=None, measured=1.0),
+                ctx.info("zz04.twice.m", equation="", model="", theory=None, measured=2.0)]
+
+    with pytest.raises(_checks.ArgumentError, match="zz04.twice.m"):
+        @_checks.register_check(["zz04.twice.m"])
+        def second(ctx):
+            return []
+
+    rows = run_checks(list(_checks._REGISTRY.values()), CheckContext())
+    assert [(r.id, r.verdict) for r in rows] == [("zz04.twice.m", INFO), ("zz04.twice.m.duplicate2", FAIL)]
+    assert not summarize(rows)["ok"]
+
+
+def test_the_equation_column_has_one_form():
+    labels = [CheckResult(id="a.b.c", equation=e, model="", theory=None, measured=None, ci95=None, tolerance=None,
+                          tolerance_source="", verdict=INFO).equation for e in ("15", "48-49", "17, 47", "Eq 25",
+                                                                                 " Eq 6 / Eq 15", "")]
+    assert labels == ["Eq 15", "Eq 48-49", "Eq 17, 47", "Eq 25", "Eq 6 / Eq 15", ""]

@@ -93,7 +93,7 @@ def test_gapkit_works_without_torch(tmp_path):
     # the torch backend's commands say what is missing, in one line
     r = _gapkit_without_torch("torch-sweep", "--workers", "1", "--out", str(tmp_path / "t"))
     err = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and len(err) == 1 and "pip install 'gapkit[gpu]'" in err[0], r.stderr
+    assert r.returncode == 2 and len(err) == 1 and 'pip install -e ".[gpu]"' in err[0], r.stderr
 
 
 class _BrokenEntryPoint:

@@ -229,7 +229,7 @@ def test_catalogue_rows_pass_and_fail_under_wrong_theory(tmp_path):
     judged = [r for r in rows if r.verdict != "INFO"]
     assert len(judged) >= 6 and all(r.verdict == "PASS" for r in judged), [(r.id, r.verdict, r.note) for r in rows]
     assert all(r.tolerance_source for r in judged)
-    assert len(ctx.figures) == 2 and all(p.exists() for p in ctx.figures)
+    assert len(ctx.figures) == 2 and all(f.path.exists() and f.caption for f in ctx.figures)
     naive = [r for r in rows if r.id == "fokker.current.quadratic2d_naive"][0]
     assert naive.extra["ratio"] > 3  # the naive Boltzmann formula is off by more than the solver's tolerance
     wrong = run_checks(specs, CheckContext(seed=0, quick=True, wrong_theory=0.2), prefixes=["fokker"])

@@ -49,7 +49,7 @@ def test_missing_torch_message(monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
-    with pytest.raises(ValueError, match=r"pip install 'gapkit\[gpu\]'"):
+    with pytest.raises(ValueError, match=r'pip install -e "\.\[gpu\]"'):
         _plugin.sweep_point({"preset": "smoke"})
 
 

@@ -1,4 +1,4 @@
-"""`gapkit bench`: simulator throughput against NumPy and a C reference (see `_bench.py`).
+"""`gapkit bench`: simulator throughput against NumPy and a C reference.
 
 The backend registry (`gapkit.sims._backends`) supplies each backend's benchmark,
 its options and the printer of its result."""

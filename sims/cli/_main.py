@@ -25,7 +25,7 @@ from gapkit.theory._validate import ArgumentError
 __all__ = ["Command", "main", "build_parser", "UsageError", "emit_json"]
 
 # Built-in command modules, in help order.
-_BUILTIN = ("verify", "simulate", "sweep", "score", "bench")
+_BUILTIN = ("verify", "simulate", "sweep", "score", "columns", "bench")
 
 
 class UsageError(ArgumentError):
@@ -39,6 +39,22 @@ class Command:
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
     description: str = ""
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's defaults formatter: every option's help ends with its
+    default, except where there is none to show (a flag, an unset option, a
+    help that already names it)."""
+
+    def _get_help_string(self, action):
+        h = action.help or ""
+        unset = action.default is None or action.default is False or action.default == [] \
+            or action.default == argparse.SUPPRESS
+        if unset or action.nargs == 0 or "default" in h:
+            return h
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return h + " (default: %(default)s)"
+        return h
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,14 +86,19 @@ def _commands() -> list[Command]:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    from gapkit import __version__
+
     parser = _Parser(
         prog="gapkit",
         description="Numerical theory toolkit for 'Studying Generalization Through Data Averaging'.",
+        epilog="Run 'gapkit COMMAND --help' for a command's options. Also: python -m gapkit.",
     )
+    parser.add_argument("--version", action="version", version=f"gapkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     table = {}
     for cmd in _commands():
-        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help)
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help,
+                           formatter_class=_HelpFormatter)
         cmd.add_arguments(p)
         table[cmd.name] = cmd
     return parser, table

@@ -210,6 +210,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{res['runs']} runs; axes: {', '.join(res['axes']) or '(none)'}")
         print(format_table(res))
+    if not res["indicators"] and not res["bounds"]:
+        sys.stderr.write(f"gapkit score: {Path(args.results) / 'runs.csv'} has no indicator columns (ind_*): only the "
+                         "baseline T is scored. Rerun the sweep command with --indicators to get them (the "
+                         "runs are computed again, with their indicators)\n")
     return 0
 
 

@@ -27,7 +27,8 @@ def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, d
     p.add_argument("--model", required=model_required, metavar="M",
                    help=f"toy model: {', '.join(_MODELS)} (torch backend: its network, e.g. mlp)"
                    + ("" if model_required else "; default: the preset's"))
-    p.add_argument("--algo", choices=_ALGOS, default="sgd")
+    p.add_argument("--algo", choices=_ALGOS, default="sgd",
+                   help="sgd (Eq 15), langevin (Eq 17, Euler-Maruyama) or momentum (Eq 16)")
     p.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule (T from the initial lr)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--lr-grid", type=float_list("--lr-grid", key="lr"), metavar="L1,L2,...", help="learning rates (T = lr/B)")
@@ -37,7 +38,9 @@ def _add_arguments(p: argparse.ArgumentParser, *, model_required: bool = True, d
     p.add_argument("--preset", choices=presets, default="smoke",
                    help="grid, replicates and run length (explicit flags override it); smoke: under a minute. "
                    + "; ".join(f"{b.name}: {', '.join(b.presets)}" for b in bks if b.presets))
-    p.add_argument("--backend", choices=tuple(b.name for b in bks), default="numba")
+    p.add_argument("--backend", choices=tuple(b.name for b in bks), default="numba",
+                   help="where runs are computed: numba (the toy models) or a registered backend such as torch "
+                        "(networks; needs the gpu extra)")
     p.add_argument("--seeds", type=int_at_least("--seeds", 1), help="independent runs per grid point")
     p.add_argument("--datasets", type=int_at_least("--datasets", 2), help="data sets per run (K)")
     p.add_argument("--chains", type=int_at_least("--chains", 1), help="chains per data set (M)")
@@ -150,8 +153,9 @@ def _run(args: argparse.Namespace) -> int:
         how = f"; {f['method']}" if f.get("method") else ""
         w(f"{f['prediction']}: {f['holds']} ({f['reason']}{how})\n")
     t_opt = summary["T_opt"]
-    w(f"T_opt (interior test-loss minimum, parabola in log T): {'none found on this grid' if t_opt is None else t_opt}"
-      f"; table: {summary['table']}\n")
+    w(f"T_opt (interior test-loss minimum, parabola in log T; only where B holds): "
+      f"{'none found on this grid' if t_opt is None else f'{t_opt:.4g}'}; "
+      f"table: {summary['table']} (gapkit columns explains its columns)\n")
     return 0
 
 

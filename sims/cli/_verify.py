@@ -14,35 +14,63 @@ from ._main import Command, UsageError, emit_json
 def _add(p: argparse.ArgumentParser) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="quick", action="store_true", default=True,
-                      help="the quick catalogue (default; minutes on 2 cores)")
+                      help="the quick catalogue (the default; about a minute on 2 cores after the first compile)")
     mode.add_argument("--full", dest="quick", action="store_false", help="every check, larger ensembles (may take an hour)")
     p.add_argument("--only", type=prefix_list("--only"), default=None, metavar="P1,P2",
-                   help="comma-separated check-id prefixes, e.g. eq06,collapse")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write the report (HTML, Markdown, CSV, JSON, config) here")
-    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="root seed (default 0)")
+                   help="comma-separated check-id prefixes, e.g. eq06,collapse (default: every check)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="write the report (HTML, Markdown, CSV, JSON, config) here (default: no report)")
+    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="root seed")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--list", action="store_true", help="list the selected check ids and exit")
+    p.add_argument("--list", action="store_true",
+                   help="list the selected providers and the check ids each gives, then exit (a prefix ending "
+                        "in * stands for ids the provider builds from its grid)")
+    p.add_argument("--wide", action="store_true",
+                   help="the terminal table with equation, model, ci95 and tolerance (default: verdict, id, "
+                        "theory, measured; fits 80 columns)")
     p.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
 
 
-def _progress(total: int, enabled: bool):
-    state = {"i": 0, "t0": time.perf_counter()}
-    tty = sys.stderr.isatty()
+class _Progress:
+    """Progress over the selected providers on stderr, naming the one running
+    and counting the checks (rows) done and failed: a tqdm bar with an ETA on a
+    terminal, one line per provider otherwise (a log file)."""
 
-    def tick(spec, rows):
-        state["i"] += 1
-        if not enabled:
-            return
-        bad = sum(r.verdict == "FAIL" for r in rows)
-        msg = (f"[{state['i']}/{total}] {spec.ids[0].rstrip('.')}: {len(rows)} rows"
-               f"{f', {bad} FAIL' if bad else ''}  ({time.perf_counter() - state['t0']:.1f}s)")
-        if tty:
-            sys.stderr.write("\r\033[K" + msg + ("\n" if state["i"] == total else ""))
-        else:
-            sys.stderr.write(msg + "\n")
-        sys.stderr.flush()
+    def __init__(self, total: int, enabled: bool):
+        from tqdm import tqdm
 
-    return tick
+        self.total, self.enabled, self.i, self.checks, self.fails = total, enabled, 0, 0, 0
+        self.t0 = time.perf_counter()
+        self.bar = tqdm(total=total, unit="provider", file=sys.stderr, dynamic_ncols=True, leave=True,
+                        disable=not (enabled and sys.stderr.isatty()))
+
+    def starting(self, spec) -> None:
+        self.bar.set_description_str(spec.name, refresh=True)
+
+    def done(self, spec, rows) -> None:
+        self.i += 1
+        self.checks += len(rows)
+        self.fails += sum(r.verdict == "FAIL" for r in rows)
+        self.bar.set_postfix_str(f"{self.checks} checks, {self.fails} FAIL", refresh=False)
+        self.bar.update(1)
+        if self.enabled and self.bar.disable:
+            sys.stderr.write(f"[{self.i}/{self.total}] {spec.name}: {len(rows)} checks"
+                             f"{f', {self.fails} FAIL so far' if self.fails else ''}"
+                             f"  ({time.perf_counter() - self.t0:.1f}s)\n")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        self.bar.set_description_str("done", refresh=False)
+        self.bar.close()
+
+
+def _listing(specs) -> list[dict]:
+    """Per provider: its name, module, quick or full only, and the ids it
+    gives (a declared prefix shows as ``prefix*``)."""
+    from gapkit.sims.verify._registry import _is_full_id
+
+    return [{"provider": s.name, "quick": s.quick, "requires": list(s.requires),
+             "ids": [i if _is_full_id(i) else i.rstrip(".") + ".*" for i in s.ids]} for s in specs]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,15 +83,19 @@ def run(args: argparse.Namespace) -> int:
     if not specs:
         raise UsageError(f"--only matched no check id (got {','.join(args.only or [])}); see gapkit verify --list")
     if args.list:
-        ids = [i for s in specs for i in s.ids]
+        listing = _listing(specs)
         if args.json:
-            emit_json({"ids": ids})
+            emit_json({"providers": listing, "ids": [i for p in listing for i in p["ids"]]})
         else:
-            print("\n".join(ids))
+            for p in listing:
+                print(f"{p['provider']}{'' if p['quick'] else '  (--full only)'}"
+                      f"{'  needs ' + ', '.join(p['requires']) if p['requires'] else ''}")
+                print("".join(f"  {i}\n" for i in p["ids"]), end="")
         return 0
     progress = not args.no_progress
     if progress:
         sys.stderr.write(f"gapkit verify: {len(specs)} providers ({'quick' if args.quick else 'full'}, seed {args.seed})\n")
+        sys.stderr.flush()
     # the line shows while a first run compiles (a warm-up that loads from the cache ends before it)
     notice = threading.Timer(1.0, sys.stderr.write, ("gapkit verify: compiling simulators (first run only) ...\n",))
     if progress:
@@ -72,24 +104,28 @@ def run(args: argparse.Namespace) -> int:
         jit_s = run_warmups({s.module for s in specs})
     finally:
         notice.cancel()
-    if progress and jit_s > 0.5:
-        sys.stderr.write(f"gapkit verify: JIT compilation / warm-up {jit_s:.1f}s (cached after the first run)\n")
+    if progress:
+        sys.stderr.write(f"gapkit verify: compiled / warmed up in {jit_s:.1f}s (cached after the first run); "
+                         "running the checks\n")
 
     ctx = CheckContext(seed=args.seed, quick=args.quick, out=args.out)
     config = {"command": "gapkit verify", "argv": sys.argv[1:], "seed": args.seed, "quick": args.quick,
               "only": args.only, "providers": [s.ids[0] for s in specs]}
     rows: list = []
-    tick = _progress(len(specs), progress)
+    bar = _Progress(len(specs), progress)
     t0 = time.perf_counter()
 
     def on_provider(spec, got):
         rows.extend(got)
-        tick(spec, got)
+        bar.done(spec, got)
         if args.out is not None:  # keep every finished row if the run is interrupted
             write_report(args.out, _payload(rows, jit_s, time.perf_counter() - t0, summarize), rows, config=config,
                          figures=ctx.figures)
 
-    run_checks(specs, ctx, prefixes=args.only, progress=on_provider)
+    try:
+        run_checks(specs, ctx, prefixes=args.only, progress=on_provider, starting=bar.starting)
+    finally:
+        bar.close()
     payload = _payload(rows, jit_s, time.perf_counter() - t0, summarize)
     if args.out is not None:
         paths = write_report(args.out, payload, rows, config=config, figures=ctx.figures)
@@ -97,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(payload)
     else:
-        print(format_table(rows))
+        print(format_table(rows, wide=args.wide))
         s = payload["summary"]
         print(f"\n{s['total']} checks: {s['pass']} PASS, {s['fail']} FAIL, {s['info']} INFO, {s['skip']} SKIP"
               f"  ({payload['summary']['seconds']:.1f}s checks, {jit_s:.1f}s JIT)")

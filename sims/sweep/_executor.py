@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 
+from gapkit.sims._settings import install_hint
 from gapkit.theory._validate import ArgumentError, check_int
 
 __all__ = ["SerialExecutor", "ProcessExecutor", "DaskExecutor", "make_executor"]
@@ -160,7 +161,7 @@ class DaskExecutor:
                 from dask.distributed import Client
             except ImportError:
                 raise ArgumentError(
-                    "scheduler needs dask.distributed (pip install 'gapkit[dist]')", param="scheduler"
+                    f"scheduler needs dask.distributed ({install_hint('distributed')})", param="scheduler"
                 ) from None
             _check_address(address)
             try:

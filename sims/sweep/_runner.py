@@ -83,31 +83,52 @@ def _indicator_columns(backend: Backend, result, config: dict) -> dict:
 
 # ---------------------------------------------------------------- the sweep
 class _Progress:
-    def __init__(self, total: int, done: int, enabled: bool):
-        self.total, self.done, self.enabled = total, done, enabled
-        self.tty = enabled and sys.stderr.isatty()
-        self._last = -1
-        self.show()
+    """Runs done out of the grid on stderr, with the elapsed time and an ETA
+    (from the runs computed so far): a tqdm bar on a terminal, a line per 10%
+    when stderr is a file. A line first says what is about to run, so a slow
+    first run (a network training for minutes) does not look like a hang."""
 
-    def show(self):
-        if not self.enabled or self.total == 0:
-            return
-        frac = self.done / self.total
-        if self.tty:
-            bar = "#" * int(30 * frac)
-            sys.stderr.write(f"\rsweep [{bar:<30}] {self.done}/{self.total} runs")
+    def __init__(self, total: int, done: int, enabled: bool, what: str = ""):
+        from tqdm import tqdm
+
+        self.total, self.done, self.enabled = total, done, enabled and total > 0
+        self.tty = self.enabled and sys.stderr.isatty()
+        self._last, self._t0 = -1, _time.perf_counter()
+        self._first = done
+        if self.enabled:
+            sys.stderr.write(f"sweep: {total} runs, {done} already in the store; {what}\n")
             sys.stderr.flush()
-        elif int(10 * frac) != self._last:  # a line per 10% when stderr is a file
-            self._last = int(10 * frac)
-            sys.stderr.write(f"sweep: {self.done}/{self.total} runs\n")
+        self.bar = tqdm(total=total, initial=done, unit="run", desc="sweep", file=sys.stderr,
+                        dynamic_ncols=True, disable=not self.tty)
 
     def step(self):
         self.done += 1
-        self.show()
+        self.bar.update(1)
+        frac = self.done / self.total
+        if self.enabled and not self.tty and int(10 * frac) != self._last:
+            self._last = int(10 * frac)
+            el = _time.perf_counter() - self._t0
+            eta = el / (self.done - self._first) * (self.total - self.done)
+            sys.stderr.write(f"sweep: {self.done}/{self.total} runs, {el:.0f} s elapsed, ETA {eta:.0f} s\n")
+            sys.stderr.flush()
 
     def close(self):
-        if self.enabled and self.tty:
-            sys.stderr.write("\n")
+        self.bar.close()
+
+
+# SweepSpec fields only the toy models' run-length rule and data use (`build_runs`
+# passes them to backends whose run length is "steps"; an epochs backend has its own)
+_TOY_ONLY = ("datasets", "chains", "n", "dim", "data_mean", "data_std", "noise_std", "time", "burn_time", "max_steps")
+
+
+def _settings_record(spec: SweepSpec) -> dict:
+    """What sweep.json stores: the spec, without the fields this backend does
+    not use (listed under "not_used"), so the file shows what ran."""
+    d = dataclasses.asdict(spec)
+    if get_backend(spec.backend).run_length == "steps":
+        return {"spec": d, "format": "gapkit-sweep/1"}
+    unused = [k for k in _TOY_ONLY if k in d]
+    return {"spec": {k: v for k, v in d.items() if k not in unused}, "not_used": unused, "format": "gapkit-sweep/1"}
 
 
 def _memory_guard(spec: SweepSpec, parallel: int, executor) -> None:
@@ -141,7 +162,7 @@ def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = No
     spec.validate()
     t0 = _time.perf_counter()
     store = ResultsStore.open(out)
-    settings = {"spec": dataclasses.asdict(spec), "format": "gapkit-sweep/1"}
+    settings = _settings_record(spec)
     with store.lock(), _sigterm_interrupts():
         store.check_settings(settings)
         store.write_settings(settings)
@@ -183,7 +204,8 @@ def _sweep_locked(spec, store, out, t0, *, executor, scheduler, workers, progres
         executor = make_executor(scheduler=scheduler, workers=workers, n_items=len(todo))
     if todo and getattr(executor, "name", "") != "dask":  # runs in flight at once share this machine's memory
         _memory_guard(spec, min(len(todo), int(getattr(executor, "workers", 1))), executor if own else None)
-    bar = _Progress(len(runs), reused, progress)
+    bar = _Progress(len(runs), reused, progress,
+                    what=f"computing {len(todo)} on {spec.backend} ({getattr(executor, 'name', type(executor).__name__)})")
     computed = 0
     try:
         for j, got in executor.imap_unordered(functools.partial(execute_run, backend=backend),

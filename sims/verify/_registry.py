@@ -8,9 +8,16 @@ A *check* sets a theory value next to a measured one and gives a verdict:
 - INFO where it measures how well an approximation or an empirical prediction
   does. An INFO never fails a run.
 
-Check ids are ``<family>.<what>.<model>`` (DESIGN.md): the family is the
-two-digit paper equation (``eq06``) or a named family (``fokker``,
-``collapse``, ``momentum``, ``closedform`` ...).
+Check ids are ``<family>.<what>.<model>``, with a fourth part where one
+provider measures several quantities of one model (``sim.sgd_mean_var.quadratic1d.var``):
+the family is the two-digit paper equation (``eq06``) or a named family
+(``fokker``, ``collapse``, ``momentum``, ``closedform`` ...). Ids are unique:
+two providers declaring the same id are refused at registration, and a row
+whose id an earlier row already has turns into a FAIL row (the rerun map and
+the report are keyed by id).
+
+The ``equation`` column has one form: a bare equation number the catalogue
+wrote ("15", "48-49") reads "Eq 15", "Eq 48-49" (`equation_label`).
 
 Catalogue modules register *providers*: a function of a `CheckContext` that
 returns a list of `CheckResult`. A provider declares the ids it can produce so
@@ -23,6 +30,7 @@ value by that relative amount before judging, and the row must then FAIL.
 from __future__ import annotations
 
 import dataclasses
+import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -30,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from gapkit.sims._settings import install_hint
 from gapkit.sims.stats._results import to_jsonable
 from gapkit.theory._validate import ArgumentError
 
@@ -41,6 +50,7 @@ __all__ = [
     "CheckResult",
     "CheckContext",
     "CheckSpec",
+    "Figure",
     "register_check",
     "register_warmup",
     "register_plugin_failure",
@@ -49,6 +59,7 @@ __all__ = [
     "select_checks",
     "run_checks",
     "summarize",
+    "equation_label",
 ]
 
 PASS, FAIL, INFO, SKIP = "PASS", "FAIL", "INFO", "SKIP"
@@ -72,6 +83,16 @@ def _num(x):
     return to_jsonable(xf)
 
 
+_BARE_EQ = re.compile(r"\d+(\s*[-,]\s*\d+)*")
+
+
+def equation_label(text: str) -> str:
+    """The equation column's one form: "Eq 15" for the bare "15" (and "Eq 48-49",
+    "Eq 17, 47" for ranges and lists); any other text unchanged but stripped."""
+    text = (text or "").strip()
+    return f"Eq {text}" if _BARE_EQ.fullmatch(text) else text
+
+
 @dataclasses.dataclass
 class CheckResult:
     """One row of the verify table (the JSON contract of issue 2)."""
@@ -92,6 +113,7 @@ class CheckResult:
     def __post_init__(self):
         if self.verdict not in VERDICTS:
             raise ArgumentError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        self.equation = equation_label(self.equation)
 
     def to_dict(self) -> dict:
         d = {
@@ -124,6 +146,14 @@ def _jsonable(v):
     return _num(v)
 
 
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    """A figure a provider drew: its file and what it shows (caption, alt text)."""
+
+    path: Path
+    caption: str
+
+
 @dataclasses.dataclass
 class CheckContext:
     """What a provider gets: the root seed, quick/full, where figures go.
@@ -149,14 +179,17 @@ class CheckContext:
     def rng(self, key: str) -> np.random.Generator:
         return np.random.default_rng(self.seed_sequence(key))
 
-    def figure_path(self, name: str) -> Path | None:
-        """Where a provider should save figure `name` (None: do not draw)."""
+    def figure_path(self, name: str, *, caption: str) -> Path | None:
+        """Where a provider should save figure `name` (None: do not draw).
+        caption: what the figure shows, in words (the report's caption and alt text)."""
         if self.out is None:
             return None
+        if not caption.strip():
+            raise ArgumentError("caption must say what the figure shows", param="caption")
         d = Path(self.out) / "figures"
         d.mkdir(parents=True, exist_ok=True)
         p = d / name
-        self.figures.append(p)
+        self.figures.append(Figure(p, caption.strip()))
         return p
 
     # --- verdict helpers -------------------------------------------------
@@ -279,6 +312,12 @@ class CheckSpec:
     requires: tuple[str, ...] = ()
     module: str = ""
 
+    @property
+    def name(self) -> str:
+        """The provider's name as progress and ``--list`` show it: its catalogue
+        module and function, e.g. ``approx.approx_quadratic1d``."""
+        return f"{self.module.rsplit('.', 1)[-1]}.{getattr(self.fn, '__qualname__', 'provider')}"
+
     def matches(self, prefixes: Sequence[str] | None) -> bool:
         if not prefixes:
             return True
@@ -291,7 +330,8 @@ _REGISTRY: dict[str, CheckSpec] = {}
 def register_check(ids: Iterable[str], *, quick: bool = True, requires: Iterable[str] = ()):
     """Decorator: register ``fn(ctx) -> list[CheckResult]`` as a provider.
 
-    ids: the check ids (or id prefixes ending in '.') the provider produces.
+    ids: the check ids (or id prefixes ending in '.') the provider produces; a
+    full id (``family.what.model``) another provider declares is refused.
     quick: part of the quick catalogue (otherwise only with --full).
     requires: optional packages the provider needs ("torch", "distributed").
     """
@@ -301,10 +341,21 @@ def register_check(ids: Iterable[str], *, quick: bool = True, requires: Iterable
 
     def deco(fn):
         key = f"{fn.__module__}.{fn.__qualname__}"
+        taken = {i: k for k, s in _REGISTRY.items() if k != key for i in s.ids}
+        clash = [i for i in ids if i in taken and _is_full_id(i)]
+        if clash:
+            raise ArgumentError(f"check id {clash[0]!r} is already registered by {taken[clash[0]]}", param="ids")
         _REGISTRY[key] = CheckSpec(ids=ids, fn=fn, quick=quick, requires=tuple(requires), module=fn.__module__)
         return fn
 
     return deco
+
+
+def _is_full_id(i: str) -> bool:
+    """A declared id that names one check (``family.what.model``), not a
+    prefix several providers may share (``theta_grid.approx``, ``eq26.``)."""
+    parts = i.split(".")
+    return len(parts) >= 3 and all(parts)
 
 
 _WARMUPS: dict[str, tuple[Callable[[], None], frozenset]] = {}
@@ -371,8 +422,11 @@ def run_checks(
     *,
     prefixes: Sequence[str] | None = None,
     progress: Callable[[CheckSpec, list[CheckResult]], None] | None = None,
+    starting: Callable[[CheckSpec], None] | None = None,
 ) -> list[CheckResult]:
     """Run providers in order; keep the rows whose id matches `prefixes`.
+    `starting(spec)` is called before a provider runs, `progress(spec, rows)`
+    after it with the rows it gave.
 
     A provider that needs a missing optional package yields one SKIP row. A
     provider that raises is a bug in gapkit: it yields a FAIL row carrying the
@@ -383,7 +437,10 @@ def run_checks(
     import traceback
 
     rows: list[CheckResult] = []
+    seen: set[str] = set()
     for spec in specs:
+        if starting is not None:
+            starting(spec)
         t0 = time.perf_counter()
         missing = [r for r in spec.requires if importlib.util.find_spec(r) is None]
         if missing:
@@ -391,7 +448,7 @@ def run_checks(
                 CheckResult(
                     id=spec.ids[0], equation="", model="", theory=None, measured=None, ci95=None,
                     tolerance=None, tolerance_source="", verdict=SKIP,
-                    note=f"needs {', '.join(missing)} (pip install 'gapkit[all]')",
+                    note=f"needs {', '.join(missing)} ({install_hint(missing[0])})",
                 )
             ]
         else:
@@ -409,12 +466,31 @@ def run_checks(
         dt = time.perf_counter() - t0
         if prefixes:
             got = [r for r in got if any(r.id.startswith(p) for p in prefixes)]
+        got = _refuse_duplicates(got, seen)
         for r in got:
             r.seconds = dt / max(len(got), 1)
         rows.extend(got)
         if progress is not None:
             progress(spec, got)
     return rows
+
+
+def _refuse_duplicates(got: list[CheckResult], seen: set[str]) -> list[CheckResult]:
+    """`got` with each row whose id is already in `seen` (an earlier row's)
+    replaced by a FAIL row ``<id>.duplicate<k>`` saying so: a duplicated id is
+    a catalogue bug and would merge two rows in the rerun map. Adds the ids to `seen`."""
+    out = []
+    for r in got:
+        if r.id in seen:
+            k = 2
+            while f"{r.id}.duplicate{k}" in seen:
+                k += 1
+            r = CheckResult(id=f"{r.id}.duplicate{k}", equation=r.equation, model=r.model, theory=None,
+                            measured=None, ci95=None, tolerance=None, tolerance_source="duplicate check id",
+                            verdict=FAIL, note=f"a provider returned the id {r.id!r} a second time ({r.note})")
+        seen.add(r.id)
+        out.append(r)
+    return out
 
 
 def summarize(rows: Sequence[CheckResult]) -> dict[str, Any]:

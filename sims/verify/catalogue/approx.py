@@ -358,7 +358,13 @@ def _gauss_cov_quadratic(S, a, A, b, B, npts: int = 6) -> float:
 
 
 def _figure(ctx, table, Ts, ns):
-    path = ctx.figure_path("approx_error_map.png")
+    """Per approximation and gauge, a (T, n) map of the signed relative error
+    (approximation - exact) / exact of the gap: colour log10 of its size, cells
+    the signed value."""
+    path = ctx.figure_path("approx_error_map.png", caption=(
+        "Relative error of the Eq 13 and Eq 52 gap approximations against the exact Eq 6 gap, 1-D quadratic "
+        "model at the Langevin steady state, per temperature T and training-set size n and per gauge of g. "
+        "Cells: signed relative error (approximation - exact) / exact; colour: log10 of its size."))
     if path is None:
         return
     import matplotlib
@@ -375,25 +381,25 @@ def _figure(ctx, table, Ts, ns):
                 for b, n in enumerate(ns):
                     s, res = table[(gauge, T, n)]
                     if res[key].defined:
-                        err[a, b] = abs(res[key].value - s.gap) / abs(s.gap)
+                        err[a, b] = (res[key].value - s.gap) / abs(s.gap)
             errs[(key, gauge)] = err
-    logs = np.log10(np.concatenate([e.ravel() for e in errs.values()]))
+    logs = np.log10(np.abs(np.concatenate([e.ravel() for e in errs.values()])))
     vmin, vmax = float(np.nanmin(logs)), float(np.nanmax(logs))
     for i, key in enumerate(("eq13", "eq52")):
         for j, gauge in enumerate(GAUGES):
             err = errs[(key, gauge)]
             ax = axes[i, j]
-            im = ax.imshow(np.log10(err), origin="lower", aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax)
+            im = ax.imshow(np.log10(np.abs(err)), origin="lower", aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax)
             ax.set_xticks(range(len(ns)), [str(n) for n in ns])
             ax.set_yticks(range(len(Ts)), [f"{T:g}" for T in Ts])
             ax.set_xlabel("n")
             ax.set_ylabel("T")
-            ax.set_title(f"Eq {key[2:]} ({gauge} gauge): log10 |rel. error|")
+            ax.set_title(f"Eq {key[2:]} ({gauge} gauge): signed relative error")
             for a in range(len(Ts)):
                 for b in range(len(ns)):
                     if np.isfinite(err[a, b]):
-                        ax.text(b, a, f"{err[a, b]:.2g}", ha="center", va="center", fontsize=7, color="w")
-            fig.colorbar(im, ax=ax)
+                        ax.text(b, a, f"{err[a, b]:+.2g}", ha="center", va="center", fontsize=8, color="w")
+            fig.colorbar(im, ax=ax, label="log10 |relative error|")
     fig.suptitle("1-D quadratic model, Langevin steady state: approximation vs exact Eq 6 gap")
     fig.savefig(path, dpi=110)
     plt.close(fig)

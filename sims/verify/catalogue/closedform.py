@@ -158,7 +158,7 @@ def momentum_closed_forms(ctx):
         measured=np.array(me), tolerance=1e-11 * np.abs(th),
         tolerance_source="closed form (Var theta, Cov(theta, v), Var v) vs scipy solve_discrete_lyapunov of the "
                          "(theta, v) chain; 1e-11 relative (mu up to 0.99 conditions the solve)",
-        note=f"Var(theta) = {sym['var_theta']}; PAPER.md formula residual {sym['residual']}",
+        note=f"Var(theta) = {sym['var_theta']}; the paper's formula: residual {sym['residual']}",
     ), ctx.compare_max(
         "closedform.momentum_symbolic.quadratic1d", equation="Eq 16 / A.1", model="quadratic1d",
         theory=np.array(th_sym), measured=th[0::3], tolerance=1e-13 * np.abs(th_sym),

@@ -8,7 +8,7 @@ Rows (1-D quadratic, the same K data sets in every run: common random numbers):
                                   neither T nor lam, so a collapse check on it could not fail.)
 - collapse.variance.quadratic1d   the two runs' E_D Var(theta) differ by the O(lam) amount of the exact
                                   discrete law, T (D + beta^2) / (k (2 - lam k)) (PASS/FAIL)
-- momentum.exact_law.quadratic1d  momentum SGD (mu = 0.9) vs its exact discrete law (PASS/FAIL)
+- momentum.exact_law.quadratic1d.B{1,8}  momentum SGD (mu = 0.9) vs its exact discrete law (PASS/FAIL)
 - momentum.noncollapse.quadratic1d relative departure from collapse of momentum at equal T (INFO)
 - momentum.sutskever_pytorch.quadratic1d  at constant lam the Sutskever form (Eq 45) is the PyTorch
                                   chain (Eq 16) under v_S = -lam v_P: the same theta path from the same
@@ -152,11 +152,11 @@ def momentum_law(ctx):
         d, se = _mean_se(v - e)
         th = float(np.mean(e))
         rows.append(ctx.compare(
-            "momentum.exact_law.quadratic1d", equation="16", model="quadratic1d", theory=th, measured=th + d,
+            f"momentum.exact_law.quadratic1d.B{B}", equation="16", model="quadratic1d", theory=th, measured=th + d,
             ci95=1.96 * se, tolerance=K_SE * se,
             tolerance_source=f"4 x standard error of the per-data-set residual (K={K} x M={M}); false-FAIL ~6e-5",
             note=f"momentum mu={MU}, lam={lam}, B={B}: E_D Var(theta) vs the exact discrete law "
-                 "(gapkit.theory._momentum.momentum_var_1d)",
+                 "(gapkit.theory.momentum_var_1d)",
             extra={"steps": r.config["steps"], "burnin": r.config["burnin"]}))
     rel_sim = float(np.mean(vs[1]) / np.mean(vs[0]) - 1)
     rel_th = float(np.mean(es[1]) / np.mean(es[0]) - 1)

@@ -201,7 +201,10 @@ def current_2d(ctx):
              "measured: the solver's density tolerance. The naive formula is off by far more than the discretization.",
         extra={"ratio": float(np.abs(naive - rho_ex).max()) / tol_rho},
     ))
-    path = ctx.figure_path("fokker_current_quadratic2d.png")
+    path = ctx.figure_path("fokker_current_quadratic2d.png", caption=(
+        "Stationary Fokker-Planck solution of a 2-D quadratic model with non-gradient drift (Eq 48): grey "
+        "contours of the density, red streamlines of the probability current J (line width proportional to |J|). "
+        "A Boltzmann density would have J = 0; here the current circulates."))
     if path is not None:
         _figure_current(fine, path)
     return rows
@@ -278,7 +281,9 @@ def simulation_1d(ctx):
         extra={"chains": chains, "steps": steps, "max_bias_over_se": float(np.max(bias / se)),
                "outside_grid": float(np.mean((th < lo) | (th > hi)))},
     )]
-    path = ctx.figure_path("fokker_simulation_quadratic1d.png")
+    path = ctx.figure_path("fokker_simulation_quadratic1d.png", caption=(
+        "1-D quadratic model: the Fokker-Planck solver's stationary density (line) against the histogram of "
+        "Euler-Maruyama chains (points, bars = 2 standard errors per bin)."))
     if path is not None:
         import matplotlib
 

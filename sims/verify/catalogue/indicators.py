@@ -15,7 +15,7 @@ import scipy.linalg
 
 from gapkit.sims.verify._registry import register_check
 
-_EQ = "related papers:"
+_EQ = "indicator:"
 # compare_max gets flattened arrays: it reports one element by flat index.
 
 
@@ -121,7 +121,7 @@ def _lyap(ctx):
     Qs = Q0.T @ ((eta / b) * H @ Sx @ H) @ Q0
     closed_sgd = Q0 @ (Qs / (h[:, None] + h[None, :] - eta * np.outer(h, h))) @ Q0.T
     rows.append(ctx.compare_max(
-        "indicators.lyapunov.quadratic_sgd", equation=_EQ + " discrete Lyapunov, theory._lyapunov quadratic SGD",
+        "indicators.lyapunov.quadratic_sgd", equation=_EQ + " discrete Lyapunov, quadratic SGD closed form",
         model=f"quadratic d={d}", theory=closed_sgd.ravel(), measured=cov.ravel(),
         tolerance=1e-10 * max(1.0, float(np.abs(closed_sgd).max())),
         tolerance_source="1e-10 x max|Lambda| (eigenbasis closed form Q_ij / (h_i + h_j - eta h_i h_j))"))

@@ -1,7 +1,7 @@
 """Simulators against their own exact discrete laws (paper Eqs 15-17).
 
 Rows:
-- sim.sgd_mean_var.quadratic1d   plain SGD (Eq 15): stationary mean and variance per data set vs
+- sim.sgd_mean_var.quadratic1d.{mean,var}  plain SGD (Eq 15): stationary mean and variance per data set vs
                                   `quadratic_sgd_stationary` (PASS/FAIL)
 - sim.langevin_em.quadratic1d    Euler-Maruyama of Eq 17 (dt = 0.5) vs `quadratic_em_stationary`
 - sim.gap.quadratic1d            data-averaged gap vs the closed form `quadratic1d_steady`
@@ -51,7 +51,8 @@ def chain_moments(res, kmax=None):
 
 
 def moment_rows(ctx, res, *, prefix, equation, model, note, kmax=None):
-    """Two compare_max rows: stationary mean and variance of the chain vs its exact law."""
+    """Two compare_max rows, ``<prefix>.mean`` and ``<prefix>.var``: stationary
+    mean and variance of the chain vs its exact law."""
     from gapkit.sims.engine._simulate import exact_stationary
 
     mu, cov = exact_stationary(res, kmax)
@@ -59,10 +60,10 @@ def moment_rows(ctx, res, *, prefix, equation, model, note, kmax=None):
     M = res.config["chains"]
     src = _SRC.format(what=f"{len(m)} data sets x {M} chains, theta after {res.config['steps']} updates")
     return [
-        ctx.compare_max(f"{prefix}", equation=equation, model=model, theory=mu[:, 0], measured=m,
+        ctx.compare_max(f"{prefix}.mean", equation=equation, model=model, theory=mu[:, 0], measured=m,
                         tolerance=K_SE * sm, tolerance_source=src, note=note + " (stationary mean)",
                         extra={"what": "mean"}),
-        ctx.compare_max(f"{prefix}", equation=equation, model=model, theory=cov[:, 0, 0], measured=v,
+        ctx.compare_max(f"{prefix}.var", equation=equation, model=model, theory=cov[:, 0, 0], measured=v,
                         tolerance=K_SE * sv, tolerance_source=src, note=note + " (stationary variance)",
                         extra={"what": "variance"}),
     ]
@@ -199,10 +200,10 @@ def _linreg_rows(ctx, id, *, algo, dt, equation, chains, what):
     var_th = np.stack([np.diag(x) for x in cov])
     src = _SRC.format(what=f"2 data sets x {M} chains, d = 3")
     return [
-        ctx.compare_max(id, equation=equation, model="linreg", theory=mu.ravel(), measured=m.ravel(),
+        ctx.compare_max(f"{id}.mean", equation=equation, model="linreg", theory=mu.ravel(), measured=m.ravel(),
                         tolerance=K_SE * se_m.ravel(), tolerance_source=src,
                         note=f"{what}: stationary mean vs exact law", extra={"what": "mean"}),
-        ctx.compare_max(id, equation=equation, model="linreg", theory=var_th.ravel(), measured=v.ravel(),
+        ctx.compare_max(f"{id}.var", equation=equation, model="linreg", theory=var_th.ravel(), measured=v.ravel(),
                         tolerance=K_SE * se_v.ravel(), tolerance_source=src,
                         note=f"{what}: stationary variances vs exact law (multiplicative noise)",
                         extra={"what": "variance"}),

@@ -41,7 +41,7 @@ _THEORY_NOTE = {
                    "linearly with T, so A fails and the best T is 0 (no finite optimum)",
     "quadratic": "theory (Lyapunov): the thermal covariance adds the same term to train and test loss (equal "
                  "Hessians); the gap does not depend on T and the best T is 0",
-    "linreg": "theory (exact SGD moments, theory._lyapunov.linreg_gap_vs_T): the stationary mean is the ridge "
+    "linreg": "theory (exact SGD moments, gapkit.theory.linreg_gap_vs_T): the stationary mean is the ridge "
               "solution for every T, so the test loss only gains the thermal term (1/2)Tr(C Sigma) and the best T "
               "is 0; with dim > n the spread lives in the span of the inputs where the train Hessian exceeds the "
               "population one, so the train loss rises faster than the test loss and the gap falls with T",
@@ -117,7 +117,7 @@ def eq27_quadratic(ctx):
         id_, equation="Eq 27", model="quadratic1d", theory=slope_theory, measured=slope, ci95=1.96 * se,
         tolerance=4 * se, tolerance_source=f"4 x standard error of the mean per-data-set slope (K={b_k.size}), "
                                            "false-FAIL ~6e-5",
-        note=f"plain SGD, B=1, n={p['n']}, T in {list(lams)}; exact discrete-chain train loss; "
+        note=f"plain SGD, B=1, n={p['n']}, T in {', '.join(f'{x:g}' for x in lams)}; exact discrete-chain train loss; "
              "d<U_l>/dT > 0 (train rises with T)",
         extra={"exact_train": theory, "measured_train": Y.mean(axis=1)},
     )
@@ -145,7 +145,10 @@ def _toy_sweep(ctx, model):
         out = Path(tmp.name)
     try:
         s = run_sweep(spec, out, executor=SerialExecutor(), progress=False, figures=False)
-        path = ctx.figure_path(f"sweep_{model}.png")
+        path = ctx.figure_path(f"sweep_{model}.png", caption=(
+            f"Temperature sweep of the {model} toy model (plain SGD): gap, test loss and train loss against "
+            "T = lr / B per batch size, with the mean per T, the grid optimum of the test loss and the Eq 1 "
+            "fit status (predictions A, B, C)."))
         if path is not None:
             keys = [config_key(c) for c in build_runs(spec)]
             draw_panels(_records_arrays(ResultsStore(out), keys), s, path)
@@ -212,8 +215,8 @@ def _sweep_rows(ctx, model):
     s = _toy_sweep(ctx, model)
     theory_note = _THEORY_NOTE.get(model, "")
     fit, A, B, C = s["eq1_fit"], s["A"], s["B"], s["C"]
-    steady = (f"{s['runs_used']} runs at steady state, {s['not_steady']} not; {s['temperatures_judged']} "
-              f"temperatures judged; {s['pairing']} draws")
+    steady = (f"{s['runs_used']} of {s['runs_used'] + s['not_steady']} runs at steady state; "
+              f"{s['temperatures_judged']} temperatures judged; {s['pairing']} draws")
 
     def how(f):
         return f"; {f['method']}" if f.get("method") else ""
@@ -221,7 +224,7 @@ def _sweep_rows(ctx, model):
     rows = [
         ctx.info(ids[0], equation="Eq 1", model=model, theory=None, measured=_num(fit.get("r2")),
                  note=f"Eq 1 fit on a toy sweep: status {fit['status']}"
-                      f"{' (' + fit['reason'] + ')' if fit.get('reason') else ''}; measured = R^2; weights: per-T "
+                      f"{'; ' + fit['reason'] if fit.get('reason') else ''}; measured = R^2; weights: per-T "
                       f"errors ({fit.get('sigma_method', '')}); {steady}",
                  extra={k: fit.get(k) for k in ("a", "b", "c", "a_se", "b_se", "c_se", "r2", "status")}),
         ctx.info(ids[1], equation="Eq 1 / prediction A", model=model, theory=None, measured=_num(A.get("slope")),

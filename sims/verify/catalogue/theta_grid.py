@@ -449,7 +449,10 @@ def quadratic1d_rows(ctx, st: Setup | None = None, *, wrong: dict | None = None,
 
 
 def _figure(ctx, ex, sm):
-    path = ctx.figure_path("theta_grid_quadratic1d.png")
+    path = ctx.figure_path("theta_grid_quadratic1d.png", caption=(
+        "1-D quadratic model, Langevin by Euler-Maruyama: the data-averaged density rhobar(theta), its variance "
+        "over data sets sigma_rho^2(theta) and Cov(rho, U_l)(theta) on the theta grid, exact (line) against "
+        "simulation (points, bars = 95% intervals)."))
     if path is None:
         return
     import matplotlib
