@@ -17,7 +17,13 @@ from ._findings import sweep_findings
 from ._spec import SweepSpec, build_runs
 from ._store import ResultsStore, config_key, jsonable
 
-__all__ = ["execute_run", "run_sweep"]
+__all__ = ["execute_run", "run_sweep", "TRACE_KEYS"]
+
+# Per-run arrays a backend returns that the record keeps under result["traces"]
+# (the figures' Fig 7 and Fig 8 read them; runs.csv leaves them out): (K, M, S)
+# per-epoch train/test loss and accuracy, and Fig 7's (K M, 20) late-epoch
+# test loss and per-example test-loss std sigma_l.
+TRACE_KEYS = ("trace_train", "trace_test", "trace_train_acc", "trace_test_acc", "fig7_test_loss", "fig7_sigma_l")
 
 
 # ---------------------------------------------------------------- one run
@@ -52,6 +58,9 @@ def execute_run(config: dict, backend: Backend | None = None) -> dict:
     arrays = result.arrays
     res.update(_diagnostics(arrays.get("trace_train"), config))  # drift, eq_*, steady: one verdict
     res["capped"] = bool(config.get("capped", False))
+    traces = {k: np.asarray(v, dtype=np.float64).tolist() for k, v in arrays.items() if k in TRACE_KEYS}
+    if traces:
+        res["traces"] = traces  # per-member per-epoch records for the figures (not in runs.csv)
     if config.get("indicators"):
         res.update(_indicator_columns(backend, result, config))
     return {"result": jsonable(res), "meta": jsonable(meta)}

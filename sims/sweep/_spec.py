@@ -40,7 +40,8 @@ from gapkit.sims._backends import get_backend
 from ._store import config_key
 
 __all__ = ["MODELS", "ALGOS", "PRESETS", "MODEL_DEFAULTS", "SweepSpec", "make_spec", "build_runs",
-           "run_seed", "relax_time", "steps_for", "epochs_for"]
+           "run_seed", "relax_time", "steps_for", "epochs_for",
+           "rescaled_epochs", "sweep_variants"]
 
 from gapkit.sims._settings import ALGOS as ALGOS  # noqa: E402 - names live in the settings module
 from gapkit.sims._settings import MODELS as MODELS  # noqa: E402
@@ -107,6 +108,14 @@ class SweepSpec:
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     indicators: bool = False
     preset: str | None = None
+    # Variants of one sweep (`sweep_variants`): dicts of algo / momentum / cosine,
+    # each run at every grid point; the grid is then in effective units
+    # (lr_eff = lr / (1 - mu), T_eff = lr_eff / B). None: the spec's own algo.
+    variants: list | None = None
+    # Epoch rule of an "epochs" backend: "paper" (Appendix E, `epochs_for`) or
+    # "rescaled" (`rescaled_epochs`: lr_eff x updates = burn_time + time, at least min_epochs).
+    epoch_rule: str = "paper"
+    min_epochs: int = 1
 
     def validate(self) -> "SweepSpec":
         from gapkit.theory._validate import ArgumentError, check_int, check_nonneg, check_positive
@@ -138,6 +147,13 @@ class SweepSpec:
             check_nonneg(name, getattr(self, name))
         check_positive("time", self.time)
         check_positive("T_ref", self.T_ref)
+        if self.epoch_rule not in ("paper", "rescaled"):
+            raise ArgumentError(f"epoch_rule must be 'paper' or 'rescaled' (got {self.epoch_rule!r})")
+        check_int("min_epochs", self.min_epochs, 1)
+        for v in sweep_variants(self):
+            if v["algo"] not in ALGOS or not 0 <= v["momentum"] < 1:
+                raise ArgumentError(f"variants must have algo in {', '.join(ALGOS)} and momentum in [0, 1) (got {v})",
+                                    param="variants")
         if not self.momentum < 1:
             raise ArgumentError(f"momentum must be in [0, 1) (got {self.momentum})")
         return self
@@ -229,6 +245,28 @@ def epochs_for(T: float, spec: SweepSpec) -> int:
     return paper_epochs(T, reference_epochs=spec.ref_epochs, reference_T=spec.T_ref)
 
 
+def rescaled_epochs(lr_eff: float, B: int, spec: SweepSpec) -> int:
+    """Epochs of the "rescaled" epoch rule: the same rescaled time lr_eff x
+    updates = burn_time + time at every grid point (Appendix B;
+    `gapkit.sims.stats._steady.rescaled_steps` with a unit reference), an
+    epoch being ceil(n / B) updates (minibatches with replacement; n = the
+    point's n_train), and at least min_epochs."""
+    from gapkit.sims.stats._steady import rescaled_steps
+
+    n = int(spec.model_kwargs.get("n_train", spec.n))
+    updates = rescaled_steps(lr_eff, 1.0, math.ceil(spec.burn_time + spec.time))
+    return max(int(spec.min_epochs), math.ceil(updates / math.ceil(n / B)))
+
+
+def sweep_variants(spec: SweepSpec) -> list[dict]:
+    """The algorithm variants a sweep runs, each {algo, momentum, cosine}: the
+    spec's `variants`, else its own algo, momentum and cosine."""
+    if not spec.variants:
+        return [{"algo": spec.algo, "momentum": float(spec.momentum), "cosine": bool(spec.cosine)}]
+    return [{"algo": v.get("algo", "sgd"), "momentum": float(v.get("momentum", 0.0)),
+             "cosine": bool(v.get("cosine", False))} for v in spec.variants]
+
+
 def run_seed(root_seed: int, config: dict) -> int:
     """63-bit seed of a run: SeedSequence(root_seed) spawned on the sha256 of
     the run's full configuration (without "seed" itself; module docstring)."""
@@ -242,17 +280,23 @@ def build_runs(spec: SweepSpec) -> list[dict]:
     """One full configuration per run (grid point x replicate), seed included."""
     by_steps = get_backend(spec.backend).run_length == "steps"
     runs = []
-    for T, B, lr in spec.points():
+    effective = bool(spec.variants)  # variants: the grid is in effective units (lr_eff, T_eff)
+    for var, (T, B, lr) in ((v, p) for v in sweep_variants(spec) for p in spec.points()):
+        mu = var["momentum"] if effective else float(spec.momentum)
+        lr_run = float(f"{lr * (1.0 - mu):.12g}") if effective else lr  # lr = lr_eff (1 - mu), 12 digits
         for r in range(spec.seeds):
-            cfg = {"backend": spec.backend, "model": spec.model, "algo": spec.algo, "cosine": bool(spec.cosine),
-                   "T": T, "batch": B, "lr": lr, "replicate": r, "root_seed": int(spec.root_seed)}
+            cfg = {"backend": spec.backend, "model": spec.model, "algo": var["algo"], "cosine": var["cosine"],
+                   "T": lr_run / B if effective else T, "batch": B, "lr": lr_run, "replicate": r,
+                   "root_seed": int(spec.root_seed)}
+            if effective:
+                cfg["T_eff"] = lr_run / ((1.0 - mu) * B)
             if not by_steps:
-                cfg.update(epochs=epochs_for(T, spec))
+                cfg.update(epochs=rescaled_epochs(lr, B, spec) if spec.epoch_rule == "rescaled" else epochs_for(T, spec))
             else:
                 steps, burnin, capped = steps_for(lr, spec)
                 cfg.update(steps=steps, burnin=burnin, capped=capped, record_every=max(1, steps // 100),
                            datasets=spec.datasets, chains=spec.chains, n=spec.n, dim=spec.dim)
-            cfg.update(alpha=float(spec.alpha), beta=float(spec.beta), momentum=float(spec.momentum),
+            cfg.update(alpha=float(spec.alpha), beta=float(spec.beta), momentum=mu,
                        data_mean=float(spec.data_mean), data_std=float(spec.data_std),
                        noise_std=float(spec.noise_std), indicators=bool(spec.indicators))
             if spec.model_kwargs:

@@ -222,7 +222,7 @@ class ResultsStore:
         rows = []
         for rec in self.records(keys):
             cfg = flatten_scalars(rec["config"])
-            res = flatten_scalars(rec["result"])
+            res = flatten_scalars({k: v for k, v in rec["result"].items() if k != "traces"})  # arrays: figures only
             for c in cfg:
                 if c not in cfg_cols:
                     cfg_cols.append(c)
