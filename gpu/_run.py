@@ -222,7 +222,7 @@ def run_point(config: dict) -> RunResult:
     from ._train import SGDConfig, train_ensemble
 
     cfg = normalize_config(config)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     # One intra-op thread per point on the CPU unless asked: sweeps run points in
     # parallel processes, and small networks lose ~100x to thread hand-offs on a
     # busy machine (measured on 2 shared cores).
@@ -265,6 +265,7 @@ def run_point(config: dict) -> RunResult:
         summary.extras.update(_indicators(cfg, model, rec, X, y, np.stack(tr), K, M, sgd))
         timings["indicator_seconds"] = time.perf_counter() - t1
     timings["wall_seconds"] = time.perf_counter() - t0
+    timings["cpu_seconds"] = time.process_time() - c0  # this process's CPU time: what a shared machine does not inflate
     return RunResult(config=_ran(cfg, sgd, rec, K, M, epochs, T), summary=summary,
                      arrays=_arrays(per_run, rec, K, M, epochs), timings=timings)
 

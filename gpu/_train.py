@@ -265,7 +265,8 @@ class _Runner:
                     if bar is not None:
                         bar.update(1)
                 done = planned
-                more = 0 if extend is None else min(int(extend({k: v[:, :done + 1] for k, v in rec.items()})), cap - done)
+                more = 0 if extend is None or done >= cap else min(
+                    int(extend({k: v[:, :done + 1] for k, v in rec.items()})), cap - done)
                 if more <= 0:
                     break
                 planned = done + more

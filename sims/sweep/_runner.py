@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from gapkit.sims._backends import Backend, get_backend
-from ._findings import sweep_findings
+from ._report import findings_by_variant, write_findings, write_report
 from ._spec import SweepSpec, build_runs
 from ._store import ResultsStore, config_key, jsonable
 
@@ -146,12 +146,13 @@ def run_sweep(spec: SweepSpec, out, *, executor=None, scheduler: str | None = No
         if own:
             executor.close()
     store.write_table(keys)
-    summary = sweep_findings(store, keys)
+    summary = findings_by_variant(store, keys)
+    findings_path = write_findings(store, summary)
     summary.update(runs_total=len(runs), runs_reused=reused, runs_computed=computed, out=str(Path(out)),
                    table=str(store.table_path), executor=getattr(executor, "name", type(executor).__name__),
                    wall_seconds=_time.perf_counter() - t0)
+    summary["findings_file"] = str(findings_path)
     if figures:
-        from ._figures import sweep_figure
-
-        summary["figures"] = [str(p) for p in sweep_figure(store, keys, summary, Path(out))]
+        rep = write_report(store, Path(out), keys=keys, findings=summary)
+        summary.update(figures=rep["figures"], report=rep["markdown"], report_html=rep["html"], regime=rep["regime"])
     return summary

@@ -150,7 +150,7 @@ class SweepSpec:
         if self.epoch_rule not in ("paper", "rescaled"):
             raise ArgumentError(f"epoch_rule must be 'paper' or 'rescaled' (got {self.epoch_rule!r})")
         check_int("min_epochs", self.min_epochs, 1)
-        for v in sweep_variants(self):
+        for v in sweep_variants(self) if self.variants else ():
             if v["algo"] not in ALGOS or not 0 <= v["momentum"] < 1:
                 raise ArgumentError(f"variants must have algo in {', '.join(ALGOS)} and momentum in [0, 1) (got {v})",
                                     param="variants")
