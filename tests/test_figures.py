@@ -169,3 +169,40 @@ def test_paper_digits_smoke_sweep_and_figures(tmp_path):
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def _fake_cifar(root, n_per_file=8, seed=0):
+    """CIFAR-10 python-pickle files (data_batch_1..5, test_batch) of random images, in the real layout."""
+    import pickle
+
+    rng = np.random.default_rng(seed)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        d = {b"batch_label": name.encode(), b"labels": rng.integers(0, 10, n_per_file).tolist(),
+             b"data": rng.integers(0, 256, (n_per_file, 3072), dtype=np.uint8),
+             b"filenames": [f"{name}_{i}.png".encode() for i in range(n_per_file)]}
+        with open(root / name, "wb") as fh:
+            pickle.dump(d, fh, protocol=2)
+
+
+@pytest.mark.torch
+def test_cifar10_resnet_preset_on_fabricated_cifar_files(tmp_path):
+    """The GPU preset's protocol (paper epochs N(T), raw T = lr / B for both
+    variants, BatchNorm on the sequential path, augmentation, spike cut from
+    B = 1000) and a CPU smoke run of it on fabricated CIFAR-format files."""
+    pytest.importorskip("torch")
+    from gapkit.gpu._run import run_point
+    from gapkit.sims.stats._steady import paper_epochs
+
+    spec = make_spec(None, preset="cifar10-resnet", backend="torch")
+    runs = build_runs(spec)
+    assert {variant_label(c) for c in runs} == {"momentum 0.9 + cosine", "sgd"}
+    assert len(runs) == 2 * 5 * 5 and all("T_eff" not in c for c in runs)
+    for c in runs:
+        assert c["T"] == pytest.approx(c["lr"] / c["batch"]) and c["epochs"] == paper_epochs(c["T"])
+    _fake_cifar(tmp_path)
+    r = run_point({"preset": "cifar10-resnet", "data_root": str(tmp_path), "n_train": 24, "n_test": 12,
+                   "model_kwargs": {"k": 2, "norm": "batch"}, "epochs": 2, "window": 2, "device": "cpu",
+                   "lr": 0.05, "batch": 8, "threads": 1})
+    assert r.config["path"] == "loop" and r.config["dataset"] == "cifar10" and r.config["cosine"] is True
+    assert r.config["momentum"] == 0.9 and np.isfinite(r.summary.test_loss)
+    assert r.arrays["trace_train"].shape == (2, 1, 3)

@@ -112,6 +112,7 @@ class SweepSpec:
     # each run at every grid point; the grid is then in effective units
     # (lr_eff = lr / (1 - mu), T_eff = lr_eff / B). None: the spec's own algo.
     variants: list | None = None
+    effective_units: bool = True  # with variants: False keeps the grid in raw lr, T = lr / B (the paper's T)
     # Epoch rule of an "epochs" backend: "paper" (Appendix E, `epochs_for`) or
     # "rescaled" (`rescaled_epochs`: lr_eff x updates = burn_time + time, at least min_epochs).
     epoch_rule: str = "paper"
@@ -280,9 +281,9 @@ def build_runs(spec: SweepSpec) -> list[dict]:
     """One full configuration per run (grid point x replicate), seed included."""
     by_steps = get_backend(spec.backend).run_length == "steps"
     runs = []
-    effective = bool(spec.variants)  # variants: the grid is in effective units (lr_eff, T_eff)
+    effective = bool(spec.variants) and spec.effective_units  # the grid in effective units (lr_eff, T_eff)
     for var, (T, B, lr) in ((v, p) for v in sweep_variants(spec) for p in spec.points()):
-        mu = var["momentum"] if effective else float(spec.momentum)
+        mu = var["momentum"] if spec.variants else float(spec.momentum)
         lr_run = float(f"{lr * (1.0 - mu):.12g}") if effective else lr  # lr = lr_eff (1 - mu), 12 digits
         for r in range(spec.seeds):
             cfg = {"backend": spec.backend, "model": spec.model, "algo": var["algo"], "cosine": var["cosine"],
