@@ -92,6 +92,22 @@ def _log_axis(ax, x=None) -> None:
     ax.xaxis.set_minor_formatter(mt.NullFormatter())
 
 
+def _wrap(title: str, width: int) -> str:
+    """A title broken into lines of at most `width` characters (a figure's width)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(title, width)) if title else title
+
+
+def _auto_log_y(ax, y) -> None:
+    """Log y axis for a positive quantity spanning more than 1.5 decades (a
+    loss from an interpolating run to a chance-level one), else linear."""
+    y = np.asarray(y, dtype=np.float64)
+    y = y[np.isfinite(y)]
+    if y.size and y.min() > 0 and y.max() / y.min() > 10**1.5:
+        ax.set_yscale("log")
+
+
 def _settings_line(recs) -> str:
     """Model, data, parameters, n, alpha, K and the rescaled time of the runs."""
     if not recs:
@@ -192,6 +208,7 @@ def panels_figure(recs: list, findings: dict, *, title: str = ""):
             if key in ("test_loss", "test_acc"):
                 _mark_T_opt(ax, findings, handles)
             _log_axis(ax, x)
+            _auto_log_y(ax, y)
             ax.set_xlabel(xlabel)
             ax.set_ylabel(label)
             ax.grid(alpha=0.3, which="major")
@@ -296,7 +313,7 @@ def draw_fig7(recs: list, path, *, title: str = "") -> Path | None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
-    ax.set_title(("Fig 7: " + title) if title else "Fig 7", fontsize=9)
+    ax.set_title(_wrap(("Fig 7: " + title) if title else "Fig 7", 75), fontsize=8)
     return _save(fig, path)
 
 
@@ -333,7 +350,7 @@ def draw_fig8(recs: list, path, *, title: str = "") -> Path | None:
         ax.set_title(f"{v}: late spikes; shaded: last {_WINDOW} epochs of each run", fontsize=9, loc="left")
         ax.grid(alpha=0.3)
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[:, 0].tolist(), label=xlabel)
-    fig.suptitle(("Fig 8: " + title) if title else "Fig 8", fontsize=10)
+    fig.suptitle(_wrap(("Fig 8: " + title) if title else "Fig 8", 100), fontsize=9)
     return _save(fig, path)
 
 
@@ -370,7 +387,7 @@ def draw_edge(recs: list, path, *, title: str = "") -> Path | None:
     ax.set_ylabel("lambda_max(H) / (2 (1 + mu) / lr)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(title, fontsize=9)
+    ax.set_title(_wrap(title, 75), fontsize=8)
     return _save(fig, path)
 
 
