@@ -13,7 +13,8 @@ Everything is drawn from the stored records (and the stored findings), so
   95% interval over its data draws (the stored ``*_ci95``). Open markers: runs
   not at steady state. The Eq 1 fit of the findings with its parameters
   (gap; the other panels too where the findings hold a fit ``eq1_fit_<panel>``);
-  T_opt only where finding B holds. On toy sweeps, the exact theory of each
+  T_opt only where finding B holds. The findings are in T = lr / B; on a T_eff
+  axis their fit and T_opt are drawn at T_eff = T / (1 - mu). On toy sweeps, the exact theory of each
   run (the stored ``theory``: exact stationary law of the discrete chain) as
   a line per B.
 - ``collapse.png`` (sweeps with variants): gap, test loss and test accuracy
@@ -169,6 +170,9 @@ def panels_figure(recs: list, findings: dict, *, title: str = ""):
     from gapkit.sims.stats._fit import eq1
 
     x, xlabel = _x(recs)
+    # the findings are in T = lr / B; x may be T_eff = T / (1 - mu) (one mu per variant)
+    ratio = x / record_column(recs, "T")
+    to_x = float(np.nanmedian(ratio)) if np.isfinite(ratio).any() else 1.0
     B = record_column(recs, "batch")
     steady = np.array([r["result"].get("steady") is True for r in recs], dtype=bool)
     has_acc = np.isfinite(record_column(recs, "test_acc")).any()
@@ -201,12 +205,12 @@ def panels_figure(recs: list, findings: dict, *, title: str = ""):
             fit = findings.get("eq1_fit" if key == "gap" else f"eq1_fit_{key}") or {}
             if fit.get("status") == "ok" and np.isfinite(x).any():
                 Tl = np.geomspace(np.nanmin(x), np.nanmax(x), 200)
-                h = ax.plot(Tl, eq1(Tl, fit["a"], fit["b"], fit["c"]), color="0.45", lw=2, zorder=0)[0]
-                handles.setdefault(f"{key}: {_fit_label(fit)}", h)
+                h = ax.plot(Tl, eq1(Tl / to_x, fit["a"], fit["b"], fit["c"]), color="0.45", lw=2, zorder=0)[0]
+                handles.setdefault(f"{key}: {_fit_label(fit)}" + ("" if to_x == 1.0 else " (in T = lr/B)"), h)
             elif fit and key == "gap":
                 ax.set_title(f"Eq 1 fit: {fit.get('status')}", fontsize=8, loc="left")
             if key in ("test_loss", "test_acc"):
-                _mark_T_opt(ax, findings, handles)
+                _mark_T_opt(ax, findings, handles, to_x)
             _log_axis(ax, x)
             _auto_log_y(ax, y)
             ax.set_xlabel(xlabel)
@@ -218,13 +222,14 @@ def panels_figure(recs: list, findings: dict, *, title: str = ""):
     return fig
 
 
-def _mark_T_opt(ax, findings: dict, handles: dict) -> None:
-    """T_opt as a dashed line, only where finding B holds."""
+def _mark_T_opt(ax, findings: dict, handles: dict, to_x: float = 1.0) -> None:
+    """T_opt (the findings' T = lr / B, drawn at to_x T on the x axis) as a
+    dashed line, only where finding B holds."""
     fb = findings.get("B") or {}
     t_opt = fb.get("T_opt")
     if fb.get("holds") is True and isinstance(t_opt, (int, float)) and math.isfinite(t_opt):
-        h = ax.axvline(t_opt, color="r", ls="--", lw=1)
-        handles.setdefault(f"T_opt = {t_opt:.3g} (B holds)", h)
+        h = ax.axvline(t_opt * to_x, color="r", ls="--", lw=1)
+        handles.setdefault(f"T_opt = {t_opt * to_x:.3g} (B holds)", h)
 
 
 def _save(fig, path) -> Path:

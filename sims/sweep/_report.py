@@ -132,7 +132,7 @@ def _finding_lines(f: dict) -> list[str]:
                              and not isinstance(b, bool))
             lines.append(f"- **{k}** ({v.get('prediction', '')}): {_fmt(v.get('holds'))}: {v.get('reason', '')}"
                          + (f" [{nums}]" if nums else ""))
-    for k in ("T_opt", "not_steady", "includes_not_steady"):
+    for k in ("T_opt", "not_steady", "includes_not_steady"):  # T, T_opt: lr / B (not T_eff)
         if k in f:
             lines.append(f"- {k}: {_fmt(f[k])}")
     return lines
@@ -174,7 +174,8 @@ def write_report(store: ResultsStore, out=None, *, keys=None, findings: dict | N
                f"root seed {spec.get('root_seed')}.", ""]
     md += ["## Regime", ""]
     md += [f"- {k}: {_fmt(v)}" for k, v in reg.items()] + [""]
-    md += ["## Findings", ""]
+    md += ["## Findings", "", "Temperatures in the findings are T = lr / B of each run (for momentum "
+           "T_eff = T / (1 - mu)); intervals are 95% unless marked.", ""]
     for v, f in per.items():
         md += [f"### {v}", ""] + _finding_lines(f) + [""]
     md += ["## Figures", ""]
