@@ -276,6 +276,7 @@ def draw_collapse(recs: list, path, *, title: str = "") -> Path:
                                 mfc=colours(i) if j == 0 else "none")
                 handles.setdefault(f"{v}, B={int(b)}", h)
         _log_axis(ax, x)
+        _auto_log_y(ax, y)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
