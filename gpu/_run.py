@@ -108,9 +108,9 @@ PRESETS = {
     # same rescaled time lr_eff x updates = 4000 = 2 / alpha (and at least 200
     # epochs, four 50-epoch windows); a run that fails the steady-state test
     # runs on, up to 2x its epochs. K = 4 data splits x 1 initialisation per run.
-    # Cost (CPU seconds of single runs, measured on the shared machine: 1.7 ms
-    # per update, 26 ms per epoch's evaluation): ~1200 CPU s, ~10 min on 2 cores
-    # before extensions (the 6-point factor-2 grid from 3e-3 was ~14.5 min).
+    # Cost, measured: the 30 runs took 954 CPU s (1.7 ms per update, 26 ms per
+    # epoch's evaluation), ~8 min on 2 idle cores (the 6-point factor-2 grid
+    # from 3e-3 was estimated at ~14.5 min).
     "paper-digits": {"dataset": "digits", "model": "mlp", "model_kwargs": {"hidden": [128]},
                      "n_train": 1000, "n_test": 797, "alpha": 5e-4, "epochs": 200, "epochs_ref": 200, "T_ref": 0.02,
                      "window": 50, "datasets": 4, "seeds": 1, "threads": 1, "extend": True, "max_epoch_factor": 2.0,
