@@ -14,8 +14,11 @@ Updates, with g_t the minibatch mean gradient of the per-example loss:
   own gradient noise).
 
 Ensembles: members (different data draws and seeds) train at once with
-torch.func: parameters stacked along a leading axis, ``vmap(grad(loss))`` over
-members, each member with its own minibatch indices, its own noise stream and
+torch.func: parameters stacked along a leading axis, the forward pass vmapped
+over members and one backward pass of the summed member losses (the gradient
+of a sum of independent members' losses is each member's own gradient, and it
+is ~3x cheaper than ``vmap(grad(loss))`` on small networks, measured on 2 CPU
+cores), each member with its own minibatch indices, its own noise stream and
 its own augmentation draws; all members share B and the step. Models with
 BatchNorm train on the sequential path (``vectorize=False``: one member at a
 time, ordinary autograd), which draws exactly the same random numbers, so the
@@ -40,7 +43,7 @@ import sys
 
 import numpy as np
 import torch
-from torch.func import functional_call, grad, vmap
+from torch.func import functional_call, vmap
 from torch.nn import functional as F
 
 from gapkit.theory._validate import ArgumentError
@@ -162,6 +165,8 @@ def train_ensemble(
     vectorize: bool = True,
     progress: bool = False,
     keep_params: bool = False,
+    extend=None,
+    max_epochs: int | None = None,
 ) -> dict:
     """Train E members; member e sees pool rows ``train_idx[e]`` and is tested on ``test_idx[e]``.
 
@@ -170,8 +175,15 @@ def train_ensemble(
     Returns numpy arrays per member and epoch (epoch 0 = initialization):
     train_loss, test_loss, train_acc, test_acc, train_loss_std, test_loss_std (sigma_l, Fig 7)
     of shape (E, epochs+1); fdr1 (E, epochs) and its two sides fdr1_lhs, fdr1_rhs (sums over the epoch's steps); dist_init (E, epochs+1); diverged (E,);
-    and metadata (T, steps, dtype, device, path). With keep_params: "params"
+    and metadata (T, steps, epochs, extended_epochs, dtype, device, path). With keep_params: "params"
     (stacked final parameters, torch) and "params0".
+
+    Extension (a run that fails its steady-state test is run longer, not reported
+    as steady): after the planned ``cfg.epochs``, ``extend(rec)`` is called with
+    the records so far (arrays with one column per finished epoch) and returns
+    how many more epochs to train (0: stop); at most ``max_epochs`` in all. The
+    continuation is the same chain (parameters, velocity, random streams carry
+    on). Not with the cosine schedule, whose shape is fixed by its length.
     """
     device = resolve_device(cfg.device)
     pdtype = resolve_dtype(cfg.dtype)
@@ -183,6 +195,9 @@ def train_ensemble(
     E, n = train_idx.shape
     if len(seeds) != E:
         raise ArgumentError(f"seeds must have one entry per member ({E}) (got {len(seeds)})")
+    if extend is not None and cfg.cosine:
+        raise ArgumentError("extend cannot lengthen a cosine-schedule run (its schedule is fixed by its length)",
+                            param="extend")
     if not cfg.replacement and cfg.batch > n:
         raise ArgumentError(f"batch must be <= n_train ({n}) for shuffled epochs (got {cfg.batch})")
     Xt = torch.as_tensor(np.asarray(X) if not torch.is_tensor(X) else X).to(device=device, dtype=pdtype)
@@ -197,7 +212,7 @@ def train_ensemble(
     inits = [init_params(base, torch_generator(s["init"]), dtype=pdtype, device=device) for s in mem.streams]
     runner = _VmapRunner if vectorize else _LoopRunner
     with torch_threads(cfg.threads):
-        return runner(base, Xt, yt, train_idx.to(device), test_idx.to(device), cfg, mem, inits, device).run(progress, keep_params)
+        return runner(base, Xt, yt, train_idx.to(device), test_idx.to(device), cfg, mem, inits, device).run(progress, keep_params, extend, max_epochs)
 
 
 class _Runner:
@@ -226,29 +241,40 @@ class _Runner:
         # both sides then measure the same underlying distribution.
         return self.batch_x(e, rows)
 
-    def run(self, progress, keep_params):
+    def run(self, progress, keep_params, extend=None, max_epochs=None):
         cfg, E = self.cfg, self.E
-        ep = cfg.epochs
-        rec = {k: np.full((E, ep + 1), np.nan) for k in ("train_loss", "test_loss", "train_acc", "test_acc", "train_loss_std", "test_loss_std", "dist_init")}
+        cap = cfg.epochs if extend is None else max(cfg.epochs, int(max_epochs or cfg.epochs))
+        rec = {k: np.full((E, cap + 1), np.nan) for k in ("train_loss", "test_loss", "train_acc", "test_acc", "train_loss_std", "test_loss_std", "dist_init")}
         for k in ("fdr1", "fdr1_lhs", "fdr1_rhs"):
-            rec[k] = np.full((E, ep), np.nan)
+            rec[k] = np.full((E, cap), np.nan)
         self.setup()
         self.record(rec, 0)
-        bar = _progress(ep, f"train E={E} T={cfg.T:.3g}", progress)
+        done, planned = 0, cfg.epochs
+        bar = _progress(planned, f"train E={E} T={cfg.T:.3g}", progress)
         with precision_context(cfg.dtype, self.device):
-            for epoch in range(ep):
-                idx = torch.stack([_batch_indices(g, self.n, cfg.batch, cfg.replacement) for g in self.mem.batch_gen])  # (E,S,B)
-                lhs, rhs = self.epoch(epoch, idx)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    rec["fdr1"][:, epoch] = lhs / rhs
-                rec["fdr1_lhs"][:, epoch], rec["fdr1_rhs"][:, epoch] = lhs, rhs
-                self.record(rec, epoch + 1)
-                bar.update(1)
-        bar.close()
-        fin = np.isfinite(rec["train_loss"][:, -1]) & np.isfinite(rec["test_loss"][:, -1])
-        out = dict(rec)
-        out.update(diverged=~fin, T=cfg.T, steps=self.t_f, steps_per_epoch=self.S, dtype=cfg.dtype,
-                   device=str(self.device), path="vmap" if isinstance(self, _VmapRunner) else "loop", n_params=self.d)
+            while True:
+                for epoch in range(done, planned):
+                    idx = torch.stack([_batch_indices(g, self.n, cfg.batch, cfg.replacement) for g in self.mem.batch_gen])  # (E,S,B)
+                    lhs, rhs = self.epoch(epoch, idx)
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        rec["fdr1"][:, epoch] = lhs / rhs
+                    rec["fdr1_lhs"][:, epoch], rec["fdr1_rhs"][:, epoch] = lhs, rhs
+                    self.record(rec, epoch + 1)
+                    if bar is not None:
+                        bar.update(1)
+                done = planned
+                more = 0 if extend is None or done >= cap else min(
+                    int(extend({k: v[:, :done + 1] for k, v in rec.items()})), cap - done)
+                if more <= 0:
+                    break
+                planned = done + more
+        if bar is not None:
+            bar.close()
+        out = {k: np.ascontiguousarray(v[:, :done + 1] if v.shape[1] == cap + 1 else v[:, :done]) for k, v in rec.items()}
+        fin = np.isfinite(out["train_loss"][:, -1]) & np.isfinite(out["test_loss"][:, -1])
+        out.update(diverged=~fin, T=cfg.T, steps=self.S * done, epochs=done, extended_epochs=done - cfg.epochs,
+                   steps_per_epoch=self.S, dtype=cfg.dtype, device=str(self.device),
+                   path="vmap" if isinstance(self, _VmapRunner) else "loop", n_params=self.d)
         if keep_params:
             out["params"], out["params0"] = self.final_params()
         return out
@@ -273,14 +299,21 @@ class _VmapRunner(_Runner):
         self.vel = {k: torch.zeros_like(v) for k, v in self.params.items()} if self.cfg.momentum > 0 else None
         base, loss = self.base, self.cfg.loss
 
-        def mean_loss(p, xb, yb):
-            return per_example_loss(functional_call(base, p, (xb,)), yb, loss).mean()
-
         def fwd(p, xb):
             return functional_call(base, p, (xb,))
 
-        self.grad_fn = vmap(grad(mean_loss))
         self.fwd = vmap(fwd)
+
+        def grad_fn(P, xb, yb):
+            # members are independent: d(sum_e L_e)/d theta_e = dL_e/d theta_e
+            leaves = {k: v.detach().requires_grad_(True) for k, v in P.items()}
+            with torch.enable_grad():
+                out = self.fwd(leaves, xb)
+                L = per_example_loss(out.flatten(0, 1), yb.flatten(), loss).sum() / yb.shape[1]
+                gs = torch.autograd.grad(L, list(leaves.values()))
+            return dict(zip(leaves, gs))
+
+        self.grad_fn = grad_fn
 
     def xs(self, rows):  # rows (E, b) -> (E, b, ...)
         if self.cfg.augment:

@@ -180,7 +180,7 @@ def test_torch_backend_registers_through_its_entry_point_without_importing_torch
     code = ("import sys; from gapkit.sims._backends import get_backend; b = get_backend('torch'); "
             "print(b.name, b.run_length, b.presets, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "torch epochs ('smoke', 'mnist1d-indicators', 'mnist1d-cpu') False" and out.stderr == ""
+    assert out.stdout.strip() == "torch epochs ('smoke', 'mnist1d-indicators', 'mnist1d-cpu', 'paper-digits', 'cifar10-resnet') False" and out.stderr == ""
 
 
 def test_torch_presets_have_one_home():
@@ -188,12 +188,13 @@ def test_torch_presets_have_one_home():
     from gapkit.gpu._run.PRESETS, the dict the sweep point reads too."""
     from gapkit.gpu._run import PRESETS
 
-    for name in ("smoke", "mnist1d-cpu"):
+    for name in ("smoke", "mnist1d-cpu", "paper-digits", "cifar10-resnet"):
         p, spec = PRESETS[name], _plugin.torch_sweep_spec(name)
-        assert spec.lr_grid == p["sweep"]["lr_grid"] and spec.batch_grid == p["sweep"]["batch_grid"]
+        grid = "T_grid" if "T_grid" in p["sweep"] else "lr_grid"
+        assert getattr(spec, grid) == p["sweep"][grid] and spec.batch_grid == p["sweep"]["batch_grid"]
         assert (spec.seeds, spec.ref_epochs, spec.T_ref) == (p["sweep"]["seeds"], p["epochs_ref"], p["T_ref"])
         assert spec.model == p["model"] and spec.alpha == p.get("alpha", 0.0)
-    assert "cifar10-resnet" in PRESETS and "cifar10-resnet" not in _plugin.SWEEP_PRESETS  # a point preset only
+        assert spec.variants == p["sweep"].get("variants")
 
 
 def _parsed(argv):

@@ -218,3 +218,30 @@ def test_fdr1_with_noise_and_momentum_holds_at_stationarity(momentum):
     noise_term = (1 - momentum) * (cfg.lr / cfg.batch) * cfg.beta**2 * d / 2 * steps
     wrong = lhs / (rhs - noise_term)
     assert abs(wrong.mean() - 1) > 4 * wrong.std(ddof=1) / np.sqrt(K)
+
+
+def test_extension_continues_the_same_chain():
+    """A run extended after its planned epochs (a failed steady-state test) is
+    the same chain as a run planned that long from the start: same numbers;
+    extension stops at max_epochs; a cosine run cannot be extended."""
+    X, y = _pool_images(shape=(1, 12))
+    rng = np.random.default_rng(2)
+    tr = np.stack([rng.choice(60, 16, replace=False) for _ in range(2)])
+    te = np.stack([rng.choice(60, 8, replace=False) for _ in range(2)])
+    model = build_model("mlp", (1, 12), 4, hidden=[6])
+    kw = dict(lr=0.05, batch=4, dtype="float64", momentum=0.9, alpha=1e-3)
+    seen = []
+
+    def extend(rec):
+        seen.append(rec["train_loss"].shape[1])
+        return 2
+
+    a = train_ensemble(model, X, y, tr, te, SGDConfig(epochs=2, **kw), seeds=[3, 4], extend=extend, max_epochs=5)
+    b = train_ensemble(model, X, y, tr, te, SGDConfig(epochs=5, **kw), seeds=[3, 4])
+    assert seen == [3, 5] and a["epochs"] == 5 and a["extended_epochs"] == 3 and a["steps"] == b["steps"]
+    for k in ("train_loss", "test_loss", "test_acc", "fdr1", "dist_init"):
+        np.testing.assert_allclose(a[k], b[k], rtol=RTOL, err_msg=k)
+    c = train_ensemble(model, X, y, tr, te, SGDConfig(epochs=4, **kw), seeds=[3, 4])
+    assert not np.allclose(a["train_loss"][:, -1], c["train_loss"][:, -1])  # one epoch short is another state
+    with pytest.raises(ValueError, match="extend"):
+        train_ensemble(model, X, y, tr, te, SGDConfig(epochs=2, cosine=True, **kw), seeds=[3, 4], extend=extend)

@@ -177,7 +177,7 @@ def test_not_steady_run_is_marked_and_left_out(tmp_path):
 
     df = pd.read_csv(tmp_path / "runs.csv")
     assert not df["steady"].any()
-    assert (tmp_path / "figures" / "sweep.png").stat().st_size > 10_000
+    assert (tmp_path / "figures" / "panels_sgd.png").stat().st_size > 10_000
 
 
 def norm_indicators(result, config):

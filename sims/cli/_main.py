@@ -25,7 +25,7 @@ from gapkit.theory._validate import ArgumentError
 __all__ = ["Command", "main", "build_parser", "UsageError", "emit_json"]
 
 # Built-in command modules, in help order.
-_BUILTIN = ("verify", "simulate", "sweep", "score", "columns", "bench")
+_BUILTIN = ("verify", "simulate", "sweep", "score", "columns", "bench", "figures")
 
 
 class UsageError(ArgumentError):

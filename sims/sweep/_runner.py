@@ -17,11 +17,17 @@ import numpy as np
 
 from gapkit.sims._backends import Backend, get_backend
 from gapkit.theory._validate import ArgumentError
-from ._findings import sweep_findings
+from ._report import findings_by_variant, write_findings, write_report
 from ._spec import SweepSpec, build_runs
 from ._store import ResultsStore, config_key, jsonable
 
-__all__ = ["execute_run", "run_sweep"]
+__all__ = ["execute_run", "run_sweep", "TRACE_KEYS"]
+
+# Per-run arrays a backend returns that the record keeps under result["traces"]
+# (the figures' Fig 7 and Fig 8 read them; runs.csv leaves them out): (K, M, S)
+# per-epoch train/test loss and accuracy, and Fig 7's (K M, 20) late-epoch
+# test loss and per-example test-loss std sigma_l.
+TRACE_KEYS = ("trace_train", "trace_test", "trace_train_acc", "trace_test_acc", "fig7_test_loss", "fig7_sigma_l")
 
 
 # ---------------------------------------------------------------- one run
@@ -65,6 +71,9 @@ def execute_run(config: dict, backend: Backend | None = None) -> dict:
     if res.get("stable") is False:  # some data set's chain has no stationary law (engine._stability)
         res["steady"] = False
         res["eq_reasons"] = "; ".join(r for r in (res.get("eq_reasons"), res.get("stability")) if r)
+    traces = {k: np.asarray(v, dtype=np.float64).tolist() for k, v in arrays.items() if k in TRACE_KEYS}
+    if traces:
+        res["traces"] = traces  # per-member per-epoch records for the figures (not in runs.csv)
     if config.get("indicators"):
         res.update(_indicator_columns(backend, result, config))
     return {"result": jsonable(res), "meta": jsonable(meta)}
@@ -228,12 +237,13 @@ def _sweep_locked(spec, store, out, t0, *, executor, scheduler, workers, progres
         if own:
             executor.close()
     store.write_table(keys)
-    summary = sweep_findings(store, keys)
+    summary = findings_by_variant(store, keys)
+    findings_path = write_findings(store, summary)
     summary.update(runs_total=len(runs), runs_reused=reused, runs_computed=computed, out=str(Path(out)),
                    table=str(store.table_path), executor=getattr(executor, "name", type(executor).__name__),
                    wall_seconds=_time.perf_counter() - t0)
+    summary["findings_file"] = str(findings_path)
     if figures:
-        from ._figures import sweep_figure
-
-        summary["figures"] = [str(p) for p in sweep_figure(store, keys, summary, Path(out))]
+        rep = write_report(store, Path(out), keys=keys, findings=summary)
+        summary.update(figures=rep["figures"], report=rep["markdown"], report_html=rep["html"], regime=rep["regime"])
     return summary

@@ -50,7 +50,7 @@ from ._store import config_key
 
 __all__ = ["MODELS", "ALGOS", "PRESETS", "MODEL_DEFAULTS", "SweepSpec", "make_spec", "build_runs",
            "run_seed", "relax_time", "steps_for", "burnin_request", "epochs_for", "PAIRINGS", "GRID_KEYS",
-           "run_memory"]
+           "run_memory", "rescaled_epochs", "sweep_variants"]
 
 from gapkit.sims._settings import ALGOS as ALGOS  # noqa: E402 - names live in the settings module
 from gapkit.sims._settings import MODELS as MODELS  # noqa: E402
@@ -92,7 +92,7 @@ PRESETS = {
 MAX_RUNS = 1_000_000  # grid points x seeds of one sweep
 PAIRINGS = ("paired", "fresh")  # common random numbers across the grid, or fresh draws at every grid point
 # Config keys that vary over the grid: a paired seed is derived without them.
-GRID_KEYS = ("T", "lr", "batch", "steps", "burnin", "capped", "record_every", "epochs", "burnin_requested")
+GRID_KEYS = ("T", "lr", "batch", "steps", "burnin", "capped", "record_every", "epochs", "burnin_requested", "T_eff")
 
 
 @dataclasses.dataclass
@@ -127,6 +127,15 @@ class SweepSpec:
     indicators: bool = False
     pairing: str = "paired"
     preset: str | None = None
+    # Variants of one sweep (`sweep_variants`): dicts of algo / momentum / cosine,
+    # each run at every grid point; the grid is then in effective units
+    # (lr_eff = lr / (1 - mu), T_eff = lr_eff / B). None: the spec's own algo.
+    variants: list | None = None
+    effective_units: bool = True  # with variants: False keeps the grid in raw lr, T = lr / B (the paper's T)
+    # Epoch rule of an "epochs" backend: "paper" (Appendix E, `epochs_for`) or
+    # "rescaled" (`rescaled_epochs`: lr_eff x updates = burn_time + time, at least min_epochs).
+    epoch_rule: str = "paper"
+    min_epochs: int = 1
 
     def validate(self) -> "SweepSpec":
         from gapkit.theory._validate import (ArgumentError, check_bool, check_int, check_interval, check_nonneg,
@@ -173,6 +182,13 @@ class SweepSpec:
         check_interval("beta", self.beta, *LIMITS["beta"])
         check_nonneg("momentum", self.momentum)
         check_positive("T_ref", self.T_ref)
+        if self.epoch_rule not in ("paper", "rescaled"):
+            raise ArgumentError(f"epoch_rule must be 'paper' or 'rescaled' (got {self.epoch_rule!r})")
+        check_int("min_epochs", self.min_epochs, 1)
+        for v in sweep_variants(self) if self.variants else ():
+            if v["algo"] not in ALGOS or not 0 <= v["momentum"] < 1:
+                raise ArgumentError(f"variants must have algo in {', '.join(ALGOS)} and momentum in [0, 1) (got {v})",
+                                    param="variants")
         if not self.momentum < 1:
             raise ArgumentError(f"momentum must be in [0, 1) (got {self.momentum})")
         return self
@@ -266,7 +282,8 @@ def _check_model_kwargs(spec: SweepSpec) -> None:
         from gapkit.sims.engine._simulate import check_model_kwargs, check_simulate_args
 
         check_model_kwargs(spec.model, kw)  # first: the run length reads h
-        first = _run_config(spec, *spec.points()[0], 0, by_steps=True)
+        first = _run_config(spec, sweep_variants(spec)[0], *spec.points()[0], 0, by_steps=True,
+                            effective=bool(spec.variants) and spec.effective_units)
         check_simulate_args(**{k: first[k] for k in _SIM_KEYS if k in first}, **kw)
 
 
@@ -348,6 +365,28 @@ def epochs_for(T: float, spec: SweepSpec) -> int:
     return paper_epochs(T, reference_epochs=spec.ref_epochs, reference_T=spec.T_ref)
 
 
+def rescaled_epochs(lr_eff: float, B: int, spec: SweepSpec) -> int:
+    """Epochs of the "rescaled" epoch rule: the same rescaled time lr_eff x
+    updates = burn_time + time at every grid point (Appendix B;
+    `gapkit.sims.stats._steady.rescaled_steps` with a unit reference), an
+    epoch being ceil(n / B) updates (minibatches with replacement; n = the
+    point's n_train), and at least min_epochs."""
+    from gapkit.sims.stats._steady import rescaled_steps
+
+    n = int(spec.model_kwargs.get("n_train", spec.n))
+    updates = rescaled_steps(lr_eff, 1.0, math.ceil(spec.burn_time + spec.time))
+    return max(int(spec.min_epochs), math.ceil(updates / math.ceil(n / B)))
+
+
+def sweep_variants(spec: SweepSpec) -> list[dict]:
+    """The algorithm variants a sweep runs, each {algo, momentum, cosine}: the
+    spec's `variants`, else its own algo, momentum and cosine."""
+    if not spec.variants:
+        return [{"algo": spec.algo, "momentum": float(spec.momentum), "cosine": bool(spec.cosine)}]
+    return [{"algo": v.get("algo", "sgd"), "momentum": float(v.get("momentum", 0.0)),
+             "cosine": bool(v.get("cosine", False))} for v in spec.variants]
+
+
 def run_seed(root_seed: int, config: dict, pairing: str = "paired") -> int:
     """63-bit seed of a run: SeedSequence(root_seed) spawned on the sha256 of
     the run's configuration without "seed" itself and, when `pairing` is
@@ -363,15 +402,23 @@ def run_seed(root_seed: int, config: dict, pairing: str = "paired") -> int:
 def build_runs(spec: SweepSpec) -> list[dict]:
     """One full configuration per run (grid point x replicate), seed included."""
     by_steps = get_backend(spec.backend).run_length == "steps"
-    return [_run_config(spec, T, B, lr, r, by_steps=by_steps) for T, B, lr in spec.points() for r in range(spec.seeds)]
+    effective = bool(spec.variants) and spec.effective_units  # the grid in effective units (lr_eff, T_eff)
+    return [_run_config(spec, var, T, B, lr, r, by_steps=by_steps, effective=effective)
+            for var in sweep_variants(spec) for T, B, lr in spec.points() for r in range(spec.seeds)]
 
 
-def _run_config(spec: SweepSpec, T: float, B: int, lr: float, r: int, *, by_steps: bool) -> dict:
-    """The full configuration of replicate `r` at grid point (T, B, lr), seed included."""
-    cfg = {"backend": spec.backend, "model": spec.model, "algo": spec.algo, "cosine": bool(spec.cosine),
-           "T": T, "batch": B, "lr": lr, "replicate": r, "root_seed": int(spec.root_seed)}
+def _run_config(spec: SweepSpec, var: dict, T: float, B: int, lr: float, r: int, *, by_steps: bool,
+                effective: bool) -> dict:
+    """The full configuration of replicate `r` of variant `var` at grid point (T, B, lr), seed included."""
+    mu = var["momentum"] if spec.variants else float(spec.momentum)
+    lr_run = float(f"{lr * (1.0 - mu):.12g}") if effective else lr  # lr = lr_eff (1 - mu), 12 digits
+    cfg = {"backend": spec.backend, "model": spec.model, "algo": var["algo"], "cosine": var["cosine"],
+           "T": lr_run / B if effective else T, "batch": B, "lr": lr_run, "replicate": r,
+           "root_seed": int(spec.root_seed)}
+    if effective:
+        cfg["T_eff"] = lr_run / ((1.0 - mu) * B)
     if not by_steps:
-        cfg.update(epochs=epochs_for(T, spec))
+        cfg.update(epochs=rescaled_epochs(lr, B, spec) if spec.epoch_rule == "rescaled" else epochs_for(T, spec))
     else:
         steps, burnin, capped = steps_for(lr, spec)
         cfg.update(steps=steps, burnin=burnin, capped=capped, record_every=max(1, steps // 100),
@@ -379,7 +426,7 @@ def _run_config(spec: SweepSpec, T: float, B: int, lr: float, r: int, *, by_step
         want = burnin_request(lr, spec)
         if want is None or want > burnin:  # the cap shortened the burn-in: say by how much
             cfg["burnin_requested"] = want
-    cfg.update(alpha=float(spec.alpha), beta=float(spec.beta), momentum=float(spec.momentum),
+    cfg.update(alpha=float(spec.alpha), beta=float(spec.beta), momentum=mu,
                data_mean=float(spec.data_mean), data_std=float(spec.data_std),
                noise_std=float(spec.noise_std), indicators=bool(spec.indicators))
     if spec.model_kwargs:

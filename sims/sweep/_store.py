@@ -62,7 +62,7 @@ __all__ = ["config_key", "canonical_json", "jsonable", "ResultsStore", "flatten_
 
 _TMP_PREFIX = ".tmp-gapkit-"
 # result entries kept in the records but not in runs.csv: the per-draw values (K numbers each)
-TABLE_SKIP = ("per_draw",)
+TABLE_SKIP = ("per_draw", "traces")  # and the per-epoch traces (figures only)
 _HOST = socket.gethostname().replace("-", "_") or "host"
 _UMASK_LOCK = threading.Lock()
 

@@ -129,7 +129,7 @@ def _toy_sweep(ctx, model):
     from gapkit.sims.sweep._executor import SerialExecutor
     from gapkit.sims.sweep._spec import build_runs, make_spec
     from gapkit.sims.sweep._runner import run_sweep
-    from gapkit.sims.sweep._figures import _records_arrays, draw_panels
+    from gapkit.sims.sweep._figures import draw_panels
     from gapkit.sims.sweep._store import ResultsStore, config_key
 
     preset = "smoke" if ctx.quick else "quick"
@@ -151,7 +151,7 @@ def _toy_sweep(ctx, model):
             "fit status (predictions A, B, C)."))
         if path is not None:
             keys = [config_key(c) for c in build_runs(spec)]
-            draw_panels(_records_arrays(ResultsStore(out), keys), s, path)
+            draw_panels(list(ResultsStore(out).records(keys)), s, path)
     finally:
         if tmp is not None:
             tmp.cleanup()
