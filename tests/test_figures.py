@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from gapkit.sims.sweep._figures import PANELS, figures_from_records, panels_figure, variant_label
+from gapkit.sims.sweep._figures import PANELS, panels_figure, variant_label
 from gapkit.sims.sweep._report import read_findings
 from gapkit.sims.sweep._spec import build_runs, make_spec
 from gapkit.sims.sweep._store import ResultsStore, record_column
