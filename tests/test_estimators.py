@@ -72,7 +72,8 @@ def test_per_dataset_mean_leaves_out_bad_members():
 
 def test_mean_ci95_basics():
     m, ci = mean_ci95(np.array([1.0, 3.0, np.nan]))
-    assert m == 2.0 and ci == pytest.approx(1.959963984540054 * np.sqrt(2) / np.sqrt(2))
+    # a 95% t interval on K = 2 values: t_1 quantile 12.706 x the standard error sqrt(2) / sqrt(2)
+    assert m == 2.0 and ci == pytest.approx(12.706204736174694 * np.sqrt(2) / np.sqrt(2))
     assert np.isnan(mean_ci95(np.array([1.0]))[1])
 
 
