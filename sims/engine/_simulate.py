@@ -280,11 +280,10 @@ def _loss_stride(prob, p, steps, burnin) -> int:
     return max(1, min(eval_cost // max(step_cost, 1), max(1, (steps - burnin) // 50)))
 
 
-def _run_kernel(prob, p, steps, burnin, *, skip: bool = False) -> tuple[dict, int]:
-    """Allocate the outputs, run the model's kernel (not when `skip`: no chain
-    can be stationary, `_stability`); (arrays, loss stride)."""
-    K, M, d, lr = p["datasets"], p["chains"], prob.d, p["lr"]
-    every = p["record_every"]
+def kernel_inputs(prob, p, steps, burnin, stride):
+    """The kernels' output arrays, update rule (with the lr schedule) and
+    measurement plan: (Outputs, Update, Measure), shared by every kernel."""
+    K, M, d, lr, every = p["datasets"], p["chains"], prob.d, p["lr"], p["record_every"]
     nrec = steps // every if every else 0
     sched = lr * np.cos(np.pi * np.arange(steps) / (2.0 * steps)) if p["cosine"] else np.full(steps, lr)
     out = _kernels.Outputs(train=np.empty((K, M)), test=np.empty((K, M)), div=np.zeros((K, M), dtype=np.bool_),
@@ -292,9 +291,17 @@ def _run_kernel(prob, p, steps, burnin, *, skip: bool = False) -> tuple[dict, in
                            tr_test=np.full((K, M, nrec), np.nan), tr_theta=np.full((K, M, nrec, d), np.nan))
     upd = _kernels.Update(algo=_kernels.ALGOS[p["algo"]], lams=sched, B=p["batch"], alpha=p["alpha"],
                           beta=p["beta"], mu=p["momentum"], dt=p["dt"])
-    stride = _loss_stride(prob, p, steps, burnin)
     meas = _kernels.Measure(burnin=burnin, stride=stride, rec=max(every, 1), seed=np.uint64(_rng.seed64(p["seed"])),
                             M=M)
+    return out, upd, meas
+
+
+def _run_kernel(prob, p, steps, burnin, *, skip: bool = False) -> tuple[dict, int]:
+    """Allocate the outputs, run the model's kernel (not when `skip`: no chain
+    can be stationary, `_stability`); (arrays, loss stride)."""
+    d, every = prob.d, p["record_every"]
+    stride = _loss_stride(prob, p, steps, burnin)
+    out, upd, meas = kernel_inputs(prob, p, steps, burnin, stride)
     a = prob.arrays
     if skip:
         pass

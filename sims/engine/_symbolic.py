@@ -40,7 +40,7 @@ from gapkit.sims._settings import BIG
 from gapkit.sims.stats._results import RunResult
 from gapkit.theory._validate import ArgumentError, check_int
 
-from . import _data, _kernels, _problems, _rng
+from . import _data, _problems, _rng
 from . import _simulate as _sim
 from ._jit import jit, run_blocks
 
@@ -318,16 +318,8 @@ def simulate_model(model, *, steps, burnin, dim, model_kwargs, **shared):
 
 def _run(model, prob, p, steps, burnin, stride) -> dict:
     """Allocate the outputs and run the compiled kernel; the arrays of `simulate`."""
-    K, M, d, lr, every = p["datasets"], p["chains"], prob.d, p["lr"], p["record_every"]
-    nrec = steps // every if every else 0
-    sched = lr * np.cos(np.pi * np.arange(steps) / (2.0 * steps)) if p["cosine"] else np.full(steps, lr)
-    out = _kernels.Outputs(train=np.empty((K, M)), test=np.empty((K, M)), div=np.zeros((K, M), dtype=np.bool_),
-                           theta=np.empty((K, M, d)), tr_train=np.full((K, M, nrec), np.nan),
-                           tr_test=np.full((K, M, nrec), np.nan), tr_theta=np.full((K, M, nrec, d), np.nan))
-    upd = _kernels.Update(algo=_kernels.ALGOS[p["algo"]], lams=sched, B=p["batch"], alpha=p["alpha"],
-                          beta=p["beta"], mu=p["momentum"], dt=p["dt"])
-    meas = _kernels.Measure(burnin=burnin, stride=stride, rec=max(every, 1), seed=np.uint64(_rng.seed64(p["seed"])),
-                            M=M)
+    every = p["record_every"]
+    out, upd, meas = _sim.kernel_inputs(prob, p, steps, burnin, stride)
     a = prob.arrays
     data = SymData(prob.X, prob.y, a["Xt"], a["yt"], prob.tidx)
     compiled(model, langevin=p["algo"] == "langevin")(data, upd, meas, out)
