@@ -28,6 +28,10 @@ __all__ = ["execute_run", "run_sweep", "TRACE_KEYS"]
 # per-epoch train/test loss and accuracy, and Fig 7's (K M, 20) late-epoch
 # test loss and per-example test-loss std sigma_l.
 TRACE_KEYS = ("trace_train", "trace_test", "trace_train_acc", "trace_test_acc", "fig7_test_loss", "fig7_sigma_l")
+# The record keeps the traces of the first TRACE_DRAWS data draws only (the
+# figures draw one member; the run's own diagnostics saw every draw): a toy
+# sweep with 8192 draws would otherwise write ~1.6 M numbers per trace per run.
+TRACE_DRAWS = 16
 
 
 # ---------------------------------------------------------------- one run
@@ -71,9 +75,10 @@ def execute_run(config: dict, backend: Backend | None = None) -> dict:
     if res.get("stable") is False:  # some data set's chain has no stationary law (engine._stability)
         res["steady"] = False
         res["eq_reasons"] = "; ".join(r for r in (res.get("eq_reasons"), res.get("stability")) if r)
-    traces = {k: np.asarray(v, dtype=np.float64).tolist() for k, v in arrays.items() if k in TRACE_KEYS}
+    traces = {k: np.asarray(v, dtype=np.float64)[:TRACE_DRAWS].tolist() for k, v in arrays.items()
+              if k in TRACE_KEYS}
     if traces:
-        res["traces"] = traces  # per-member per-epoch records for the figures (not in runs.csv)
+        res["traces"] = traces  # per-member per-epoch records of the first draws, for the figures (not in runs.csv)
     if config.get("indicators"):
         res.update(_indicator_columns(backend, result, config))
     return {"result": jsonable(res), "meta": jsonable(meta)}
