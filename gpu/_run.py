@@ -60,6 +60,7 @@ DEFAULTS = {
     "threads": None,       # CPU intra-op threads while training (None: 1 on CPU, see run_point)
     "extend": False,       # run a run that fails the steady-state test longer (up to max_epoch_factor x epochs)
     "max_epoch_factor": 2.0,
+    "label_noise": 0.0,    # fraction of training labels flipped, per data draw (Fu et al.; gpu._data.noisy_training_pool)
     "hessian": False,      # top Hessian eigenvalue of each member's train loss at the end (Lanczos)
 }
 
@@ -189,6 +190,9 @@ def normalize_config(config: dict) -> dict:
             raise ArgumentError(f"T_eff must equal lr / ((1 - momentum) batch) = {T_eff!r} (got {config['T_eff']!r})")
     if cfg["scheme"] not in ("split", "sample"):
         raise ArgumentError(f"scheme must be 'split' or 'sample' (got {cfg['scheme']!r})")
+    from gapkit.theory._validate import check_interval
+
+    cfg["label_noise"] = check_interval("label_noise", cfg["label_noise"], 0.0, 1.0, closed_right=False)
     return cfg
 
 
@@ -215,10 +219,11 @@ def _draw_seeds(seed: int, K: int, M: int):
     return data_seeds, member_seeds
 
 
-def _indicators(cfg, model, rec, X, y, train_idx, K, M, sgd) -> dict:
+def _indicators(cfg, model, rec, X, y, train_idx, K, M, sgd, origin) -> dict:
     """The ``ind_*`` columns of a point (issue 6; `gapkit.gpu._indicators.network_indicators`)
     at the end of training. Ensemble quantities are evaluated on up to 500 pool
-    rows that are in no member's training set."""
+    rows that are in no member's training set (origin: the pool row each row of
+    X copies, `gapkit.gpu._data.noisy_training_pool`)."""
     import torch
 
     from ._device import resolve_device, resolve_dtype, torch_threads
@@ -227,7 +232,8 @@ def _indicators(cfg, model, rec, X, y, train_idx, K, M, sgd) -> dict:
     device = resolve_device(sgd.device)
     Xt = torch.as_tensor(np.asarray(X)).to(device=device, dtype=resolve_dtype(sgd.dtype))
     yt = torch.as_tensor(np.asarray(y)).to(device)
-    free = np.setdiff1d(np.arange(len(y)), np.unique(train_idx))[:500]
+    free = np.setdiff1d(np.arange(len(origin)), origin[np.unique(train_idx)])
+    free = free[free == origin[free]][:500]  # original pool rows with their true labels
     with torch_threads(sgd.threads):
         return network_indicators(model, rec["params"], rec["params0"], Xt, yt, train_idx, draws=K, seeds=M,
                                   lr=sgd.lr, batch=sgd.batch, alpha=sgd.alpha, loss=sgd.loss, eval_rows=free,
@@ -249,7 +255,7 @@ def run_point(config: dict) -> RunResult:
     from gapkit.sims.stats import _steady
     from gapkit.theory._validate import check_int
 
-    from ._data import draw_split
+    from ._data import draw_split, noisy_training_pool
     from ._models import build_model
     from ._summary import summarize_ensemble
     from ._train import SGDConfig, train_ensemble
@@ -276,6 +282,9 @@ def run_point(config: dict) -> RunResult:
         tr += [a] * M
         te += [b] * M
     ncls = int(y.max()) + 1
+    X, y, sets, origin = noisy_training_pool(X, y, np.stack(tr[::M]), cfg["label_noise"], seed=int(cfg["seed"]),
+                                             n_classes=ncls)
+    tr = list(np.repeat(sets, M, axis=0))
     model = build_model(cfg["model"], X.shape[1:], ncls, **dict(cfg["model_kwargs"] or {}))
     sgd = SGDConfig(lr=float(cfg["lr"]), batch=int(cfg["batch"]), epochs=epochs, alpha=float(cfg["alpha"]),
                     beta=float(cfg["beta"]), momentum=float(cfg["momentum"]), cosine=bool(cfg["cosine"]),
@@ -298,7 +307,7 @@ def run_point(config: dict) -> RunResult:
         timings["hessian_seconds"] = time.perf_counter() - t1
     if want_ind:
         t1 = time.perf_counter()
-        summary.extras.update(_indicators(cfg, model, rec, X, y, np.stack(tr), K, M, sgd))
+        summary.extras.update(_indicators(cfg, model, rec, X, y, np.stack(tr), K, M, sgd, origin))
         timings["indicator_seconds"] = time.perf_counter() - t1
     timings["wall_seconds"] = time.perf_counter() - t0
     timings["cpu_seconds"] = time.process_time() - c0  # this process's CPU time: what a shared machine does not inflate
@@ -380,6 +389,7 @@ def _ran(cfg: dict, sgd, rec: dict, K: int, M: int, epochs: int, T: float) -> di
         "cosine": sgd.cosine, "scheme": cfg["scheme"], "n": int(cfg["n_train"]), "n_test": int(cfg["n_test"]),
         "datasets": K, "chains": M, "epochs": epochs, "steps": int(rec["steps"]), "T": T,
         "dtype": sgd.dtype, "device": rec["device"], "path": rec["path"], "n_params": int(rec["n_params"]),
+        "label_noise": float(cfg["label_noise"]),
         "seed": int(cfg["seed"]), "ignored_keys": ",".join(cfg["ignored_keys"]),
     }
 
