@@ -60,6 +60,7 @@ DEFAULTS = {
     "threads": None,       # CPU intra-op threads while training (None: 1 on CPU, see run_point)
     "extend": False,       # run a run that fails the steady-state test longer (up to max_epoch_factor x epochs)
     "max_epoch_factor": 2.0,
+    "ghost_batch": 0,      # ghost batch norm over chunks of this many examples (Hoffer et al.; 0: off; needs BatchNorm)
     "label_noise": 0.0,    # fraction of training labels flipped, per data draw (Fu et al.; gpu._data.noisy_training_pool)
     "hessian": False,      # top Hessian eigenvalue of each member's train loss at the end (Lanczos)
 }
@@ -190,8 +191,9 @@ def normalize_config(config: dict) -> dict:
             raise ArgumentError(f"T_eff must equal lr / ((1 - momentum) batch) = {T_eff!r} (got {config['T_eff']!r})")
     if cfg["scheme"] not in ("split", "sample"):
         raise ArgumentError(f"scheme must be 'split' or 'sample' (got {cfg['scheme']!r})")
-    from gapkit.theory._validate import check_interval
+    from gapkit.theory._validate import check_int, check_interval
 
+    cfg["ghost_batch"] = check_int("ghost_batch", cfg["ghost_batch"], 0)
     cfg["label_noise"] = check_interval("label_noise", cfg["label_noise"], 0.0, 1.0, closed_right=False)
     return cfg
 
@@ -286,6 +288,10 @@ def run_point(config: dict) -> RunResult:
                                              n_classes=ncls)
     tr = list(np.repeat(sets, M, axis=0))
     model = build_model(cfg["model"], X.shape[1:], ncls, **dict(cfg["model_kwargs"] or {}))
+    if cfg["ghost_batch"]:
+        from ._models import use_ghost_batch_norm
+
+        use_ghost_batch_norm(model, cfg["ghost_batch"])
     sgd = SGDConfig(lr=float(cfg["lr"]), batch=int(cfg["batch"]), epochs=epochs, alpha=float(cfg["alpha"]),
                     beta=float(cfg["beta"]), momentum=float(cfg["momentum"]), cosine=bool(cfg["cosine"]),
                     replacement=bool(cfg["replacement"]), augment=bool(cfg["augment"]), dtype=cfg["dtype"],
@@ -389,7 +395,7 @@ def _ran(cfg: dict, sgd, rec: dict, K: int, M: int, epochs: int, T: float) -> di
         "cosine": sgd.cosine, "scheme": cfg["scheme"], "n": int(cfg["n_train"]), "n_test": int(cfg["n_test"]),
         "datasets": K, "chains": M, "epochs": epochs, "steps": int(rec["steps"]), "T": T,
         "dtype": sgd.dtype, "device": rec["device"], "path": rec["path"], "n_params": int(rec["n_params"]),
-        "label_noise": float(cfg["label_noise"]),
+        "label_noise": float(cfg["label_noise"]), "ghost_batch": int(cfg["ghost_batch"]),
         "seed": int(cfg["seed"]), "ignored_keys": ",".join(cfg["ignored_keys"]),
     }
 
