@@ -80,18 +80,24 @@ class LinearModel(nn.Module):
 
 
 class MLP(nn.Module):
-    """Fully connected ReLU network on flattened inputs."""
+    """Fully connected ReLU network on flattened inputs. norm="batch" puts a
+    BatchNorm1d between each hidden layer and its ReLU (sequential training
+    path; the layer `use_ghost_batch_norm` turns into ghost batch norm)."""
 
-    def __init__(self, input_shape, num_classes: int = 10, hidden=(100, 100)):
+    def __init__(self, input_shape, num_classes: int = 10, hidden=(100, 100), norm: str = "none"):
         super().__init__()
+        if norm not in ("none", "batch"):
+            raise ArgumentError(f"norm must be 'none' or 'batch' for model 'mlp' (got {norm!r})", param="norm")
         dims = [_flat_dim(input_shape), *[int(h) for h in hidden]]
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.norms = nn.ModuleList(nn.BatchNorm1d(b) for b in dims[1:]) if norm == "batch" else None
         self.out = nn.Linear(dims[-1], num_classes)
 
     def forward(self, x):
         h = x.flatten(1)
-        for lin in self.hidden:
-            h = F.relu(lin(h))
+        for i, lin in enumerate(self.hidden):
+            h = lin(h)
+            h = F.relu(self.norms[i](h) if self.norms is not None else h)
         return self.out(h)
 
 

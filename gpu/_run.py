@@ -91,6 +91,15 @@ PRESETS = {
                            "n_train": 256, "n_test": 1000, "alpha": 1e-2, "epochs": "paper", "epochs_ref": 80,
                            "T_ref": 0.1, "window": 50, "datasets": 4, "seeds": 2, "threads": 1,
                            "sweep": {"lr_grid": [0.2, 0.4, 0.8], "batch_grid": [4, 8, 16, 32], "seeds": 3}},
+    # Train longer, generalize better (Hoffer, Hubara & Soudry 2017): the small-batch
+    # recipe (lr 0.1 at B_S = 16, 20 epochs) carried to B = 64, 256 with lr x sqrt(B / 16),
+    # epochs x B / 16 (the same number of updates) and ghost batch norm over 16
+    # examples (an MLP with BatchNorm1d: the sequential path).
+    "mnist1d-train-longer": {"dataset": "mnist1d", "model": "mlp", "model_kwargs": {"hidden": [64, 64], "norm": "batch"},
+                             "pool": 4000, "n_train": 1024, "n_test": 1000, "epochs_ref": 20, "T_ref": 0.1 / 16,
+                             "window": 5, "datasets": 2, "seeds": 1, "threads": 1,
+                             "sweep": {"lr_grid": [0.1], "batch_grid": [16, 64, 256], "seeds": 2,
+                                       "train_longer": {"batch_small": 16, "epochs_small": 20, "ghost_batch": 16}}},
     # the CPU temperature sweep of issue 5 (real run outside CI): 3 lr x 4 B = 12
     # points, 6 temperatures T = lr/B from 6.25e-3 to 0.2 (the gap is flat below
     # ~0.025 and falls to ~0 by 0.2), 6 runs per point = 72 runs, so that >= 48

@@ -102,3 +102,60 @@ def test_run_point_ghost_batch_option():
             normalize_config({"ghost_batch": bad})
     with pytest.raises(ArgumentError, match="ghost_batch"):
         run_point({**cfg, "model": "mlp", "model_kwargs": {"hidden": [4]}, "ghost_batch": 4})
+
+
+# ---- the train-longer recipe in sweeps (SweepSpec.train_longer, preset mnist1d-train-longer)
+
+def test_train_longer_sweep_runs_follow_the_recipe():
+    import math
+
+    from gapkit.gpu._plugin import torch_sweep_spec
+    from gapkit.sims.sweep._spec import build_runs
+
+    spec = torch_sweep_spec("mnist1d-train-longer", lr_grid=[0.05, 0.1], batch_grid=[8, 32, 128])
+    tl, n = spec.train_longer, spec.model_kwargs.get("n_train", 1024)
+    runs = build_runs(spec)
+    assert len(runs) == 2 * 3 * spec.seeds
+    B_S, E_S, g = tl["batch_small"], tl["epochs_small"], tl["ghost_batch"]
+    for r in runs:
+        B = r["batch"]
+        lr_s = r["lr"] / math.sqrt(B / B_S)  # the small-batch rate this run was scaled from
+        assert min(abs(lr_s - 0.05), abs(lr_s - 0.1)) < 1e-12
+        assert r["T"] == pytest.approx(r["lr"] / B, rel=1e-15)
+        assert r["epochs"] == math.ceil(E_S * B / B_S) and r["ghost_batch"] == min(g, B)
+    # regime adaptation: the same number of updates (epochs x n / B) at every batch
+    ups = {r["epochs"] * n / r["batch"] for r in runs if r["batch"] >= B_S}
+    assert len(ups) == 1
+    # paired seeds: replicate r shares its seed across the grid
+    by_rep = {}
+    for r in runs:
+        by_rep.setdefault(r["replicate"], set()).add(r["seed"])
+    assert all(len(s) == 1 for s in by_rep.values())
+
+
+def test_train_longer_settings_are_validated():
+    from gapkit.gpu._plugin import torch_sweep_spec
+    from gapkit.sims.sweep._spec import make_spec
+
+    for bad in ({"batch_small": 16}, {"batch_small": 16, "epochs_small": 5, "x": 1}, "no",
+                {"batch_small": 0, "epochs_small": 5}, {"batch_small": 16, "epochs_small": -1}):
+        with pytest.raises(ArgumentError):
+            torch_sweep_spec("mnist1d-train-longer", train_longer=bad)
+    with pytest.raises(ArgumentError, match="train_longer"):
+        make_spec("quadratic1d", preset="smoke", train_longer={"batch_small": 1, "epochs_small": 1})
+    with pytest.raises(ArgumentError, match="train_longer"):
+        torch_sweep_spec("mnist1d-train-longer", T_grid=[0.01])
+
+
+def test_a_train_longer_run_config_runs_on_the_torch_backend():
+    from gapkit.gpu._plugin import torch_sweep_spec
+    from gapkit.gpu._run import run_point
+    from gapkit.sims.sweep._spec import build_runs
+
+    spec = torch_sweep_spec("mnist1d-train-longer", batch_grid=[32], seeds=1)
+    cfg = build_runs(spec)[0]
+    cfg["model_kwargs"] = {**cfg["model_kwargs"], "dataset": "digits", "n_train": 128, "n_test": 64, "window": 1}
+    cfg["epochs"] = 2  # a short run: only that the sweep's configuration trains with ghost batch norm
+    res = run_point(cfg)
+    assert res.config["ghost_batch"] == 16 and res.config["batch"] == 32 and res.config["path"] == "loop"
+    assert np.isfinite(res.arrays["trace_train"]).all()
