@@ -295,3 +295,13 @@ def test_run_point_trains_on_noisy_labels_and_records_the_fraction():
     # test losses at initialisation (same seeds, same init) agree; the training ones see other labels
     assert np.allclose(clean.arrays["trace_test"][..., 0], noisy.arrays["trace_test"][..., 0])
     assert not np.allclose(clean.arrays["trace_train"][..., 0], noisy.arrays["trace_train"][..., 0])
+
+
+def test_a_bad_label_noise_stops_a_sweep_before_any_run(tmp_path):
+    from gapkit.gpu import _plugin
+    from gapkit.sims.sweep._spec import make_spec
+    from gapkit.theory._validate import ArgumentError
+
+    _plugin._preflight(make_spec(None, preset="smoke", backend="torch", model_kwargs={"label_noise": 0.3}))
+    with pytest.raises(ArgumentError, match="label_noise"):
+        _plugin._preflight(make_spec(None, preset="smoke", backend="torch", model_kwargs={"label_noise": 1.0}))
