@@ -16,6 +16,9 @@ Data-set draws (`draw_split`) follow the paper's two schemes:
 ``split`` (reshuffle the pool, first n_train for training, the next n_test for
 testing: disjoint) and ``sample`` (train and test drawn independently without
 replacement from the pool: they may overlap). Every draw is seeded.
+Label noise (Fu et al.'s experiments): `noisy_training_pool` gives each data
+draw its own copy of its training rows with a fraction of the labels flipped;
+test rows keep their true labels.
 Augmentation (Appendix E: random crops and flips, applied to train AND test so
 both sample the same distribution) is drawn per member inside the trainer:
 `gapkit.gpu._train` (SGDConfig.augment).
@@ -40,6 +43,8 @@ __all__ = [
     "load_cifar10",
     "load_dataset",
     "draw_split",
+    "flip_labels",
+    "noisy_training_pool",
 ]
 
 SCHEMES = ("split", "sample")
@@ -246,3 +251,58 @@ def draw_split(n_pool: int, n_train: int, n_test: int, *, scheme: str = "split",
         te = rng.choice(n_pool, size=n_test, replace=False)
         return tr, te
     raise ArgumentError(f"scheme must be one of {SCHEMES} (got {scheme!r})")
+
+
+# Entropy tag of the label-noise streams: SeedSequence([seed, tag]).spawn(K)[k]
+# is draw k's flip stream; it depends on (root seed, k) only and shares no state
+# with the data-draw and member streams (children of SeedSequence(seed)).
+_LABEL_NOISE_TAG = 0x1ABE1
+
+
+def flip_labels(y, p: float, n_classes: int, *, seed) -> tuple[np.ndarray, np.ndarray]:
+    """Labels y with label noise of fraction p: each label independently, with
+    probability p, is replaced by one of the other n_classes - 1 classes drawn
+    uniformly (so a flipped label never equals its original, and the number
+    flipped is Binomial(len(y), p)). Returns (noisy labels, flipped mask).
+    p in [0, 1); seed an int or numpy Generator."""
+    from gapkit.theory._validate import check_int, check_interval
+
+    p = check_interval("label_noise", p, 0.0, 1.0, closed_right=False)
+    n_classes = check_int("n_classes", n_classes, 2)
+    y = np.asarray(y, dtype=np.int64)
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ArgumentError(f"y must hold class labels in [0, {n_classes}) (got {y.min()}..{y.max()})", param="y")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    flip = rng.random(y.shape) < p
+    shift = rng.integers(1, n_classes, size=y.shape)  # 1 .. C-1: a different class
+    return np.where(flip, (y + shift) % n_classes, y), flip
+
+
+def noisy_training_pool(X, y, train_sets, p: float, *, seed: int, n_classes: int | None = None):
+    """The pool extended by one noisy copy of each draw's training rows.
+
+    train_sets: (K, n_train) pool indices, one row per data draw. Draw k's rows
+    are appended to the pool (X rows copied, labels flipped by `flip_labels`
+    with draw k's stream of the root `seed`), so the members of one draw share
+    their noisy labels, other draws and every test row keep the true ones.
+    Returns (X', y', train_sets', origin): train_sets' indexes the appended rows
+    and origin[i] is the pool row that row i of X' copies (origin[i] = i for
+    the original rows). p = 0 returns the inputs unchanged (origin = arange).
+    Memory: K x n_train extra rows of X."""
+    from gapkit.theory._validate import check_interval
+
+    p = check_interval("label_noise", p, 0.0, 1.0, closed_right=False)
+    y = np.asarray(y)
+    sets = np.asarray(train_sets, dtype=np.int64)
+    if sets.ndim != 2:
+        raise ArgumentError(f"train_sets must be 2-D (draws, n_train) (got shape {sets.shape})", param="train_sets")
+    n = len(y)
+    if p == 0.0:
+        return X, y, sets, np.arange(n)
+    C = int(y.max()) + 1 if n_classes is None else n_classes
+    streams = np.random.SeedSequence([int(seed), _LABEL_NOISE_TAG]).spawn(len(sets))
+    noisy = [flip_labels(y[rows], p, C, seed=np.random.default_rng(ss))[0] for rows, ss in zip(sets, streams)]
+    origin = np.concatenate([np.arange(n), sets.ravel()])
+    new_sets = n + np.arange(sets.size).reshape(sets.shape)
+    return (np.concatenate([np.asarray(X), np.asarray(X)[sets.ravel()]]),
+            np.concatenate([y, np.concatenate(noisy).astype(y.dtype)]), new_sets, origin)

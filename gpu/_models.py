@@ -21,6 +21,13 @@ and no running statistics; ``norm="batch"`` gives the original BatchNorm model
 for the sequential (one member at a time) training path; ``norm="none"`` drops
 normalization.
 
+Ghost batch norm (Hoffer, Hubara & Soudry 2017, "Train longer, generalize
+better"): `GhostBatchNorm1d` / `GhostBatchNorm2d` normalise each chunk of
+``ghost_batch`` consecutive examples of a training batch with that chunk's own
+statistics (the running statistics are updated once per chunk); at evaluation
+they are plain BatchNorm. `use_ghost_batch_norm` swaps every BatchNorm1d/2d of a
+model for its ghost version (config key ``ghost_batch`` of the torch backend).
+
 Initialization is PyTorch's default law (weights and biases of linear and conv
 layers U(-1/sqrt(fan_in), 1/sqrt(fan_in)); norm scales 1, shifts 0), drawn from
 an explicit torch.Generator (`init_params`), never from the global stream.
@@ -47,6 +54,9 @@ __all__ = [
     "MODEL_NAMES",
     "PAPER_RESNET_PARAMS",
     "resnet_param_count_note",
+    "GhostBatchNorm1d",
+    "GhostBatchNorm2d",
+    "use_ghost_batch_norm",
 ]
 
 PAPER_RESNET_PARAMS = 2_796_202
@@ -70,18 +80,24 @@ class LinearModel(nn.Module):
 
 
 class MLP(nn.Module):
-    """Fully connected ReLU network on flattened inputs."""
+    """Fully connected ReLU network on flattened inputs. norm="batch" puts a
+    BatchNorm1d between each hidden layer and its ReLU (sequential training
+    path; the layer `use_ghost_batch_norm` turns into ghost batch norm)."""
 
-    def __init__(self, input_shape, num_classes: int = 10, hidden=(100, 100)):
+    def __init__(self, input_shape, num_classes: int = 10, hidden=(100, 100), norm: str = "none"):
         super().__init__()
+        if norm not in ("none", "batch"):
+            raise ArgumentError(f"norm must be 'none' or 'batch' for model 'mlp' (got {norm!r})", param="norm")
         dims = [_flat_dim(input_shape), *[int(h) for h in hidden]]
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.norms = nn.ModuleList(nn.BatchNorm1d(b) for b in dims[1:]) if norm == "batch" else None
         self.out = nn.Linear(dims[-1], num_classes)
 
     def forward(self, x):
         h = x.flatten(1)
-        for lin in self.hidden:
-            h = F.relu(lin(h))
+        for i, lin in enumerate(self.hidden):
+            h = lin(h)
+            h = F.relu(self.norms[i](h) if self.norms is not None else h)
         return self.out(h)
 
 
@@ -101,6 +117,68 @@ class SmallCNN(nn.Module):
         h = F.relu(self.conv1(x))
         h = F.relu(self.conv2(h))
         return self.out(h.flatten(2).mean(-1))
+
+
+class _Ghost:
+    """Ghost batch norm forward: in training, BatchNorm over each chunk of
+    ghost_batch examples (the last chunk may be smaller); a batch of at most
+    ghost_batch examples is one chunk (plain BatchNorm)."""
+
+    ghost_batch: int
+
+    def forward(self, x):
+        if not self.training or x.shape[0] <= self.ghost_batch:
+            return super().forward(x)
+        return torch.cat([super(_Ghost, self).forward(c) for c in x.split(self.ghost_batch)])
+
+    def extra_repr(self):
+        return f"{super().extra_repr()}, ghost_batch={self.ghost_batch}"
+
+
+class GhostBatchNorm1d(_Ghost, nn.BatchNorm1d):
+    """BatchNorm1d with statistics per virtual batch of ``ghost_batch`` examples (Hoffer et al. 2017)."""
+
+    def __init__(self, num_features: int, ghost_batch: int, **kwargs):
+        from gapkit.theory._validate import check_int
+
+        super().__init__(num_features, **kwargs)
+        self.ghost_batch = check_int("ghost_batch", ghost_batch, 1)
+
+
+class GhostBatchNorm2d(_Ghost, nn.BatchNorm2d):
+    """BatchNorm2d with statistics per virtual batch of ``ghost_batch`` examples (Hoffer et al. 2017)."""
+
+    def __init__(self, num_features: int, ghost_batch: int, **kwargs):
+        from gapkit.theory._validate import check_int
+
+        super().__init__(num_features, **kwargs)
+        self.ghost_batch = check_int("ghost_batch", ghost_batch, 1)
+
+
+def use_ghost_batch_norm(model: nn.Module, ghost_batch: int) -> nn.Module:
+    """`model` with every BatchNorm1d / BatchNorm2d replaced, in place, by its
+    ghost version with chunks of ``ghost_batch`` examples (same settings,
+    parameters and running statistics). ArgumentError (naming ghost_batch) when
+    the model has no BatchNorm layer: there would be nothing to apply it to."""
+    from gapkit.theory._validate import check_int
+
+    g = check_int("ghost_batch", ghost_batch, 1)
+    swapped = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            kind = {nn.BatchNorm1d: GhostBatchNorm1d, nn.BatchNorm2d: GhostBatchNorm2d}.get(type(child))
+            if kind is None:
+                continue
+            new = kind(child.num_features, g, eps=child.eps, momentum=child.momentum, affine=child.affine,
+                       track_running_stats=child.track_running_stats)
+            new.load_state_dict(child.state_dict())
+            new.to(next(iter(child.state_dict().values())).device if child.state_dict() else "cpu")
+            setattr(parent, name, new)
+            swapped += 1
+    if not swapped and not any(isinstance(m, _Ghost) for m in model.modules()):
+        raise ArgumentError("ghost_batch needs a model with BatchNorm layers (e.g. resnet18 with norm='batch')",
+                            param="ghost_batch")
+    return model
 
 
 def _norm(kind: str, c: int) -> nn.Module:

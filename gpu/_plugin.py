@@ -102,11 +102,17 @@ def _sweep_settings(args) -> dict:
 
 
 def _preflight(spec) -> None:
-    """torch installed and the device present, before any run starts."""
+    """torch installed, the device present and the first run's point settings
+    valid (`gapkit.gpu._run.normalize_config`: label_noise, ghost_batch, ...),
+    before any run starts."""
     require_torch()
+    from gapkit.sims.sweep._spec import build_runs
+
     from ._device import resolve_device
+    from ._run import normalize_config
 
     resolve_device(str(spec.model_kwargs.get("device") or "cpu"))
+    normalize_config(build_runs(spec)[0])
 
 
 def sweep_point(config: dict):

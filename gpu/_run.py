@@ -60,6 +60,8 @@ DEFAULTS = {
     "threads": None,       # CPU intra-op threads while training (None: 1 on CPU, see run_point)
     "extend": False,       # run a run that fails the steady-state test longer (up to max_epoch_factor x epochs)
     "max_epoch_factor": 2.0,
+    "ghost_batch": 0,      # ghost batch norm over chunks of this many examples (Hoffer et al.; 0: off; needs BatchNorm)
+    "label_noise": 0.0,    # fraction of training labels flipped, per data draw (Fu et al.; gpu._data.noisy_training_pool)
     "hessian": False,      # top Hessian eigenvalue of each member's train loss at the end (Lanczos)
 }
 
@@ -89,6 +91,15 @@ PRESETS = {
                            "n_train": 256, "n_test": 1000, "alpha": 1e-2, "epochs": "paper", "epochs_ref": 80,
                            "T_ref": 0.1, "window": 50, "datasets": 4, "seeds": 2, "threads": 1,
                            "sweep": {"lr_grid": [0.2, 0.4, 0.8], "batch_grid": [4, 8, 16, 32], "seeds": 3}},
+    # Train longer, generalize better (Hoffer, Hubara & Soudry 2017): the small-batch
+    # recipe (lr 0.1 at B_S = 16, 20 epochs) carried to B = 64, 256 with lr x sqrt(B / 16),
+    # epochs x B / 16 (the same number of updates) and ghost batch norm over 16
+    # examples (an MLP with BatchNorm1d: the sequential path).
+    "mnist1d-train-longer": {"dataset": "mnist1d", "model": "mlp", "model_kwargs": {"hidden": [64, 64], "norm": "batch"},
+                             "pool": 4000, "n_train": 1024, "n_test": 1000, "epochs_ref": 20, "T_ref": 0.1 / 16,
+                             "window": 5, "datasets": 2, "seeds": 1, "threads": 1,
+                             "sweep": {"lr_grid": [0.1], "batch_grid": [16, 64, 256], "seeds": 2,
+                                       "train_longer": {"batch_small": 16, "epochs_small": 20, "ghost_batch": 16}}},
     # the CPU temperature sweep of issue 5 (real run outside CI): 3 lr x 4 B = 12
     # points, 6 temperatures T = lr/B from 6.25e-3 to 0.2 (the gap is flat below
     # ~0.025 and falls to ~0 by 0.2), 6 runs per point = 72 runs, so that >= 48
@@ -189,6 +200,10 @@ def normalize_config(config: dict) -> dict:
             raise ArgumentError(f"T_eff must equal lr / ((1 - momentum) batch) = {T_eff!r} (got {config['T_eff']!r})")
     if cfg["scheme"] not in ("split", "sample"):
         raise ArgumentError(f"scheme must be 'split' or 'sample' (got {cfg['scheme']!r})")
+    from gapkit.theory._validate import check_int, check_interval
+
+    cfg["ghost_batch"] = check_int("ghost_batch", cfg["ghost_batch"], 0)
+    cfg["label_noise"] = check_interval("label_noise", cfg["label_noise"], 0.0, 1.0, closed_right=False)
     return cfg
 
 
@@ -215,10 +230,11 @@ def _draw_seeds(seed: int, K: int, M: int):
     return data_seeds, member_seeds
 
 
-def _indicators(cfg, model, rec, X, y, train_idx, K, M, sgd) -> dict:
+def _indicators(cfg, model, rec, X, y, train_idx, K, M, sgd, origin) -> dict:
     """The ``ind_*`` columns of a point (issue 6; `gapkit.gpu._indicators.network_indicators`)
     at the end of training. Ensemble quantities are evaluated on up to 500 pool
-    rows that are in no member's training set."""
+    rows that are in no member's training set (origin: the pool row each row of
+    X copies, `gapkit.gpu._data.noisy_training_pool`)."""
     import torch
 
     from ._device import resolve_device, resolve_dtype, torch_threads
@@ -227,7 +243,8 @@ def _indicators(cfg, model, rec, X, y, train_idx, K, M, sgd) -> dict:
     device = resolve_device(sgd.device)
     Xt = torch.as_tensor(np.asarray(X)).to(device=device, dtype=resolve_dtype(sgd.dtype))
     yt = torch.as_tensor(np.asarray(y)).to(device)
-    free = np.setdiff1d(np.arange(len(y)), np.unique(train_idx))[:500]
+    free = np.setdiff1d(np.arange(len(origin)), origin[np.unique(train_idx)])
+    free = free[free == origin[free]][:500]  # original pool rows with their true labels
     with torch_threads(sgd.threads):
         return network_indicators(model, rec["params"], rec["params0"], Xt, yt, train_idx, draws=K, seeds=M,
                                   lr=sgd.lr, batch=sgd.batch, alpha=sgd.alpha, loss=sgd.loss, eval_rows=free,
@@ -249,7 +266,7 @@ def run_point(config: dict) -> RunResult:
     from gapkit.sims.stats import _steady
     from gapkit.theory._validate import check_int
 
-    from ._data import draw_split
+    from ._data import draw_split, noisy_training_pool
     from ._models import build_model
     from ._summary import summarize_ensemble
     from ._train import SGDConfig, train_ensemble
@@ -276,7 +293,14 @@ def run_point(config: dict) -> RunResult:
         tr += [a] * M
         te += [b] * M
     ncls = int(y.max()) + 1
+    X, y, sets, origin = noisy_training_pool(X, y, np.stack(tr[::M]), cfg["label_noise"], seed=int(cfg["seed"]),
+                                             n_classes=ncls)
+    tr = list(np.repeat(sets, M, axis=0))
     model = build_model(cfg["model"], X.shape[1:], ncls, **dict(cfg["model_kwargs"] or {}))
+    if cfg["ghost_batch"]:
+        from ._models import use_ghost_batch_norm
+
+        use_ghost_batch_norm(model, cfg["ghost_batch"])
     sgd = SGDConfig(lr=float(cfg["lr"]), batch=int(cfg["batch"]), epochs=epochs, alpha=float(cfg["alpha"]),
                     beta=float(cfg["beta"]), momentum=float(cfg["momentum"]), cosine=bool(cfg["cosine"]),
                     replacement=bool(cfg["replacement"]), augment=bool(cfg["augment"]), dtype=cfg["dtype"],
@@ -298,7 +322,7 @@ def run_point(config: dict) -> RunResult:
         timings["hessian_seconds"] = time.perf_counter() - t1
     if want_ind:
         t1 = time.perf_counter()
-        summary.extras.update(_indicators(cfg, model, rec, X, y, np.stack(tr), K, M, sgd))
+        summary.extras.update(_indicators(cfg, model, rec, X, y, np.stack(tr), K, M, sgd, origin))
         timings["indicator_seconds"] = time.perf_counter() - t1
     timings["wall_seconds"] = time.perf_counter() - t0
     timings["cpu_seconds"] = time.process_time() - c0  # this process's CPU time: what a shared machine does not inflate
@@ -380,6 +404,7 @@ def _ran(cfg: dict, sgd, rec: dict, K: int, M: int, epochs: int, T: float) -> di
         "cosine": sgd.cosine, "scheme": cfg["scheme"], "n": int(cfg["n_train"]), "n_test": int(cfg["n_test"]),
         "datasets": K, "chains": M, "epochs": epochs, "steps": int(rec["steps"]), "T": T,
         "dtype": sgd.dtype, "device": rec["device"], "path": rec["path"], "n_params": int(rec["n_params"]),
+        "label_noise": float(cfg["label_noise"]), "ghost_batch": int(cfg["ghost_batch"]),
         "seed": int(cfg["seed"]), "ignored_keys": ",".join(cfg["ignored_keys"]),
     }
 

@@ -229,3 +229,79 @@ def test_a_sweep_on_a_crafted_cifar_dir_stops_with_one_line(tmp_path, capsys, ho
     err = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("sweep: ")]
     assert rc == 2 and len(err) == 1 and "data_batch_2 is not a CIFAR-10" in err[0], err
     assert not marker.exists()
+
+
+# ---- label noise (Fu et al.'s experiments): gapkit.gpu._data.flip_labels / noisy_training_pool
+
+def test_flipped_fraction_is_binomial_and_flips_change_the_label():
+    from gapkit.gpu._data import flip_labels
+
+    n, p, C = 20000, 0.2, 10
+    y = np.random.default_rng(1).integers(0, C, n)
+    noisy, flip = flip_labels(y, p, C, seed=7)
+    se = np.sqrt(p * (1 - p) / n)  # standard error of the flipped fraction, Binomial(n, p) / n
+    assert abs(flip.mean() - p) < 4 * se
+    assert np.all(noisy[flip] != y[flip]) and np.all(noisy[~flip] == y[~flip])
+    # the replacement class is uniform over the C - 1 others: each offset's share within 4 SE of 1/(C-1)
+    off = ((noisy - y) % C)[flip]
+    q, m = 1 / (C - 1), flip.sum()
+    shares = np.bincount(off, minlength=C)[1:] / m
+    assert np.all(np.abs(shares - q) < 4 * np.sqrt(q * (1 - q) / m))
+    again, _ = flip_labels(y, p, C, seed=7)
+    assert np.array_equal(again, noisy)
+
+
+def test_noisy_pool_one_copy_per_draw_test_rows_keep_true_labels():
+    from gapkit.gpu._data import noisy_training_pool
+
+    X = np.arange(60, dtype=np.float64).reshape(30, 2)
+    y = np.arange(30) % 3
+    sets = np.array([[0, 1, 2, 3, 4, 5], [3, 4, 5, 6, 7, 8]])
+    X2, y2, sets2, origin = noisy_training_pool(X, y, sets, 0.5, seed=11)
+    assert X2.shape == (30 + 12, 2) and np.array_equal(y2[:30], y)  # original rows (test rows) untouched
+    assert np.array_equal(origin[sets2], sets) and np.array_equal(X2[sets2], X[sets])
+    assert np.any(y2[sets2] != y[sets])
+    # the same root seed gives the same noise; draw k's noise depends on (seed, k) only
+    _, y3, s3, _ = noisy_training_pool(X, y, sets[:1], 0.5, seed=11)
+    assert np.array_equal(y3[s3[0]], y2[sets2[0]])
+    _, y4, s4, _ = noisy_training_pool(X, y, sets, 0.5, seed=12)
+    assert not np.array_equal(y4[s4], y2[sets2])
+    Xz, yz, sz, oz = noisy_training_pool(X, y, sets, 0.0, seed=11)
+    assert Xz is X and np.array_equal(sz, sets) and np.array_equal(oz, np.arange(30))
+
+
+@pytest.mark.parametrize("p", [1.0, -0.1, 1.5, float("nan"), "a"])
+def test_label_noise_out_of_range_is_refused_by_name(p):
+    from gapkit.gpu._data import flip_labels, noisy_training_pool
+    from gapkit.gpu._run import normalize_config
+    from gapkit.theory._validate import ArgumentError
+
+    for call in (lambda: flip_labels([0, 1], p, 2, seed=0),
+                 lambda: noisy_training_pool(np.zeros((2, 1)), np.array([0, 1]), [[0]], p, seed=0),
+                 lambda: normalize_config({"label_noise": p})):
+        with pytest.raises(ArgumentError, match="label_noise") as e:
+            call()
+        assert e.value.param == "label_noise"
+
+
+def test_run_point_trains_on_noisy_labels_and_records_the_fraction():
+    from gapkit.gpu._run import run_point
+
+    cfg = {"dataset": "digits", "model": "mlp", "model_kwargs": {"hidden": [8]}, "n_train": 200, "n_test": 100,
+           "datasets": 2, "seeds": 2, "epochs": 1, "batch": 50, "lr": 0.1, "seed": 3, "window": 1}
+    clean = run_point(cfg)
+    noisy = run_point({**cfg, "label_noise": 0.5})
+    assert clean.config["label_noise"] == 0.0 and noisy.config["label_noise"] == 0.5
+    # test losses at initialisation (same seeds, same init) agree; the training ones see other labels
+    assert np.allclose(clean.arrays["trace_test"][..., 0], noisy.arrays["trace_test"][..., 0])
+    assert not np.allclose(clean.arrays["trace_train"][..., 0], noisy.arrays["trace_train"][..., 0])
+
+
+def test_a_bad_label_noise_stops_a_sweep_before_any_run(tmp_path):
+    from gapkit.gpu import _plugin
+    from gapkit.sims.sweep._spec import make_spec
+    from gapkit.theory._validate import ArgumentError
+
+    _plugin._preflight(make_spec(None, preset="smoke", backend="torch", model_kwargs={"label_noise": 0.3}))
+    with pytest.raises(ArgumentError, match="label_noise"):
+        _plugin._preflight(make_spec(None, preset="smoke", backend="torch", model_kwargs={"label_noise": 1.0}))

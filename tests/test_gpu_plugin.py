@@ -180,7 +180,7 @@ def test_torch_backend_registers_through_its_entry_point_without_importing_torch
     code = ("import sys; from gapkit.sims._backends import get_backend; b = get_backend('torch'); "
             "print(b.name, b.run_length, b.presets, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "torch epochs ('smoke', 'mnist1d-indicators', 'mnist1d-cpu', 'paper-digits', 'cifar10-resnet') False" and out.stderr == ""
+    assert out.stdout.strip() == "torch epochs ('smoke', 'mnist1d-indicators', 'mnist1d-train-longer', 'mnist1d-cpu', 'paper-digits', 'cifar10-resnet') False" and out.stderr == ""
 
 
 def test_torch_presets_have_one_home():

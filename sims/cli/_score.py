@@ -23,7 +23,7 @@ from gapkit.theory._validate import ArgumentError
 # steps / epochs are set from T by the sweep's run-length rule (not design axes).
 HYPER_AXES = ("lr", "batch", "alpha", "beta", "momentum", "mu", "n", "cosine", "dim",
               "width", "depth", "model", "algo", "dataset", "scheme", "data_std", "noise_std", "ghost_batch",
-              "weight_decay")
+              "weight_decay", "label_noise")
 _NON_INDICATORS = ("ind_status",)
 
 

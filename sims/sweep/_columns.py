@@ -102,6 +102,10 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
                      "columns (data_mean, data_std, noise_std, ...) mean nothing on this row"),
     "dataset": ("-", "torch", "the data set (mnist1d, digits, cifar10)"),
     "n_test": ("examples", "torch", "test-set size per draw"),
+    "label_noise": ("fraction", "torch", "probability that a training label is replaced by another class, per draw "
+                    "(Fu et al.; test labels stay true)"),
+    "ghost_batch": ("examples", "torch", "ghost batch norm: BatchNorm statistics over chunks of this many examples "
+                    "(Hoffer et al.; 0: the whole minibatch)"),
     "n_params": ("count", "torch", "trainable parameters of the network"),
     "device": ("-", "torch", "where it trained (cpu, cuda)"),
     "dtype": ("-", "torch", "training precision (float32, float64, tf32, bf16)"),

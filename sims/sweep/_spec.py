@@ -50,7 +50,7 @@ from ._store import config_key
 
 __all__ = ["MODELS", "ALGOS", "PRESETS", "MODEL_DEFAULTS", "SweepSpec", "make_spec", "build_runs",
            "run_seed", "relax_time", "steps_for", "burnin_request", "epochs_for", "PAIRINGS", "GRID_KEYS",
-           "run_memory", "rescaled_epochs", "sweep_variants"]
+           "run_memory", "rescaled_epochs", "sweep_variants", "train_longer_points"]
 
 from gapkit.sims._settings import ALGOS as ALGOS  # noqa: E402 - names live in the settings module
 from gapkit.sims._settings import MODELS as MODELS  # noqa: E402
@@ -92,7 +92,8 @@ PRESETS = {
 MAX_RUNS = 1_000_000  # grid points x seeds of one sweep
 PAIRINGS = ("paired", "fresh")  # common random numbers across the grid, or fresh draws at every grid point
 # Config keys that vary over the grid: a paired seed is derived without them.
-GRID_KEYS = ("T", "lr", "batch", "steps", "burnin", "capped", "record_every", "epochs", "burnin_requested", "T_eff")
+GRID_KEYS = ("T", "lr", "batch", "steps", "burnin", "capped", "record_every", "epochs", "burnin_requested", "T_eff",
+             "ghost_batch")
 
 
 @dataclasses.dataclass
@@ -136,6 +137,11 @@ class SweepSpec:
     # "rescaled" (`rescaled_epochs`: lr_eff x updates = burn_time + time, at least min_epochs).
     epoch_rule: str = "paper"
     min_epochs: int = 1
+    # Train longer (Hoffer et al. 2017; `train_longer_points`): {"batch_small": B_S,
+    # "epochs_small": E_S, "ghost_batch": g (0: off)}; lr_grid then holds small-batch
+    # learning rates eta_S, and the run at batch B takes lr eta_S sqrt(B / B_S),
+    # E_S B / B_S epochs (rounded up) and ghost batch norm over min(g, B) examples.
+    train_longer: dict | None = None
 
     def validate(self) -> "SweepSpec":
         from gapkit.theory._validate import (ArgumentError, check_bool, check_int, check_interval, check_nonneg,
@@ -163,6 +169,8 @@ class SweepSpec:
         self.batch_grid = [check_int("batch_grid", b, *LIMITS["batch"]) for b in self.batch_grid]
         for v in grid:
             check_interval(grid_name, v, *LIMITS["T" if grid_name == "T_grid" else "lr"])
+        if self.train_longer is not None:
+            _check_train_longer(self, backend)
         for T, B, lr in self.points():
             check_interval("lr = T x B", lr, *LIMITS["lr"])  # of a T grid
             check_interval("T", T, *LIMITS["T"])
@@ -196,6 +204,9 @@ class SweepSpec:
     def points(self) -> list[tuple[float, int, float]]:
         """Grid points (T, B, lr), in grid order."""
         out = []
+        if self.train_longer is not None:
+            return [(lr / B, B, lr) for B in self.batch_grid for lr, _, _ in
+                    (train_longer_points(self, lr_s, B) for lr_s in self.lr_grid)]
         for B in self.batch_grid:
             if self.T_grid is not None:
                 out += [(float(T), int(B), float(T) * B) for T in self.T_grid]
@@ -205,6 +216,34 @@ class SweepSpec:
 
 
 MAX_STEPS = 400_000_000  # updates per run: the learning-rate schedule holds one float per update
+
+
+def train_longer_points(spec: SweepSpec, lr_small: float, B: int) -> tuple[float, int, int]:
+    """(lr, epochs, ghost_batch) of the train-longer run at batch B from the
+    small-batch learning rate lr_small: `gapkit.sims.indicators.train_longer_preset`
+    (lr_small sqrt(B / B_S), E_S B / B_S epochs rounded up, min(g, B); g = 0: 0)."""
+    from gapkit.sims.indicators._trajectory import train_longer_preset
+
+    tl = spec.train_longer
+    g = int(tl.get("ghost_batch", 0))
+    row = train_longer_preset(lr_small, tl["batch_small"], tl["epochs_small"], [B], ghost_batch=max(g, 1))[0]
+    return float(row["lr"]), math.ceil(row["epochs"] - 1e-9), (row["ghost_batch"] if g else 0)
+
+
+def _check_train_longer(spec: SweepSpec, backend) -> None:
+    from gapkit.theory._validate import ArgumentError, check_int, check_positive
+
+    tl = spec.train_longer
+    if not isinstance(tl, dict) or set(tl) - {"batch_small", "epochs_small", "ghost_batch"} or \
+            not {"batch_small", "epochs_small"} <= set(tl):
+        raise ArgumentError("train_longer must be a dict with batch_small, epochs_small and optionally ghost_batch "
+                            f"(got {tl!r})", param="train_longer")
+    if backend.run_length != "epochs" or spec.lr_grid is None or spec.variants:
+        raise ArgumentError("train_longer needs a backend measured in epochs, an lr_grid (the small-batch rates) "
+                            "and no variants", param="train_longer")
+    check_int("batch_small", tl["batch_small"], 1)
+    check_positive("epochs_small", tl["epochs_small"])
+    check_int("ghost_batch", tl.get("ghost_batch", 0), 0)
 
 
 def _check_lists(grid_name, grid, batch_grid) -> None:
@@ -417,7 +456,10 @@ def _run_config(spec: SweepSpec, var: dict, T: float, B: int, lr: float, r: int,
            "root_seed": int(spec.root_seed)}
     if effective:
         cfg["T_eff"] = lr_run / ((1.0 - mu) * B)
-    if not by_steps:
+    if spec.train_longer is not None:  # Hoffer et al.: lr, epochs and ghost batch from the small-batch recipe
+        _, epochs, ghost = train_longer_points(spec, lr / math.sqrt(B / spec.train_longer["batch_small"]), B)
+        cfg.update(epochs=epochs, **({"ghost_batch": ghost} if ghost else {}))
+    elif not by_steps:
         cfg.update(epochs=rescaled_epochs(lr, B, spec) if spec.epoch_rule == "rescaled" else epochs_for(T, spec))
     else:
         steps, burnin, capped = steps_for(lr, spec)
