@@ -64,7 +64,8 @@ def torch_sweep_spec(preset: str = "smoke", **overrides):
     algorithm is momentum when a momentum is given, else plain SGD."""
     from gapkit.sims.sweep._spec import make_spec
 
-    point = {k: overrides.pop(k) for k in ("device", "dtype") if overrides.get(k) is not None}
+    point = dict(overrides.pop("model_kwargs", None) or {})  # the caller's point settings, then device/dtype
+    point.update({k: overrides.pop(k) for k in ("device", "dtype") if overrides.get(k) is not None})
     if overrides.get("algo") is None:
         overrides["algo"] = "momentum" if overrides.get("momentum") else "sgd"
     return make_spec(None, preset=preset, backend="torch", model_kwargs=point, **overrides)

@@ -224,3 +224,13 @@ def test_torch_sweep_is_an_alias_of_sweep(tmp_path):
     plain = build_runs(_spec(_parsed(["sweep", "--backend", "torch", "--model", "mlp", "--preset", "mnist1d-cpu",
                                       "--seeds", "1", "--out", out])))
     assert plain[0]["model_kwargs"] == {"preset": "mnist1d-cpu"} and plain[0]["seed"] != alias[0]["seed"]
+
+
+def test_torch_sweep_spec_takes_model_kwargs_with_device():
+    """model_kwargs given by the caller are kept, device/dtype added to them
+    (it raised TypeError: multiple values for model_kwargs)."""
+    pytest.importorskip("torch")
+    from gapkit.gpu._plugin import torch_sweep_spec
+
+    spec = torch_sweep_spec("smoke", model_kwargs={"n_train": 64}, device="cpu")
+    assert spec.model_kwargs["n_train"] == 64 and spec.model_kwargs["device"] == "cpu"
