@@ -40,7 +40,7 @@ from gapkit.sims._settings import BIG
 from gapkit.sims.stats._results import RunResult
 from gapkit.theory._validate import ArgumentError, check_int
 
-from . import _data, _problems, _rng
+from . import _data, _problems, _rng, _symgen
 from . import _simulate as _sim
 from ._jit import jit, run_blocks
 
@@ -54,14 +54,21 @@ _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _OPTS = {"cache": False}  # generated functions: no on-disk cache (compiled once per model in memory)
 
 
+def _printed(model):
+    """The model's parameters as p0, p1, ..., its data as q0, ..., its label as yy: (P, Q, yy, substitution)."""
+    P = sp.symbols(f"p0:{model.dim}", real=True)
+    Q = sp.symbols(f"q0:{model.dx}", real=True)
+    yy = sp.Symbol("yy", real=True)
+    sub = dict(zip(model.params, P)) | dict(zip(model.data, Q))
+    if model.label is not None:
+        sub[model.label] = yy
+    return P, Q, yy, sub
+
+
 def _codegen(model):
     """Source of grad(th, X, Y, k, j, out) and loss(th, X, Y, k, j) at example j of data set k (sympy printed to
     Python math)."""
-    P = sp.symbols(f"p0:{model.dim}", real=True)
-    Q = sp.symbols(f"q0:{model.dx}", real=True)
-    sub = dict(zip(model.params, P)) | dict(zip(model.data, Q))
-    if model.label is not None:
-        sub[model.label] = sp.Symbol("yy", real=True)
+    P, Q, yy, sub = _printed(model)
     # data read in place (X[k, j, i]): no array views in the hot loop
     head = [f"    p{i} = th[{i}]" for i in range(model.dim)] + [f"    q{i} = X[k, j, {i}]" for i in range(model.dx)]
     head.append("    yy = Y[k, j]")
@@ -87,8 +94,40 @@ def compiled(model, *, langevin: bool):
         ns: dict = {"math": math}
         for src in _codegen(model):
             exec(compile(src, f"<gapkit SymbolicModel {model.name}>", "exec"), ns)  # noqa: S102 - our own printout
-        cache[key] = _kernel(jit(ns["grad"], **_OPTS), jit(ns["loss"], **_OPTS), *key)
+        grad, loss = jit(ns["grad"], **_OPTS), jit(ns["loss"], **_OPTS)
+        cache[key] = _specialised(model, loss, *key) or _kernel(grad, loss, *key)
     return cache[key]
+
+
+def _specialised(model, loss, langevin):
+    """The model's own chain loop (`_symgen`: scalar coordinates, the gradient inlined; Langevin's D from
+    per-data-set moments), or None where it does not apply (too many parameters; Langevin with a gradient
+    that does not separate): then the generic kernel runs."""
+    P, Q, yy, sub = _printed(model)
+    grad = [e.xreplace(sub) for e in model.grad_expr]
+    sep = _symgen.separable(grad, P, (*Q, yy))
+    if model.dim > _symgen.MAX_DIM or (langevin and sep is None):
+        return None
+    src = _symgen.chains_source(grad, sep[0] if langevin else None, model.dim, model.dx, langevin=langevin)
+    ns: dict = {"math": math, "np": np, "_rng": _rng, "BIG": BIG}
+
+    @jit(**_OPTS)
+    def mean_loss(th, X, Y, k):
+        s = 0.0
+        for j in range(X.shape[1]):
+            s += loss(th, X, Y, k, j)
+        return s / X.shape[1]
+
+    ns["mean_loss"] = mean_loss
+    exec(compile(src, f"<gapkit SymbolicModel {model.name} chains>", "exec"), ns)  # noqa: S102 - our own printout
+    chains = jit(ns["chains"], **_OPTS)
+    none = np.zeros((1, 1, 1))
+
+    def run(data, upd, meas, out):
+        MU, COV = _symgen.moments(sep[1], (*Q, yy), data.X, data.y) if langevin else (none, none)
+        run_blocks(chains, data.X.shape[0] * meas.M, data, upd, meas, out, MU, COV)
+
+    return run
 
 
 def _steps(grad):

@@ -1,0 +1,175 @@
+"""Source of a SymbolicModel's specialised chain kernel (`_symbolic.compiled` compiles it): `chains_source`,
+`separable`, `moments`.
+
+The generic kernel of `_symbolic` keeps theta in arrays, calls the per-example gradient through an array
+argument and, for Langevin, evaluates all n per-example gradients every step for D(theta, x_l); it ran at
+0.06-0.45x the hand-written quad1d kernel (`gapkit bench --symbolic`). This module prints the whole chain loop
+for one model instead, the way the hand-written kernels are written: one scalar local per coordinate
+(p0, p1, ...; v0, ... for momentum), the printed gradient expression inlined in the batch loop, unrolled
+updates. The draws and the arithmetic of each step are those of the generic kernel (same streams, same order).
+
+Langevin with an exact D(theta) = Cov_j[dl(theta, x_j)] costs O(n) per step unless the gradient separates:
+dl_i(theta, x) = sum_m phi_m(theta) c_{m,i}(x) (a finite sum; every polynomial loss, e.g. the quadratic,
+quartic and double well). Then the data set's mean gradient is sum_m phi_m mean_j c_{m,i}(x_j) and
+D_il = sum_{m,m'} phi_m phi_m' Cov_j(c_{m,i}, c_{m',l}), exact, from moments computed once per data set
+(`moments`, centred covariances). `separable` finds the phi_m from the expanded sympy gradient and returns
+None when some term mixes theta and x inseparably (e.g. the logistic loss); then the generic kernel runs.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+__all__ = ["separable", "moments", "chains_source", "MAX_DIM", "MAX_TERMS"]
+
+MAX_DIM = 8     # scalar code grows as d^3 (Cholesky); larger models use the generic kernel
+MAX_TERMS = 24  # m * d: D from moments costs (m d)^2 per step; past this the generic kernel runs
+
+
+def separable(grad, P, data):
+    """(phis, coefs): grad_i = sum_m phis[m] * coefs[m][i] with phis[m] free of the data symbols and
+    coefs[m][i] free of the parameters P; None when a term is not such a product or there are too many."""
+    groups: dict = {}
+    for i, e in enumerate(grad):
+        for term in sp.Add.make_args(sp.expand(e)):
+            th, dx = term.as_independent(*data, as_Add=False)
+            if dx.free_symbols & set(P):
+                return None
+            num, phi = th.as_coeff_Mul()
+            groups.setdefault(phi, [sp.Integer(0)] * len(grad))[i] += num * dx
+    if len(groups) * len(grad) > MAX_TERMS:
+        return None
+    phis = list(groups)
+    return phis, [groups[p] for p in phis]
+
+
+def moments(coefs, data_syms, X, Y):
+    """Per data set k: mean MU[k, m, i] of c_{m,i}(x_j) over j and the centred covariance
+    COV[k, m d + i, m' d + l] of c_{m,i} and c_{m',l} (divided by n, as D's definition)."""
+    K, n = X.shape[0], X.shape[1]
+    cols = [X[:, :, i] for i in range(X.shape[2])] + [Y]
+    flat = [c for row in coefs for c in row]
+    vals = np.empty((K, n, len(flat)))
+    for a, c in enumerate(flat):
+        vals[:, :, a] = np.broadcast_to(sp.lambdify(data_syms, c, "numpy")(*cols), (K, n))
+    mu = vals.mean(axis=1)
+    cen = vals - mu[:, None, :]
+    cov = np.einsum("kja,kjb->kab", cen, cen) / n
+    d = len(coefs[0])
+    return np.ascontiguousarray(mu.reshape(K, len(coefs), d)), np.ascontiguousarray(cov)
+
+
+def _pr(e) -> str:
+    return sp.pycode(e, fully_qualified_modules=True)
+
+
+def _cse(exprs, prefix):
+    reps, red = sp.cse(exprs, symbols=sp.numbered_symbols(prefix))
+    return [f"{s} = {_pr(e)}" for s, e in reps], [_pr(e) for e in red]
+
+
+def _minibatch_step(grad, d, dx, ind):
+    """Eq 15 (algo 1) / Eq 16 (algo 2): B indices (ceil(B/2) index_pair draws), one normal per coordinate."""
+    pre, outs = _cse(list(grad), "c_")
+    body = [f"g{i} = 0.0" for i in range(d)] + [
+        "jq = 0",
+        "for b in range(B):",
+        "    if b % 2 == 0:",
+        "        jp, jq, s0, s1, s2, s3 = _rng.index_pair(n, s0, s1, s2, s3)",
+        "        j = jp",
+        "    else:",
+        "        j = jq",
+        *[f"    q{i} = X[k, j, {i}]" for i in range(dx)],
+        "    yy = Y[k, j]",
+        *[f"    {s}" for s in pre],
+        *[f"    g{i} += {o}" for i, o in enumerate(outs)]]
+    for i in range(d):
+        body += [f"gi = g{i} * invB", "if beta != 0.0:", "    z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)",
+                 "    gi += bnoise * z", "if algo == 1:", f"    p{i} -= lt * (gi + alpha * p{i})", "else:",
+                 f"    v{i} = mu * v{i} + gi + alpha * p{i}", f"    p{i} -= lt * v{i}"]
+    return [ind + s for s in body]
+
+
+def _langevin_step(phis, d, ind):
+    """Euler-Maruyama of Eq 17 with D(theta) from the moments (module docstring) and its Cholesky factor."""
+    M = len(phis)
+    pre, outs = _cse(list(phis), "f_")
+    body = list(pre) + [f"h{m} = float({o})" for m, o in enumerate(outs)]
+    for i in range(d):
+        body.append(f"g{i} = " + " + ".join(f"h{m} * MU[k, {m}, {i}]" for m in range(M)))
+    for i in range(d):
+        for l in range(i + 1):
+            terms = [f"h{m} * h{m2} * COV[k, {m * d + i}, {m2 * d + l}]" for m in range(M) for m2 in range(M)]
+            body.append(f"C{i}_{l} = " + " + ".join(terms) + (" + bb" if i == l else ""))
+    for i in range(d):  # Cholesky (lower) in place; a zero pivot gives a zero column, as the generic kernel
+        for l in range(i + 1):
+            c = f"C{i}_{l}" + "".join(f" - C{i}_{q} * C{l}_{q}" for q in range(l))
+            if i == l:
+                body += [f"c = {c}", f"C{i}_{i} = math.sqrt(c) if c > 0.0 else 0.0"]
+            else:
+                body += [f"c = {c}", f"C{i}_{l} = c / C{l}_{l} if C{l}_{l} > 0.0 else 0.0"]
+    body += [f"z{i}, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)" for i in range(d)]
+    for i in range(d):
+        nz = " + ".join(f"C{i}_{l} * z{l}" for l in range(i + 1))
+        body.append(f"g{i} = -lt * dt * (g{i} + alpha * p{i}) + lt * sq * ({nz})")
+    body += [f"p{i} += g{i}" for i in range(d)]
+    return [ind + s for s in body]
+
+
+def chains_source(grad, phis, d: int, dx: int, *, langevin: bool) -> str:
+    """Source of chains(c0, c1, data, upd, meas, out, MU, COV) for the model: the generic kernel's chain loop
+    (`_symbolic._kernel`) with scalar coordinates; grad: the printed-symbol gradient (p*, q*, yy), phis: the
+    separable theta factors (Langevin only). Needs _rng, math, np, BIG and mean_loss in its namespace."""
+    ind = " " * 12
+    step = _langevin_step(phis, d, ind) if langevin else _minibatch_step(grad, d, dx, ind)
+    big = " and ".join(f"abs(p{i}) <= BIG" for i in range(d))
+    src = [
+        "def chains(c0, c1, data, upd, meas, out, MU, COV):",
+        "    X, Y = data.X, data.y",
+        "    n = X.shape[1]",
+        "    steps, nrec, M = upd.lams.shape[0], out.tr_train.shape[2], meas.M",
+        "    B, algo, alpha, beta, mu, dt = upd.B, upd.algo, upd.alpha, upd.beta, upd.mu, upd.dt",
+        "    invB = 1.0 / B",
+        "    bnoise = beta * math.sqrt(invB)",
+        "    sq = math.sqrt(dt / B)",
+        "    bb = beta * beta",
+        f"    tha = np.empty({d})",
+        "    for ch in range(c0, c1):",
+        "        k = ch // M",
+        "        m = ch - k * M",
+        "        s0, s1, s2, s3 = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)",
+        "        kt = data.tidx[k]",
+        *[f"        p{i} = 0.0" for i in range(d)],
+        *[f"        v{i} = 0.0" for i in range(d)],
+        "        atr, ate, cnt, bad = 0.0, 0.0, 0, False",
+        "        nxt = meas.burnin",
+        "        for t in range(steps):",
+        "            lt = upd.lams[t]",
+        *step,
+        f"            if not ({big}):",
+        "                bad = True",
+        "                break",
+        "            measure = t == nxt",
+        "            if measure:",
+        "                nxt += meas.stride",
+        "            r = (t + 1) // meas.rec - 1 if nrec > 0 and (t + 1) % meas.rec == 0 else nrec",
+        "            if measure or r < nrec:",
+        *[f"                tha[{i}] = p{i}" for i in range(d)],
+        "                ltr, lte = mean_loss(tha, X, Y, k), mean_loss(tha, data.Xt, data.yt, kt)",
+        "                if not (abs(ltr) <= BIG and abs(lte) <= BIG):",
+        "                    bad = True",
+        "                    break",
+        "                if measure:",
+        "                    atr += ltr",
+        "                    ate += lte",
+        "                    cnt += 1",
+        "                if r < nrec:",
+        "                    out.tr_train[k, m, r] = ltr",
+        "                    out.tr_test[k, m, r] = lte",
+        *[f"                    out.tr_theta[k, m, r, {i}] = p{i}" for i in range(d)],
+        *[f"        out.theta[k, m, {i}] = p{i}" for i in range(d)],
+        "        out.div[k, m] = bad",
+        "        out.train[k, m] = np.nan if bad or cnt == 0 else atr / cnt",
+        "        out.test[k, m] = np.nan if bad or cnt == 0 else ate / cnt",
+    ]
+    return "\n".join(src) + "\n"
