@@ -99,16 +99,26 @@ def compiled(model, *, langevin: bool):
     return cache[key]
 
 
+def _separation(model):
+    """`_symgen.separable` of the model's printed gradient (cached per model); None also past MAX_DIM."""
+    cache = _COMPILED.setdefault(model, {})
+    if "sep" not in cache:
+        P, Q, yy, sub = _printed(model)
+        sep = _symgen.separable([e.xreplace(sub) for e in model.grad_expr], P, (*Q, yy))
+        cache["sep"] = sep if model.dim <= _symgen.MAX_DIM else None
+    return cache["sep"]
+
+
 def _specialised(model, loss, langevin):
     """The model's own chain loop (`_symgen`: scalar coordinates, the gradient inlined; Langevin's D from
     per-data-set moments), or None where it does not apply (too many parameters; Langevin with a gradient
     that does not separate): then the generic kernel runs."""
     P, Q, yy, sub = _printed(model)
     grad = [e.xreplace(sub) for e in model.grad_expr]
-    sep = _symgen.separable(grad, P, (*Q, yy))
+    sep = _separation(model)
     if model.dim > _symgen.MAX_DIM or (langevin and sep is None):
         return None
-    src = _symgen.chains_source(grad, sep[0] if langevin else None, model.dim, model.dx, langevin=langevin)
+    src = _symgen.chains_source(grad, sep if langevin else None, model.dim, model.dx, langevin=langevin)
     ns: dict = {"math": math, "np": np, "_rng": _rng, "BIG": BIG}
 
     @jit(**_OPTS)
@@ -303,10 +313,14 @@ def _problem(model, p, *, test_size) -> _problems.Problem:
                              arrays=arrays, teacher=w_star)
 
 
-def _stride(prob, p, steps, burnin, loss_stride) -> int:
+def _stride(model, prob, p, steps, burnin, loss_stride) -> int:
+    """Default: evaluate the losses (n + test-set examples) about as often as a step costs as much; a Langevin
+    step costs n gradients in the generic kernel and O(1) with D from moments (`_specialised`)."""
     if loss_stride is not None:
         return check_int("loss_stride", loss_stride, 1)
-    step_cost = p["n"] if p["algo"] == "langevin" else p["batch"]
+    step_cost = p["batch"]
+    if p["algo"] == "langevin" and _separation(model) is None:
+        step_cost = p["n"]
     eval_cost = p["n"] + prob.arrays["Xt"].shape[1]
     return max(1, min(eval_cost // max(step_cost, 1), max(1, (steps - burnin) // 50)))
 
@@ -344,7 +358,7 @@ def simulate_model(model, *, steps, burnin, dim, model_kwargs, **shared):
              model_kwargs={k: v for k, v in own.items() if v is not None})
     prob = _problem(model, p, test_size=own["test_size"])
     steps, burnin, rule, asked = _sim._run_length(prob, p, steps, burnin)
-    stride = _stride(prob, p, steps, burnin, own["loss_stride"])
+    stride = _stride(model, prob, p, steps, burnin, own["loss_stride"])
     arrays = _run(model, prob, p, steps, burnin, stride)
     config = _sim._config(prob, p, steps=steps, burnin=burnin, rule=rule, stride=stride, asked=asked)
     config["loss"] = str(model.loss_expr)

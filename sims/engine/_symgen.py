@@ -90,38 +90,53 @@ def _minibatch_step(grad, d, dx, ind):
     return [ind + s for s in body]
 
 
-def _langevin_step(phis, d, ind):
-    """Euler-Maruyama of Eq 17 with D(theta) from the moments (module docstring) and its Cholesky factor."""
+def _langevin_step(phis, coefs, d, ind):
+    """Euler-Maruyama of Eq 17 with D(theta) from the moments (module docstring) and its Cholesky factor:
+    (per-chain prologue, step). Coefficients that are numbers add nothing to D and their mean is the number;
+    the moments are read once per chain; a D that does not depend on theta (every phi_m it involves is a
+    number, as for the quadratic) is factorised once per chain, as the hand-written kernel does."""
     M = len(phis)
+    var = [(m, i) for m in range(M) for i in range(d) if not coefs[m][i].is_Number]
+    pro = [f"mu{m}_{i} = MU[k, {m}, {i}]" for m, i in var]
+    pairs = {(i, l): [(m, m2) for m in range(M) for m2 in range(M) if (m, i) in var and (m2, l) in var]
+             for i in range(d) for l in range(i + 1)}
+    pro += sorted({f"cv{m * d + i}_{m2 * d + l} = COV[k, {m * d + i}, {m2 * d + l}]"
+                   for (i, l), ms in pairs.items() for m, m2 in ms})
+    const_d = all(phis[m].is_Number and phis[m2].is_Number for ms in pairs.values() for m, m2 in ms)
     pre, outs = _cse(list(phis), "f_")
     body = list(pre) + [f"h{m} = float({o})" for m, o in enumerate(outs)]
     for i in range(d):
-        body.append(f"g{i} = " + " + ".join(f"h{m} * MU[k, {m}, {i}]" for m in range(M)))
-    for i in range(d):
-        for l in range(i + 1):
-            terms = [f"h{m} * h{m2} * COV[k, {m * d + i}, {m2 * d + l}]" for m in range(M) for m2 in range(M)]
-            body.append(f"C{i}_{l} = " + " + ".join(terms) + (" + bb" if i == l else ""))
+        body.append(f"g{i} = " + " + ".join(f"h{m} * " + (f"mu{m}_{i}" if (m, i) in var else f"{float(coefs[m][i])!r}")
+                                            for m in range(M)))
+    chol = list(pre) + [f"h{m} = float({o})" for m, o in enumerate(outs)] if const_d else []
+    for (i, l), ms in pairs.items():
+        terms = [f"h{m} * h{m2} * cv{m * d + i}_{m2 * d + l}" for m, m2 in ms] or ["0.0"]
+        chol.append(f"C{i}_{l} = " + " + ".join(terms) + (" + bb" if i == l else ""))
     for i in range(d):  # Cholesky (lower) in place; a zero pivot gives a zero column, as the generic kernel
         for l in range(i + 1):
             c = f"C{i}_{l}" + "".join(f" - C{i}_{q} * C{l}_{q}" for q in range(l))
             if i == l:
-                body += [f"c = {c}", f"C{i}_{i} = math.sqrt(c) if c > 0.0 else 0.0"]
+                chol += [f"c = {c}", f"C{i}_{i} = math.sqrt(c) if c > 0.0 else 0.0"]
             else:
-                body += [f"c = {c}", f"C{i}_{l} = c / C{l}_{l} if C{l}_{l} > 0.0 else 0.0"]
+                chol += [f"c = {c}", f"C{i}_{l} = c / C{l}_{l} if C{l}_{l} > 0.0 else 0.0"]
+    if const_d:
+        pro += chol
+    else:
+        body += chol
     body += [f"z{i}, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)" for i in range(d)]
     for i in range(d):
         nz = " + ".join(f"C{i}_{l} * z{l}" for l in range(i + 1))
         body.append(f"g{i} = -lt * dt * (g{i} + alpha * p{i}) + lt * sq * ({nz})")
     body += [f"p{i} += g{i}" for i in range(d)]
-    return [ind + s for s in body]
+    return ["        " + s for s in pro], [ind + s for s in body]
 
 
-def chains_source(grad, phis, d: int, dx: int, *, langevin: bool) -> str:
+def chains_source(grad, sep, d: int, dx: int, *, langevin: bool) -> str:
     """Source of chains(c0, c1, data, upd, meas, out, MU, COV) for the model: the generic kernel's chain loop
     (`_symbolic._kernel`) with scalar coordinates; grad: the printed-symbol gradient (p*, q*, yy), phis: the
-    separable theta factors (Langevin only). Needs _rng, math, np, BIG and mean_loss in its namespace."""
+    `separable`'s (phis, coefs) (Langevin only). Needs _rng, math, np, BIG and mean_loss in its namespace."""
     ind = " " * 12
-    step = _langevin_step(phis, d, ind) if langevin else _minibatch_step(grad, d, dx, ind)
+    pro, step = _langevin_step(*sep, d, ind) if langevin else ([], _minibatch_step(grad, d, dx, ind))
     big = " and ".join(f"abs(p{i}) <= BIG" for i in range(d))
     src = [
         "def chains(c0, c1, data, upd, meas, out, MU, COV):",
@@ -143,6 +158,7 @@ def chains_source(grad, phis, d: int, dx: int, *, langevin: bool) -> str:
         *[f"        v{i} = 0.0" for i in range(d)],
         "        atr, ate, cnt, bad = 0.0, 0.0, 0, False",
         "        nxt = meas.burnin",
+        *pro,
         "        for t in range(steps):",
         "            lt = upd.lams[t]",
         *step,
