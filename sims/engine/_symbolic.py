@@ -118,7 +118,7 @@ def _specialised(model, loss, langevin):
     sep = _separation(model)
     if model.dim > _symgen.MAX_DIM or (langevin and sep is None):
         return None
-    src = _symgen.chains_source(grad, sep if langevin else None, model.dim, model.dx, langevin=langevin)
+    src = _symgen.chains_source(grad, sep if langevin or _symgen.batch_sums(sep, grad) else None, model.dim, model.dx, langevin=langevin)
     ns: dict = {"math": math, "np": np, "_rng": _rng, "BIG": BIG}
 
     @jit(**_OPTS)

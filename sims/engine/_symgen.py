@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-__all__ = ["separable", "moments", "chains_source", "MAX_DIM", "MAX_TERMS"]
+__all__ = ["separable", "batch_sums", "moments", "chains_source", "MAX_DIM", "MAX_TERMS"]
 
 MAX_DIM = 8     # scalar code grows as d^3 (Cholesky); larger models use the generic kernel
 MAX_TERMS = 24  # m * d: D from moments costs (m d)^2 per step; past this the generic kernel runs
@@ -41,6 +41,15 @@ def separable(grad, P, data):
         return None
     phis = list(groups)
     return phis, [groups[p] for p in phis]
+
+
+def batch_sums(sep, grad) -> bool:
+    """Whether the minibatch step should sum the data coefficients of `separable` rather than evaluate the
+    gradient per example: not when the expansion costs much more (e.g. a high power of theta - x expanded)."""
+    if sep is None:
+        return False
+    cost = sum(sp.count_ops(c) for row in sep[1] for c in row if not c.is_Number)
+    return cost <= 2 * sum(sp.count_ops(e) for e in grad) + len(grad)
 
 
 def moments(coefs, data_syms, X, Y):
@@ -68,10 +77,19 @@ def _cse(exprs, prefix):
     return [f"{s} = {_pr(e)}" for s, e in reps], [_pr(e) for e in red]
 
 
-def _minibatch_step(grad, d, dx, ind):
-    """Eq 15 (algo 1) / Eq 16 (algo 2): B indices (ceil(B/2) index_pair draws), one normal per coordinate."""
-    pre, outs = _cse(list(grad), "c_")
-    body = [f"g{i} = 0.0" for i in range(d)] + [
+def _minibatch_step(grad, sep, d, dx, ind):
+    """Eq 15 (algo 1) / Eq 16 (algo 2): B indices (ceil(B/2) index_pair draws), one normal per coordinate.
+    With a separable gradient (sep, not None) the batch loop sums only the data coefficients c_{m,i}(x_j)
+    that are not numbers, and the phi_m(theta) are evaluated once per step."""
+    if sep is not None:
+        phis, coefs = sep
+        var = [(m, i) for m in range(len(phis)) for i in range(d) if not coefs[m][i].is_Number]
+        pre, outs = _cse([coefs[m][i] for m, i in var], "c_")
+        acc = [f"S{m}_{i}" for m, i in var]
+    else:
+        pre, outs = _cse(list(grad), "c_")
+        acc = [f"g{i}" for i in range(d)]
+    body = [f"{a} = 0.0" for a in acc] + [
         "jq = 0",
         "for b in range(B):",
         "    if b % 2 == 0:",
@@ -82,7 +100,14 @@ def _minibatch_step(grad, d, dx, ind):
         *[f"    q{i} = X[k, j, {i}]" for i in range(dx)],
         "    yy = Y[k, j]",
         *[f"    {s}" for s in pre],
-        *[f"    g{i} += {o}" for i, o in enumerate(outs)]]
+        *[f"    {a} += {o}" for a, o in zip(acc, outs)]]
+    if sep is not None:
+        hp, ho = _cse(list(phis), "f_")
+        body += hp + [f"h{m} = float({o})" for m, o in enumerate(ho)]
+        for i in range(d):
+            terms = [f"h{m} * " + (f"S{m}_{i}" if (m, i) in var else f"({float(coefs[m][i])!r} * B)")
+                     for m in range(len(phis)) if (m, i) in var or coefs[m][i] != 0]
+            body.append(f"g{i} = " + (" + ".join(terms) or "0.0"))
     for i in range(d):
         body += [f"gi = g{i} * invB", "if beta != 0.0:", "    z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)",
                  "    gi += bnoise * z", "if algo == 1:", f"    p{i} -= lt * (gi + alpha * p{i})", "else:",
@@ -136,7 +161,7 @@ def chains_source(grad, sep, d: int, dx: int, *, langevin: bool) -> str:
     (`_symbolic._kernel`) with scalar coordinates; grad: the printed-symbol gradient (p*, q*, yy), phis: the
     `separable`'s (phis, coefs) (Langevin only). Needs _rng, math, np, BIG and mean_loss in its namespace."""
     ind = " " * 12
-    pro, step = _langevin_step(*sep, d, ind) if langevin else ([], _minibatch_step(grad, d, dx, ind))
+    pro, step = _langevin_step(*sep, d, ind) if langevin else ([], _minibatch_step(grad, sep, d, dx, ind))
     big = " and ".join(f"abs(p{i}) <= BIG" for i in range(d))
     src = [
         "def chains(c0, c1, data, upd, meas, out, MU, COV):",
