@@ -118,8 +118,10 @@ def _specialised(model, loss, langevin):
     sep = _separation(model)
     if model.dim > _symgen.MAX_DIM or (langevin and sep is None):
         return None
-    src = _symgen.chains_source(grad, sep if langevin or _symgen.batch_sums(sep, grad) else None, model.dim, model.dx, langevin=langevin)
-    ns: dict = {"math": math, "np": np, "_rng": _rng, "BIG": BIG}
+    lsep = _symgen.separable([model.loss_expr.xreplace(sub)], P, (*Q, yy))
+    src = _symgen.chains_source(grad, sep if langevin or _symgen.batch_sums(sep, grad) else None, model.dim,
+                                model.dx, langevin=langevin, lsep=lsep)
+    ns: dict = {"math": math, "np": np, "_rng": _rng, "BIG": BIG, "GUARD": _symgen.GUARD}
 
     @jit(**_OPTS)
     def mean_loss(th, X, Y, k):
@@ -135,7 +137,9 @@ def _specialised(model, loss, langevin):
 
     def run(data, upd, meas, out):
         MU, COV = _symgen.moments(sep[1], (*Q, yy), data.X, data.y) if langevin else (none, none)
-        run_blocks(chains, data.X.shape[0] * meas.M, data, upd, meas, out, MU, COV)
+        ETR, ETE = (none[0], none[0]) if lsep is None else (_symgen.loss_means(lsep, (*Q, yy), data.X, data.y),
+                                                             _symgen.loss_means(lsep, (*Q, yy), data.Xt, data.yt))
+        run_blocks(chains, data.X.shape[0] * meas.M, data, upd, meas, out, MU, COV, ETR, ETE)
 
     return run
 
