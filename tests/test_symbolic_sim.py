@@ -120,6 +120,24 @@ def test_per_model_kernel_equals_generic_kernel(make, algo, kw, monkeypatch):
         assert np.abs(got.arrays[key] - ref.arrays[key]).max() <= 1e-12, key
 
 
+def test_per_model_kernel_diverging_lanes_equal_generic_kernel(monkeypatch):
+    """Langevin runs 4 chains side by side (lanes); with dt = 9, 9 of these 15 chains diverge at different
+    steps (the rest do not): each lane stops on its own, as the generic kernel's chain does."""
+    from gapkit.sims.engine import _symbolic
+
+    common = dict(algo="langevin", n=8, lr=0.1, dt=9.0, beta=1.0, datasets=5, chains=3, seed=3, steps=300,
+                  loss_stride=1, test_size=8)
+    got = simulate(model=_well(), **common).arrays
+    monkeypatch.setattr(_symbolic, "_specialised", lambda *a, **k: None)
+    ref = simulate(model=_well(), **common).arrays
+    assert 0 < got["diverged"].sum() < got["diverged"].size
+    assert np.array_equal(got["diverged"], ref["diverged"])
+    ok = ~ref["diverged"]
+    for key in ("theta_final", "train", "test"):
+        assert np.abs(got[key][ok] - ref[key][ok]).max() <= 1e-12, key
+    assert np.isnan(got["train"][~ok]).all() and np.isnan(got["test"][~ok]).all()
+
+
 def test_loss_moments_fall_back_where_they_cancel(monkeypatch):
     """Data at 1e6: the expanded quadratic loss p^2/2 - p x + x^2/2 cancels ~1e12-fold, so the moment form is
     refused (GUARD) and the per-example mean is used. Both sides then form theta - x of numbers ~1e6 (rounding

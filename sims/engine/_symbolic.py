@@ -120,7 +120,8 @@ def _specialised(model, loss, langevin):
         return None
     lsep = _symgen.separable([model.loss_expr.xreplace(sub)], P, (*Q, yy))
     src = _symgen.chains_source(grad, sep if langevin or _symgen.batch_sums(sep, grad) else None, model.dim,
-                                model.dx, langevin=langevin, lsep=lsep)
+                                model.dx, langevin=langevin, lsep=lsep,
+                                lanes=_symgen.lanes_for(model.dim, langevin))
     ns: dict = {"math": math, "np": np, "_rng": _rng, "BIG": BIG, "GUARD": _symgen.GUARD}
 
     @jit(**_OPTS)
