@@ -1,19 +1,25 @@
-"""Source of a SymbolicModel's specialised chain kernel (`_symbolic.compiled` compiles it): `chains_source`,
-`separable`, `moments`.
+"""Source of a SymbolicModel's own chain kernel (`_symbolic.compiled` compiles it): `chains_source`,
+`separable`, `moments`, `loss_means`.
 
 The generic kernel of `_symbolic` keeps theta in arrays, calls the per-example gradient through an array
 argument and, for Langevin, evaluates all n per-example gradients every step for D(theta, x_l); it ran at
-0.06-0.45x the hand-written quad1d kernel (`gapkit bench --symbolic`). This module prints the whole chain loop
-for one model instead, the way the hand-written kernels are written: one scalar local per coordinate
-(p0, p1, ...; v0, ... for momentum), the printed gradient expression inlined in the batch loop, unrolled
-updates. The draws and the arithmetic of each step are those of the generic kernel (same streams, same order).
+0.06-0.45x the hand-written quad1d kernel (`gapkit bench --symbolic`). This module prints the whole chain
+loop for one model instead, the way the hand-written kernels are written: one scalar local per coordinate
+(p0, p1, ...; v0, ... for momentum), unrolled updates, the same draws in the same order (same streams).
+Now 0.4-0.9x (README, Benchmarks).
 
-Langevin with an exact D(theta) = Cov_j[dl(theta, x_j)] costs O(n) per step unless the gradient separates:
-dl_i(theta, x) = sum_m phi_m(theta) c_{m,i}(x) (a finite sum; every polynomial loss, e.g. the quadratic,
-quartic and double well). Then the data set's mean gradient is sum_m phi_m mean_j c_{m,i}(x_j) and
-D_il = sum_{m,m'} phi_m phi_m' Cov_j(c_{m,i}, c_{m',l}), exact, from moments computed once per data set
-(`moments`, centred covariances). `separable` finds the phi_m from the expanded sympy gradient and returns
-None when some term mixes theta and x inseparably (e.g. the logistic loss); then the generic kernel runs.
+Separable gradients: dl_i(theta, x) = sum_m phi_m(theta) c_{m,i}(x), a finite sum (every polynomial loss:
+the quadratic, quartic, double well). `separable` finds the phi_m in the expanded sympy gradient and returns
+None when a term mixes theta and x inseparably (e.g. the logistic loss). Then
+- the minibatch step sums only the c_{m,i}(x_b) that are not numbers over the batch and evaluates the
+  phi_m once per step (`batch_sums`: unless the expansion costs much more than the gradient);
+- Langevin's exact D(theta) = Cov_j[dl(theta, x_j)] is sum_{m,m'} phi_m phi_m' Cov_j(c_{m,i}, c_{m',l}) and
+  the mean gradient sum_m phi_m mean_j c_{m,i}, from moments computed once per data set (`moments`, centred):
+  O(1) per step instead of O(n) (a non-separable gradient leaves Langevin to the generic kernel);
+- likewise a separable loss's train and test means come from per-data-set moments (`loss_means`), with a
+  cancellation guard (GUARD) that falls back to the per-example mean.
+Langevin advances `lanes_for` chains side by side so their latency chains (a square root of D(theta) per
+step) overlap. Differences from the generic kernel are summation order only (tests: a few ulps).
 """
 from __future__ import annotations
 
@@ -22,7 +28,8 @@ import re
 import numpy as np
 import sympy as sp
 
-__all__ = ["lanes_for", "separable", "batch_sums", "moments", "loss_means", "GUARD", "chains_source", "MAX_DIM", "MAX_TERMS"]
+__all__ = ["chains_source", "separable", "batch_sums", "moments", "loss_means", "lanes_for", "GUARD", "MAX_DIM",
+           "MAX_TERMS"]
 
 MAX_DIM = 8     # scalar code grows as d^3 (Cholesky); larger models use the generic kernel
 MAX_TERMS = 24  # m * d: D from moments costs (m d)^2 per step; past this the generic kernel runs
@@ -217,8 +224,9 @@ def _chain_blocks(grad, sep, d, dx, langevin, lsep):
     body = ["if not bad:", *["    " + s for s in step], f"    if not ({big}):", "        bad = True",
             "    elif measure or r < nrec:", *_loss_block(lsep, d, " " * 8),
             "        if not (abs(ltr) <= BIG and abs(lte) <= BIG):", "            bad = True", "        else:",
-            "            if measure:", "                atr += ltr", "                ate += lte", "                cnt += 1",
-            "            if r < nrec:", "                out.tr_train[k, m, r] = ltr", "                out.tr_test[k, m, r] = lte",
+            "            if measure:", "                atr += ltr", "                ate += lte",
+            "                cnt += 1", "            if r < nrec:", "                out.tr_train[k, m, r] = ltr",
+            "                out.tr_test[k, m, r] = lte",
             *[f"                out.tr_theta[k, m, r, {i}] = p{i}" for i in range(d)]]
     end = [*[f"out.theta[k, m, {i}] = p{i}" for i in range(d)], "out.div[k, m] = bad",
            "out.train[k, m] = np.nan if bad or cnt == 0 else atr / cnt",
