@@ -142,10 +142,13 @@ def _specialised(model, loss, langevin):
     chains = jit(ns["chains"], **_OPTS)
     none = np.zeros((1, 1, 1))
 
+    gfns = _symgen.data_functions(sep[1], (*Q, yy)) if langevin else None
+    lfns = None if lsep is None else _symgen.data_functions(lsep[1], (*Q, yy))
+
     def run(data, upd, meas, out):
-        MU, COV = _symgen.moments(sep[1], (*Q, yy), data.X, data.y) if langevin else (none, none)
-        ETR, ETE = (none[0], none[0]) if lsep is None else (_symgen.loss_means(lsep, (*Q, yy), data.X, data.y),
-                                                             _symgen.loss_means(lsep, (*Q, yy), data.Xt, data.yt))
+        MU, COV = _symgen.moments(gfns, model.dim, data.X, data.y) if langevin else (none, none)
+        ETR, ETE = (none[0], none[0]) if lsep is None else (_symgen.loss_means(lfns, data.X, data.y),
+                                                             _symgen.loss_means(lfns, data.Xt, data.yt))
         run_blocks(chains, data.X.shape[0] * meas.M, data, upd, meas, out, MU, COV, ETR, ETE)
 
     return run

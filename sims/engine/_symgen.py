@@ -28,7 +28,7 @@ import re
 import numpy as np
 import sympy as sp
 
-__all__ = ["chains_source", "separable", "batch_sums", "moments", "loss_means", "lanes_for", "GUARD", "MAX_DIM",
+__all__ = ["chains_source", "separable", "batch_sums", "data_functions", "moments", "loss_means", "lanes_for", "GUARD", "MAX_DIM",
            "MAX_TERMS"]
 
 MAX_DIM = 8     # scalar code grows as d^3 (Cholesky); larger models use the generic kernel
@@ -64,31 +64,36 @@ def batch_sums(sep, grad) -> bool:
     return cost <= 2 * sum(sp.count_ops(e) for e in grad) + len(grad)
 
 
-def _values(flat, data_syms, X, Y):
-    """vals[k, j, a] = flat[a](x_j, y_j) of data set k."""
+def data_functions(coefs, data_syms):
+    """The data factors of `separable` (coefs[m][i], flattened m-major) as NumPy functions of (x..., y),
+    lambdified once per model."""
+    return [sp.lambdify(data_syms, c, "numpy") for row in coefs for c in row]
+
+
+def _values(fns, X, Y):
+    """vals[k, j, a] = fns[a](x_j, y_j) of data set k."""
     K, n = X.shape[0], X.shape[1]
     cols = [X[:, :, i] for i in range(X.shape[2])] + [Y]
-    vals = np.empty((K, n, len(flat)))
-    for a, c in enumerate(flat):
-        vals[:, :, a] = np.broadcast_to(sp.lambdify(data_syms, c, "numpy")(*cols), (K, n))
+    vals = np.empty((K, n, len(fns)))
+    for a, f in enumerate(fns):
+        vals[:, :, a] = np.broadcast_to(f(*cols), (K, n))
     return vals
 
 
-def loss_means(lsep, data_syms, X, Y):
+def loss_means(fns, X, Y):
     """E[k, r]: the mean over data set k of the r-th data factor of the separable loss."""
-    return np.ascontiguousarray(_values([row[0] for row in lsep[1]], data_syms, X, Y).mean(axis=1))
+    return np.ascontiguousarray(_values(fns, X, Y).mean(axis=1))
 
 
-def moments(coefs, data_syms, X, Y):
+def moments(fns, d, X, Y):
     """Per data set k: mean MU[k, m, i] of c_{m,i}(x_j) over j and the centred covariance
     COV[k, m d + i, m' d + l] of c_{m,i} and c_{m',l} (divided by n, as D's definition)."""
     K, n = X.shape[0], X.shape[1]
-    vals = _values([c for row in coefs for c in row], data_syms, X, Y)
+    vals = _values(fns, X, Y)
     mu = vals.mean(axis=1)
     cen = vals - mu[:, None, :]
     cov = np.einsum("kja,kjb->kab", cen, cen) / n
-    d = len(coefs[0])
-    return np.ascontiguousarray(mu.reshape(K, len(coefs), d)), np.ascontiguousarray(cov)
+    return np.ascontiguousarray(mu.reshape(K, len(fns) // d, d)), np.ascontiguousarray(cov)
 
 
 def _pr(e) -> str:
