@@ -417,23 +417,27 @@ def _bench_models() -> dict:
             "double well": SymbolicModel((t**2 - 1) ** 2 / 4 + (x * t + 1) ** 2 / 4, [t], [x], name="double well")}
 
 
-def _timed(m, kw, repeats, work) -> dict:
+def _timed(runs, repeats, work) -> list[dict]:
+    """Throughput records of each of `runs` (model, keywords): one warm-up each (compilation stays out of the
+    timings), then the repeats interleaved (a, b, a, b, ...), so that both sides see the same machine load."""
     import statistics
     import time
 
-    _sim.simulate(model=m, **kw)  # warm-up: compilation stays out of the timings
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+    for m, kw in runs:
         _sim.simulate(model=m, **kw)
-        ts.append(time.perf_counter() - t0)
-    return {"throughput": work / statistics.median(ts), "throughput_min": work / max(ts),
-            "throughput_max": work / min(ts), "seconds_median": statistics.median(ts)}
+    ts: list[list[float]] = [[] for _ in runs]
+    for _ in range(repeats):
+        for (m, kw), t in zip(runs, ts):
+            t0 = time.perf_counter()
+            _sim.simulate(model=m, **kw)
+            t.append(time.perf_counter() - t0)
+    return [{"throughput": work / statistics.median(t), "throughput_min": work / max(t),
+             "throughput_max": work / min(t), "seconds_median": statistics.median(t)} for t in ts]
 
 
 def bench_vs_builtin(*, quick=False, repeats=3, seed=0) -> list[dict]:
-    """Throughput (chain-steps / s, median of `repeats` whole `simulate` calls after a warm-up that compiles)
-    of a compiled SymbolicModel against the built-in ``quadratic1d`` on S1-S4; ratio = symbolic / built-in
+    """Throughput (chain-steps / s, median of `repeats` whole `simulate` calls after a warm-up that compiles,
+    interleaved with the built-in's) of a compiled SymbolicModel against the built-in ``quadratic1d`` on S1-S4; ratio = symbolic / built-in
     (1 = as fast). The symbolic runs measure losses on a 50-point test set at the default loss stride (the
     built-in uses the closed-form population loss at every step)."""
     models = _bench_models()
@@ -443,9 +447,9 @@ def bench_vs_builtin(*, quick=False, repeats=3, seed=0) -> list[dict]:
         sim = {k: v for k, v in w.items() if k != "model"}
         kw = dict(lr=0.05, seed=seed, burnin=w["steps"] // 4, **sim)
         work = w["datasets"] * w["chains"] * w["steps"]
+        builtin, symbolic = _timed([("quadratic1d", kw), (models[w["model"]], {**kw, "test_size": 50})], repeats, work)
         rec = {"name": name, "config": {**w, "lr": 0.05, "burnin": kw["burnin"], "test_size": 50}, "chain_steps": work,
-               "builtin": _timed("quadratic1d", kw, repeats, work),
-               "symbolic": _timed(models[w["model"]], {**kw, "test_size": 50}, repeats, work)}
+               "builtin": builtin, "symbolic": symbolic}
         rec["ratio"] = rec["symbolic"]["throughput"] / rec["builtin"]["throughput"]
         cfg = ", ".join(f"{k}={v}" for k, v in sim.items())
         rec.update(rec["symbolic"], ratio_vs_numpy=None, ratio_vs_c=None,
