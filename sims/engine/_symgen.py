@@ -151,7 +151,8 @@ def _langevin_step(phis, coefs, d, ind):
     M = len(phis)
     var = [(m, i) for m in range(M) for i in range(d) if not coefs[m][i].is_Number]
     pro = [f"mu{m}_{i} = MU[k, {m}, {i}]" for m, i in var]
-    pairs = {(i, l): [(m, m2) for m in range(M) for m2 in range(M) if (m, i) in var and (m2, l) in var]
+    pairs = {(i, l): [(m, m2) for m in range(M) for m2 in range(M) if (m, i) in var and (m2, l) in var
+                      and (i != l or m <= m2)]  # D_ii: the symmetric pair m < m2 once, doubled
              for i in range(d) for l in range(i + 1)}
     pro += sorted({f"cv{m * d + i}_{m2 * d + l} = COV[k, {m * d + i}, {m2 * d + l}]"
                    for (i, l), ms in pairs.items() for m, m2 in ms})
@@ -163,7 +164,8 @@ def _langevin_step(phis, coefs, d, ind):
                                             for m in range(M)))
     chol = list(pre) + [f"h{m} = float({o})" for m, o in enumerate(outs)] if const_d else []
     for (i, l), ms in pairs.items():
-        terms = [f"h{m} * h{m2} * cv{m * d + i}_{m2 * d + l}" for m, m2 in ms] or ["0.0"]
+        terms = [("2.0 * " if i == l and m < m2 else "") + f"h{m} * h{m2} * cv{m * d + i}_{m2 * d + l}"
+                 for m, m2 in ms] or ["0.0"]
         chol.append(f"C{i}_{l} = " + " + ".join(terms) + (" + bb" if i == l else ""))
     for i in range(d):  # Cholesky (lower) in place; a zero pivot gives a zero column, as the generic kernel
         for l in range(i + 1):
