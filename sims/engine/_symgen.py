@@ -6,7 +6,7 @@ argument and, for Langevin, evaluates all n per-example gradients every step for
 0.06-0.45x the hand-written quad1d kernel (`gapkit bench --symbolic`). This module prints the whole chain
 loop for one model instead, the way the hand-written kernels are written: one scalar local per coordinate
 (p0, p1, ...; v0, ... for momentum), unrolled updates, the same draws in the same order (same streams).
-Now 0.4-0.9x (README, Benchmarks).
+Now about 0.5-0.9x (README, Benchmarks).
 
 Separable gradients: dl_i(theta, x) = sum_m phi_m(theta) c_{m,i}(x), a finite sum (every polynomial loss:
 the quadratic, quartic, double well). `separable` finds the phi_m in the expanded sympy gradient and returns
