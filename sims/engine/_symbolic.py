@@ -9,9 +9,10 @@ the thread count.
 
 Two kernels make the same draws: the model's own chain loop printed by `_symgen` (scalar coordinates,
 the gradient inlined or summed by its data coefficients, Langevin's D and the losses from per-data-set
-moments when they separate; about 0.5-0.9x the speed of the hand-written quad1d, `gapkit bench --symbolic`), and
-the generic kernel below (`_kernel`: arrays, n gradients per Langevin step), which runs where the printed
-one does not apply (more than `_symgen.MAX_DIM` parameters; Langevin with a non-separable gradient).
+moments when they separate; about 0.5-0.9x the speed of the hand-written quad1d, `gapkit bench
+--symbolic`), and the generic kernel below (`_kernel`: arrays, n gradients per Langevin step), which runs
+where the printed one does not apply (more than `_symgen.MAX_DIM` parameters; Langevin with a
+non-separable gradient).
 
 The kernel follows the built-in kernels of `_kernels` step for step and draw for draw, so a
 model that is one of the built-in losses reproduces their chain (same seed, same numbers up to
