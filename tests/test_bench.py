@@ -26,6 +26,20 @@ def test_bench_quick_json(capsys):
     assert d["quick"] is True and d["threads"] >= 1
 
 
+def test_symbolic_bench_records():
+    """`gapkit bench --symbolic`: S1-S4 (quadratic and double well, SGD and Langevin), each with its ratio to
+    the hand-written quad1d and its configuration (no timing assertions)."""
+    from gapkit.sims.engine._symbolic import bench_vs_builtin
+
+    recs = bench_vs_builtin(quick=True, repeats=1)
+    assert [r["name"] for r in recs] == ["S1", "S2", "S3", "S4"]
+    assert {r["config"]["model"] for r in recs} == {"quadratic", "double well"}
+    for r in recs:
+        assert r["ratio"] == r["symbolic"]["throughput"] / r["builtin"]["throughput"] > 0
+        assert r["chain_steps"] == r["config"]["datasets"] * r["config"]["chains"] * r["config"]["steps"]
+        assert r["config"]["algo"] in r["desc"] and "median of 1" in r["desc"]
+
+
 def test_implementations_agree_on_w1():
     # the three implementations run the same chain law: their time-averaged train losses agree in mean
     w = {**_bench.WORKLOADS["W1"], **_bench.QUICK["W1"]}

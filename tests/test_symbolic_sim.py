@@ -87,3 +87,77 @@ def test_double_well_matches_fokker_planck():
     assert_within_se(float(tr.mean()), se, fp_train(lr), k=4, source=src)
     with pytest.raises(AssertionError):
         assert_within_se(float(tr.mean()), se, fp_train(1.2 * lr), k=4, source=src)
+
+
+# ---------------------------------------------------------------- the per-model kernel (sims/engine/_symgen.py)
+# `compiled` prints a chain loop for each model (scalar coordinates; a separable gradient summed by its data
+# coefficients; Langevin's D and the losses from per-data-set moments) and falls back to the generic kernel
+# where that does not apply. Both make the same draws; they differ only in summation order, so the chains
+# agree to a few ulps of O(1) numbers: tolerance 1e-12 absolute (measured <= 1e-15 on all cases below).
+def _well():
+    return SymbolicModel((t**2 - 1) ** 2 / 4 + (x * t + 1) ** 2 / 4, [t], [x], name="double well")
+
+
+def _softplus():  # no separable gradient: the printed gradient inlined (minibatch), the generic kernel (Langevin)
+    return SymbolicModel(sp.log(1 + sp.exp(x * t)) + t**2 / 2, [t], [x], name="softplus")
+
+
+def _linreg2():  # two parameters, two inputs and a label: the unrolled 2x2 Cholesky of D(theta)
+    from gapkit.theory._symbolic import linreg_model
+
+    return linreg_model(2)
+
+
+@pytest.mark.parametrize("make", [_well, _softplus, _linreg2], ids=["double-well", "softplus", "linreg-2d"])
+@pytest.mark.parametrize("algo,kw", [("sgd", dict(batch=3, beta=0.3)), ("momentum", dict(momentum=0.5, batch=2)),
+                                     ("langevin", dict(beta=0.2, dt=0.5))], ids=["sgd", "momentum", "langevin"])
+def test_per_model_kernel_equals_generic_kernel(make, algo, kw, monkeypatch):
+    from gapkit.sims.engine import _symbolic
+
+    common = dict(algo=algo, n=8, lr=0.1, datasets=5, chains=2, seed=3, steps=300, record_every=10, loss_stride=1,
+                  test_size=8, **kw)
+    model = make()
+    got = simulate(model=model, **common)
+    kind = _symbolic.compiled(model, langevin=algo == "langevin").__qualname__
+    assert kind.startswith("_specialised") == (make is not _softplus or algo != "langevin"), kind
+    monkeypatch.setattr(_symbolic, "_specialised", lambda *a, **k: None)
+    ref = simulate(model=make(), **common)
+    for key in ("theta_final", "trace_theta", "train", "trace_train", "test"):
+        assert np.abs(got.arrays[key] - ref.arrays[key]).max() <= 1e-12, key
+
+
+def test_per_model_kernel_diverging_lanes_equal_generic_kernel(monkeypatch):
+    """Langevin runs 4 chains side by side (lanes); with dt = 9, 9 of these 15 chains diverge at different
+    steps (the rest do not): each lane stops on its own, as the generic kernel's chain does."""
+    from gapkit.sims.engine import _symbolic
+
+    common = dict(algo="langevin", n=8, lr=0.1, dt=9.0, beta=1.0, datasets=5, chains=3, seed=3, steps=300,
+                  loss_stride=1, test_size=8)
+    got = simulate(model=_well(), **common).arrays
+    monkeypatch.setattr(_symbolic, "_specialised", lambda *a, **k: None)
+    ref = simulate(model=_well(), **common).arrays
+    assert 0 < got["diverged"].sum() < got["diverged"].size
+    assert np.array_equal(got["diverged"], ref["diverged"])
+    ok = ~ref["diverged"]
+    for key in ("theta_final", "train", "test"):
+        assert np.abs(got[key][ok] - ref[key][ok]).max() <= 1e-12, key
+    assert np.isnan(got["train"][~ok]).all() and np.isnan(got["test"][~ok]).all()
+
+
+def test_loss_moments_fall_back_where_they_cancel(monkeypatch):
+    """Data at 1e6: the expanded quadratic loss p^2/2 - p x + x^2/2 cancels ~1e12-fold, so the moment form is
+    refused (GUARD) and the per-example mean is used. Both sides then form theta - x of numbers ~1e6 (rounding
+    1e6 * 2^-53 ~ 1e-10 on an O(1) difference): the losses agree to 1e-8 relative (100x margin). Without the
+    guard (GUARD = inf) the moment form is off by ~1e12 * 1e-16 relative: the check fails."""
+    from gapkit.sims.engine import _symgen
+
+    common = dict(algo="sgd", n=8, lr=0.1, datasets=5, chains=2, seed=3, steps=300, data_mean=1e6, batch=3)
+    ref = simulate(model="quadratic1d", **common).arrays["train"]
+
+    def rel_err():
+        got = simulate(model=quadratic_model(1.0), loss_stride=1, test_size=8, **common).arrays["train"]
+        return float(np.abs(got / ref - 1).max())
+
+    assert rel_err() <= 1e-8
+    monkeypatch.setattr(_symgen, "GUARD", np.inf)
+    assert rel_err() > 1e-8

@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-numpy", action="store_true", help="skip the NumPy implementation")
     p.add_argument("--no-c", action="store_true", help="skip the C reference")
     p.add_argument("--symbolic", action="store_true",
-                   help="also S1/S2: a SymbolicModel's compiled kernel against the hand-written quadratic one")
+                   help="also S1-S4: a SymbolicModel's compiled kernel (quadratic, double well) against the hand-written quadratic one")
     p.add_argument("--seed", type=int_at_least("--seed", 0), default=0, help="root seed")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     for b in bks:

@@ -289,7 +289,7 @@ def run_bench(*, quick=False, repeats=3, threads=2, seed=0, numpy=True, c=True, 
         from ._symbolic import bench_vs_builtin
 
         for rec in bench_vs_builtin(quick=quick, repeats=repeats, seed=seed):
-            say(f"{rec['name']}: SymbolicModel quadratic / built-in quad1d = x{rec['ratio']:.2f}")
+            say(f"{rec['name']}: SymbolicModel {rec['config']['model']} / built-in quad1d = x{rec['ratio']:.2f}")
             out.append(rec)
     return {
         "workloads": out,

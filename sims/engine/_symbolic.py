@@ -7,6 +7,13 @@ called from one generic kernel; compilation happens once per model object and ki
 apply). Chains run in blocks on the kernel threads (`_jit.run_blocks`); the numbers do not depend on
 the thread count.
 
+Two kernels make the same draws: the model's own chain loop printed by `_symgen` (scalar coordinates,
+the gradient inlined or summed by its data coefficients, Langevin's D and the losses from per-data-set
+moments when they separate; about 0.5-0.9x the speed of the hand-written quad1d, `gapkit bench
+--symbolic`), and the generic kernel below (`_kernel`: arrays, n gradients per Langevin step), which runs
+where the printed one does not apply (more than `_symgen.MAX_DIM` parameters; Langevin with a
+non-separable gradient).
+
 The kernel follows the built-in kernels of `_kernels` step for step and draw for draw, so a
 model that is one of the built-in losses reproduces their chain (same seed, same numbers up to
 floating-point rounding; the tests hold `quadratic_model()` against ``quadratic1d``):
@@ -40,7 +47,7 @@ from gapkit.sims._settings import BIG
 from gapkit.sims.stats._results import RunResult
 from gapkit.theory._validate import ArgumentError, check_int
 
-from . import _data, _problems, _rng
+from . import _data, _problems, _rng, _symgen
 from . import _simulate as _sim
 from ._jit import jit, run_blocks
 
@@ -54,14 +61,21 @@ _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _OPTS = {"cache": False}  # generated functions: no on-disk cache (compiled once per model in memory)
 
 
+def _printed(model):
+    """The model's parameters as p0, p1, ..., its data as q0, ..., its label as yy: (P, Q, yy, substitution)."""
+    P = sp.symbols(f"p0:{model.dim}", real=True)
+    Q = sp.symbols(f"q0:{model.dx}", real=True)
+    yy = sp.Symbol("yy", real=True)
+    sub = dict(zip(model.params, P)) | dict(zip(model.data, Q))
+    if model.label is not None:
+        sub[model.label] = yy
+    return P, Q, yy, sub
+
+
 def _codegen(model):
     """Source of grad(th, X, Y, k, j, out) and loss(th, X, Y, k, j) at example j of data set k (sympy printed to
     Python math)."""
-    P = sp.symbols(f"p0:{model.dim}", real=True)
-    Q = sp.symbols(f"q0:{model.dx}", real=True)
-    sub = dict(zip(model.params, P)) | dict(zip(model.data, Q))
-    if model.label is not None:
-        sub[model.label] = sp.Symbol("yy", real=True)
+    P, Q, yy, sub = _printed(model)
     # data read in place (X[k, j, i]): no array views in the hot loop
     head = [f"    p{i} = th[{i}]" for i in range(model.dim)] + [f"    q{i} = X[k, j, {i}]" for i in range(model.dx)]
     head.append("    yy = Y[k, j]")
@@ -87,8 +101,58 @@ def compiled(model, *, langevin: bool):
         ns: dict = {"math": math}
         for src in _codegen(model):
             exec(compile(src, f"<gapkit SymbolicModel {model.name}>", "exec"), ns)  # noqa: S102 - our own printout
-        cache[key] = _kernel(jit(ns["grad"], **_OPTS), jit(ns["loss"], **_OPTS), *key)
+        grad, loss = jit(ns["grad"], **_OPTS), jit(ns["loss"], **_OPTS)
+        cache[key] = _specialised(model, loss, *key) or _kernel(grad, loss, *key)
     return cache[key]
+
+
+def _separation(model):
+    """`_symgen.separable` of the model's printed gradient (cached per model); None also past MAX_DIM."""
+    cache = _COMPILED.setdefault(model, {})
+    if "sep" not in cache:
+        P, Q, yy, sub = _printed(model)
+        sep = _symgen.separable([e.xreplace(sub) for e in model.grad_expr], P, (*Q, yy))
+        cache["sep"] = sep if model.dim <= _symgen.MAX_DIM else None
+    return cache["sep"]
+
+
+def _specialised(model, loss, langevin):
+    """The model's own chain loop (`_symgen`: scalar coordinates, the gradient inlined; Langevin's D from
+    per-data-set moments), or None where it does not apply (too many parameters; Langevin with a gradient
+    that does not separate): then the generic kernel runs."""
+    P, Q, yy, sub = _printed(model)
+    grad = [e.xreplace(sub) for e in model.grad_expr]
+    sep = _separation(model)
+    if model.dim > _symgen.MAX_DIM or (langevin and sep is None):
+        return None
+    lsep = _symgen.separable([model.loss_expr.xreplace(sub)], P, (*Q, yy))
+    src = _symgen.chains_source(grad, sep if langevin or _symgen.batch_sums(sep, grad) else None, model.dim,
+                                model.dx, langevin=langevin, lsep=lsep,
+                                lanes=_symgen.lanes_for(model.dim, langevin))
+    ns: dict = {"math": math, "np": np, "_rng": _rng, "BIG": BIG, "GUARD": _symgen.GUARD}
+
+    @jit(**_OPTS)
+    def mean_loss(th, X, Y, k):
+        s = 0.0
+        for j in range(X.shape[1]):
+            s += loss(th, X, Y, k, j)
+        return s / X.shape[1]
+
+    ns["mean_loss"] = mean_loss
+    exec(compile(src, f"<gapkit SymbolicModel {model.name} chains>", "exec"), ns)  # noqa: S102 - our own printout
+    chains = jit(ns["chains"], **_OPTS)
+    none = np.zeros((1, 1, 1))
+
+    gfns = _symgen.data_functions(sep[1], (*Q, yy)) if langevin else None
+    lfns = None if lsep is None else _symgen.data_functions(lsep[1], (*Q, yy))
+
+    def run(data, upd, meas, out):
+        MU, COV = _symgen.moments(gfns, model.dim, data.X, data.y) if langevin else (none, none)
+        ETR, ETE = (none[0], none[0]) if lsep is None else (_symgen.loss_means(lfns, data.X, data.y),
+                                                             _symgen.loss_means(lfns, data.Xt, data.yt))
+        run_blocks(chains, data.X.shape[0] * meas.M, data, upd, meas, out, MU, COV, ETR, ETE)
+
+    return run
 
 
 def _steps(grad):
@@ -264,10 +328,14 @@ def _problem(model, p, *, test_size) -> _problems.Problem:
                              arrays=arrays, teacher=w_star)
 
 
-def _stride(prob, p, steps, burnin, loss_stride) -> int:
+def _stride(model, prob, p, steps, burnin, loss_stride) -> int:
+    """Default: evaluate the losses (n + test-set examples) about as often as a step costs as much; a Langevin
+    step costs n gradients in the generic kernel and O(1) with D from moments (`_specialised`)."""
     if loss_stride is not None:
         return check_int("loss_stride", loss_stride, 1)
-    step_cost = p["n"] if p["algo"] == "langevin" else p["batch"]
+    step_cost = p["batch"]
+    if p["algo"] == "langevin" and _separation(model) is None:
+        step_cost = p["n"]
     eval_cost = p["n"] + prob.arrays["Xt"].shape[1]
     return max(1, min(eval_cost // max(step_cost, 1), max(1, (steps - burnin) // 50)))
 
@@ -305,7 +373,7 @@ def simulate_model(model, *, steps, burnin, dim, model_kwargs, **shared):
              model_kwargs={k: v for k, v in own.items() if v is not None})
     prob = _problem(model, p, test_size=own["test_size"])
     steps, burnin, rule, asked = _sim._run_length(prob, p, steps, burnin)
-    stride = _stride(prob, p, steps, burnin, own["loss_stride"])
+    stride = _stride(model, prob, p, steps, burnin, own["loss_stride"])
     arrays = _run(model, prob, p, steps, burnin, stride)
     config = _sim._config(prob, p, steps=steps, burnin=burnin, rule=rule, stride=stride, asked=asked)
     config["loss"] = str(model.loss_expr)
@@ -330,44 +398,63 @@ def _run(model, prob, p, steps, burnin, stride) -> dict:
 
 
 # ---------------------------------------------------------------- benchmark (`gapkit bench --symbolic`)
-#: S1: plain SGD (Eq 15), 1-D quadratic, B = 8; S2: Langevin (Eq 17). Same data, seeds and steps for the
-#: compiled SymbolicModel and the hand-written quad1d kernel.
+#: S1: plain SGD (Eq 15), 1-D quadratic, B = 8; S2: Langevin (Eq 17); S3, S4: the same on the double well
+#: l = (t^2 - 1)^2 / 4 + (x t + 1)^2 / 4 (no hand-written kernel: the reference is quad1d on the same workload,
+#: the cost a hand-written 1-D kernel has). Same data, seeds and steps for both sides.
 SYMBOLIC_WORKLOADS = {
-    "S1": dict(algo="sgd", batch=8, n=50, datasets=2000, chains=2, steps=2000),
-    "S2": dict(algo="langevin", batch=1, n=50, datasets=2000, chains=2, steps=2000, beta=0.2),
+    "S1": dict(model="quadratic", algo="sgd", batch=8, n=50, datasets=2000, chains=2, steps=2000),
+    "S2": dict(model="quadratic", algo="langevin", batch=1, n=50, datasets=2000, chains=2, steps=2000, beta=0.2),
+    "S3": dict(model="double well", algo="sgd", batch=8, n=50, datasets=2000, chains=2, steps=2000),
+    "S4": dict(model="double well", algo="langevin", batch=1, n=50, datasets=2000, chains=2, steps=2000, beta=0.2),
 }
 SYMBOLIC_QUICK = dict(datasets=200, steps=500)
 
 
-def bench_vs_builtin(*, quick=False, repeats=3, seed=0) -> list[dict]:
-    """Throughput (chain-steps / s, median of `repeats` whole `simulate` calls after a warm-up that compiles)
-    of the compiled `quadratic_model()` against the built-in ``quadratic1d`` on S1 and S2; ratio = symbolic /
-    built-in (1 = as fast). The symbolic runs measure losses on a 50-point test set at the default loss stride
-    (the built-in uses the closed-form population loss at every step). Langevin's generic step evaluates n gradients per step for D(theta, x_l) and
-    dU_l, where the hand-written kernel uses the quadratic's constant D and xbar: expect about 1/n there."""
+def _bench_models() -> dict:
+    from gapkit.theory._symbolic import SymbolicModel, quadratic_model
+
+    t, x = sp.symbols("t x", real=True)
+    return {"quadratic": quadratic_model(1.0),
+            "double well": SymbolicModel((t**2 - 1) ** 2 / 4 + (x * t + 1) ** 2 / 4, [t], [x], name="double well")}
+
+
+def _timed(runs, repeats, work) -> list[dict]:
+    """Throughput records of each of `runs` (model, keywords): one warm-up each (compilation stays out of the
+    timings), then the repeats interleaved (a, b, a, b, ...), so that both sides see the same machine load."""
     import statistics
     import time
 
-    from gapkit.theory._symbolic import quadratic_model
+    for m, kw in runs:
+        _sim.simulate(model=m, **kw)
+    ts: list[list[float]] = [[] for _ in runs]
+    for _ in range(repeats):
+        for (m, kw), t in zip(runs, ts):
+            t0 = time.perf_counter()
+            _sim.simulate(model=m, **kw)
+            t.append(time.perf_counter() - t0)
+    return [{"throughput": work / statistics.median(t), "throughput_min": work / max(t),
+             "throughput_max": work / min(t), "seconds_median": statistics.median(t)} for t in ts]
 
-    model = quadratic_model(1.0)
+
+def bench_vs_builtin(*, quick=False, repeats=3, seed=0) -> list[dict]:
+    """Throughput (chain-steps / s, median of `repeats` whole `simulate` calls after a warm-up that compiles,
+    interleaved with the built-in's) of a compiled SymbolicModel against the built-in ``quadratic1d`` on S1-S4; ratio = symbolic / built-in
+    (1 = as fast). The symbolic runs measure losses on a 50-point test set at the default loss stride (the
+    built-in uses the closed-form population loss at every step)."""
+    models = _bench_models()
     out = []
     for name, base in SYMBOLIC_WORKLOADS.items():
         w = {**base, **(SYMBOLIC_QUICK if quick else {})}
-        kw = dict(lr=0.05, seed=seed, burnin=w["steps"] // 4, **w)
+        sim = {k: v for k, v in w.items() if k != "model"}
+        kw = dict(lr=0.05, seed=seed, burnin=w["steps"] // 4, **sim)
         work = w["datasets"] * w["chains"] * w["steps"]
-        rec = {"name": name, "config": w, "chain_steps": work}
-        for label, m, extra in (("builtin", "quadratic1d", {}), ("symbolic", model, {"test_size": 50})):
-            _sim.simulate(model=m, **kw, **extra)  # warm-up: compilation stays out of the timings
-            ts = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                _sim.simulate(model=m, **kw, **extra)
-                ts.append(time.perf_counter() - t0)
-            rec[label] = {"throughput": work / statistics.median(ts), "throughput_min": work / max(ts),
-                          "throughput_max": work / min(ts), "seconds_median": statistics.median(ts)}
+        builtin, symbolic = _timed([("quadratic1d", kw), (models[w["model"]], {**kw, "test_size": 50})], repeats, work)
+        rec = {"name": name, "config": {**w, "lr": 0.05, "burnin": kw["burnin"], "test_size": 50}, "chain_steps": work,
+               "builtin": builtin, "symbolic": symbolic}
         rec["ratio"] = rec["symbolic"]["throughput"] / rec["builtin"]["throughput"]
+        cfg = ", ".join(f"{k}={v}" for k, v in sim.items())
         rec.update(rec["symbolic"], ratio_vs_numpy=None, ratio_vs_c=None,
-                   desc=f"{w['algo']} on a SymbolicModel quadratic: x{rec['ratio']:.2f} of the hand-written quad1d")
+                   desc=f"{w['algo']} on a SymbolicModel {w['model']} ({cfg}; median of {repeats}): "
+                        f"x{rec['ratio']:.2f} of the hand-written quad1d")
         out.append(rec)
     return out
