@@ -47,3 +47,19 @@ def test_local_cluster_gives_identical_records(tmp_path):
 def test_bad_scheduler_address_is_a_value_error():
     with pytest.raises(ValueError, match="scheduler"):
         DaskExecutor("")
+
+
+def test_a_refused_scheduler_address_is_said_at_once():
+    """Nothing listening at a tcp:// address: the probe says so (ConnectionRefusedError)
+    instead of waiting out Dask's connect timeout."""
+    import socket
+
+    from gapkit.theory._validate import ArgumentError
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    with pytest.raises(ArgumentError, match="ConnectionRefusedError") as e:
+        DaskExecutor(f"tcp://127.0.0.1:{port}")
+    assert e.value.param == "scheduler"

@@ -173,14 +173,15 @@ def test_per_T_means_floor_two_agreeing_runs():
 
 # ------------------------------------------------------------------ catalogue
 def test_catalogue_rows_pass_and_fail_under_wrong_theory():
-    from gapkit.sims.verify._registry import FAIL, PASS, CheckContext, run_checks, select_checks
+    from gapkit.sims.verify._registry import FAIL, PASS, select_checks
 
     prefixes = ["eq01.fit_recovery", "eq27.train_rises.quadratic1d"]
     specs = select_checks(prefixes)
-    good = run_checks(specs, CheckContext(seed=0, quick=True), prefixes=prefixes)
+    from test_catalogue_all import judged_twice
+
+    good, bad, _ = judged_twice(specs, prefixes=prefixes)  # one run, judged right and wrong
     judged = [r for r in good if r.verdict in (PASS, FAIL)]
     assert judged and all(r.verdict == PASS for r in judged), [(r.id, r.note, r.extra) for r in judged]
-    bad = run_checks(specs, CheckContext(seed=0, quick=True, wrong_theory=0.2), prefixes=prefixes)
     judged = [r for r in bad if r.verdict in (PASS, FAIL)]
     assert judged and all(r.verdict == FAIL for r in judged)
 

@@ -218,20 +218,20 @@ def test_bad_coefficients_raise():
 
 # ------------------------------------------------------------------ catalogue
 def test_catalogue_rows_pass_and_fail_under_wrong_theory(tmp_path):
-    from gapkit.sims.verify._registry import CheckContext, run_checks, select_checks
+    from gapkit.sims.verify._registry import select_checks
 
     specs = select_checks(["fokker"])
     ids = {i for s in specs for i in s.ids}
     assert {"fokker.boltzmann.quadratic1d", "fokker.boltzmann.doublewell1d", "fokker.current.quadratic2d",
             "fokker.simulation.quadratic1d"} <= ids
-    ctx = CheckContext(seed=0, quick=True, out=tmp_path)
-    rows = run_checks(specs, ctx, prefixes=["fokker"])
+    from test_catalogue_all import judged_twice
+
+    rows, wrong, ctx = judged_twice(specs, prefixes=["fokker"], out=tmp_path)  # one run, judged right and wrong
     judged = [r for r in rows if r.verdict != "INFO"]
     assert len(judged) >= 6 and all(r.verdict == "PASS" for r in judged), [(r.id, r.verdict, r.note) for r in rows]
     assert all(r.tolerance_source for r in judged)
     assert len(ctx.figures) == 2 and all(f.path.exists() and f.caption for f in ctx.figures)
     naive = [r for r in rows if r.id == "fokker.current.quadratic2d_naive"][0]
     assert naive.extra["ratio"] > 3  # the naive Boltzmann formula is off by more than the solver's tolerance
-    wrong = run_checks(specs, CheckContext(seed=0, quick=True, wrong_theory=0.2), prefixes=["fokker"])
     assert len(wrong) == len(rows)
     assert all(r.verdict == "FAIL" for r in wrong if r.verdict != "INFO"), [(r.id, r.verdict) for r in wrong]

@@ -127,10 +127,11 @@ def test_torch_sweep_spec_carries_point_settings():
 def test_cross_backend_check_passes_and_fails_with_wrong_theory():
     specs = select_checks(["cross_backend"])
     assert any("cross_backend.linreg.torch" in s.ids for s in specs)
-    rows = run_checks(specs, CheckContext(seed=0, quick=True), prefixes=["cross_backend"])
+    from test_catalogue_all import judged_twice
+
+    rows, bad, _ = judged_twice(specs, prefixes=["cross_backend"])  # one run, judged right and wrong
     judged = [r for r in rows if r.verdict != "INFO"]
     assert len(judged) >= 4 and all(r.verdict == "PASS" for r in judged), [(r.id, r.note) for r in rows]
-    bad = run_checks(specs, CheckContext(seed=0, quick=True, wrong_theory=0.2), prefixes=["cross_backend"])
     assert all(r.verdict == "FAIL" for r in bad if r.verdict != "INFO")
 
 

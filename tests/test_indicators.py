@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gapkit.sims.indicators import _toy as ind
-from gapkit.sims.verify._registry import CheckContext, run_checks, select_checks
+from gapkit.sims.verify._registry import select_checks
 
 
 def _rot(rng, d):
@@ -466,10 +466,10 @@ def test_paper_bound_columns_from_identities():
 
 # ------------------------------------------------------------------ catalogue
 def test_catalogue_passes_and_fails_under_wrong_theory():
-    rows = run_checks(select_checks(["indicators"]), CheckContext(seed=0, quick=True), prefixes=["indicators"])
+    from test_catalogue_all import judged_twice
+
+    rows, bad, _ = judged_twice(select_checks(["indicators"]), prefixes=["indicators"])  # one run, judged twice
     assert rows and all(r.verdict in ("PASS", "INFO") for r in rows), [(r.id, r.verdict, r.note) for r in rows]
-    bad = run_checks(select_checks(["indicators"]), CheckContext(seed=0, quick=True, wrong_theory=0.2),
-                     prefixes=["indicators"])
     judged = [r for r in bad if r.verdict != "INFO"]
     assert len(judged) >= 15 and all(r.verdict == "FAIL" for r in judged)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from gapkit.sims.engine import _data as _data
-from gapkit.sims.verify._registry import CheckContext, run_checks, select_checks
+from gapkit.sims.verify._registry import CheckContext, select_checks
 from gapkit.sims.engine._simulate import exact_stationary, simulate
 from gapkit.sims.verify.catalogue import simulators as S
 
@@ -104,9 +104,10 @@ def test_em_first_order():
 
 @pytest.mark.parametrize("prefix", ["sim.", "collapse.", "momentum."])
 def test_catalogue_rows_pass_and_fail_on_wrong_theory(prefix):
-    ok = run_checks(select_checks([prefix]), CheckContext(seed=0, quick=True), prefixes=[prefix])
+    from test_catalogue_all import judged_twice
+
+    ok, bad, _ = judged_twice(select_checks([prefix]), prefixes=[prefix])  # one run, judged right and wrong
     assert ok and all(r.verdict in ("PASS", "INFO") for r in ok), [(r.id, r.verdict, r.note) for r in ok]
-    bad = run_checks(select_checks([prefix]), CheckContext(seed=0, quick=True, wrong_theory=0.2), prefixes=[prefix])
     judged = [r for r in bad if r.verdict != "INFO"]
     assert judged and all(r.verdict == "FAIL" for r in judged)
 

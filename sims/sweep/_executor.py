@@ -144,6 +144,25 @@ def _check_address(address: str) -> None:
                             f"(got {address!r}: {exc})", param="scheduler") from None
 
 
+def _refused(address: str) -> bool:
+    """Whether a plain tcp:// scheduler address refuses connections (nothing listens there).
+    Any other outcome (it answers, a timeout, another scheme) is left to Dask's client."""
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, loc = parse_address(address)
+    if scheme != "tcp":
+        return False
+    try:
+        socket.create_connection(parse_host_port(loc, 8786), timeout=1.0).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 class DaskExecutor:
     """Sends runs to a Dask distributed scheduler.
 
@@ -164,6 +183,9 @@ class DaskExecutor:
                     f"scheduler needs dask.distributed ({install_hint('distributed')})", param="scheduler"
                 ) from None
             _check_address(address)
+            if _refused(address):  # said at once; Dask would retry for its whole timeout first
+                raise ArgumentError(f"scheduler {address!r} could not be reached (ConnectionRefusedError)",
+                                    param="scheduler")
             try:
                 client = Client(address, timeout="5s")
             except (OSError, TimeoutError) as exc:
