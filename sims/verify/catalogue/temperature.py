@@ -147,8 +147,10 @@ def _toy_sweep(ctx, model):
         s = run_sweep(spec, out, executor=SerialExecutor(), progress=False, figures=False)
         path = ctx.figure_path(f"sweep_{model}.png", caption=(
             f"Temperature sweep of the {model} toy model (plain SGD): gap, test loss and train loss against "
-            "T = lr / B per batch size, with the mean per T, the grid optimum of the test loss and the Eq 1 "
-            "fit status (predictions A, B, C)."))
+            "T = lr / B, one marker and colour per batch size B (bars: 95% intervals over the data draws; "
+            "open markers: not at steady state), the exact theory of each run as a line per B where known, "
+            "and the Eq 1 fit of the gap (its curve, or its status where it is not determined); a dashed "
+            "T_opt line only where prediction B holds."))
         if path is not None:
             keys = [config_key(c) for c in build_runs(spec)]
             draw_panels(list(ResultsStore(out).records(keys)), s, path)
