@@ -425,6 +425,21 @@ def test_toy_indicators_quadratic_known_values():
     assert 0 < out["bound_sde_terminal"] and 0 < out["bound_sde_trajectory"]
 
 
+def test_toy_indicators_terminal_bound_is_infinite_when_the_noise_misses_directions():
+    # Like over-parameterized linear regression (the linreg quick preset, beta = 0): the data, so the
+    # minibatch noise, span only an H-invariant subspace, the stationary Gaussian is singular and
+    # KL(N(w, Lambda) || prior) = +inf. The terminal bound is then infinite, not dropped.
+    rng = np.random.default_rng(4)
+    traj, H, x = _quadratic_traj(rng, alpha=0.05)
+    U = np.linalg.eigh(H)[1][:, :2]                       # an H-invariant plane
+    xs = (rng.standard_normal((40, 3)) @ U) @ U.T          # data in that plane only
+    traj = {**traj, "R": 2.0,
+            "per_example_grad": lambda w: (w[None] - xs) @ H,
+            "per_example_loss": lambda w: 0.5 * np.einsum("ni,ij,nj->n", w - xs, H, w - xs)}
+    out = ind.toy_indicators(traj)
+    assert out["ind_sde_terminal"] == math.inf and out["bound_sde_terminal"] == math.inf
+
+
 def test_toy_indicators_from_simulate_result_and_errors():
     rng = np.random.default_rng(0)
     raw = {"lr": 0.1, "batch": 2, "n": 10, "seed": 1,
