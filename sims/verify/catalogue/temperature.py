@@ -251,8 +251,11 @@ def _sweep_rows(ctx, model):
             note=f"d<U_l>/dT >= 0 expected; measured = slope of the train loss on log T over the sweep "
                  f"(rises: {C['holds']})",
         ))
-    where = (f"measured: interior optimum {B.get('T_opt')} (None: none shown on the grid; grid argmin "
-             f"{B.get('T_opt_grid')}, edge: {B.get('at_grid_edge')})")
+    t_opt = B.get("T_opt")
+    edge = B.get("at_grid_edge")
+    where = ("measured: " + (f"interior optimum {t_opt:.4g}" if isinstance(t_opt, (int, float))
+                             else "no interior optimum shown")
+             + f" (grid argmin {B.get('T_opt_grid')}" + (f", at the {edge} edge)" if edge else ")"))
     if model == "quadratic1d":
         spec_T = sorted(set(float(t) for t in (B.get("T") or [])))
         e26 = eq26_quadratic1d(spec_T or [0.01], n=8, rng=ctx.rng("eq26.quadratic1d"))
