@@ -168,8 +168,23 @@ def test_gaussian_kl_known_values():
     m0, s0, m1, s1 = 0.3, 0.7, -0.5, 1.9
     want = math.log(s1 / s0) + (s0**2 + (m0 - m1) ** 2) / (2 * s1**2) - 0.5
     assert ind.gaussian_kl([m0], [[s0**2]], [m1], [[s1**2]]) == pytest.approx(want, rel=1e-13)
-    with pytest.raises(ValueError, match="positive definite"):
+    with pytest.raises(ValueError, match="S0 must be symmetric positive semi-definite"):
         ind.gaussian_kl([0.0], [[-1.0]], [0.0], [[1.0]])
+    with pytest.raises(ValueError, match="S1 must be symmetric positive definite"):
+        ind.gaussian_kl([0.0], [[1.0]], [0.0], [[0.0]])
+
+
+def test_gaussian_kl_singular_S0_is_infinite():
+    # N(m0, S0) with rank(S0) < d lives on a subspace of N(m1, S1)-measure zero: KL = +inf
+    # (the over-parameterized linreg quick sweep's stationary Gaussian; before, an error).
+    x = np.array([1.0, 2.0, -1.0])
+    S0 = np.outer(x, x)  # rank 1, positive semi-definite
+    assert ind.gaussian_kl(np.zeros(3), S0, np.zeros(3), np.eye(3)) == math.inf
+    # the limit it is: KL grows without bound as the missing directions' variance -> 0
+    kls = [ind.gaussian_kl(np.zeros(3), S0 + e * np.eye(3), np.zeros(3), np.eye(3)) for e in (1e-2, 1e-4, 1e-6)]
+    assert kls[0] < kls[1] < kls[2]
+    assert ind.terminal_state_bound([np.zeros(3)], [S0], n=8, R=1.0,
+                                    prior_mean=np.zeros(3), prior_cov=np.eye(3))["bound"] == math.inf
 
 
 def test_terminal_state_bound():
@@ -408,6 +423,21 @@ def test_toy_indicators_quadratic_known_values():
     assert out["ind_gen_first_order_error"] == 0.0  # gen is affine in theta here: only rounding
     assert all(np.isfinite(v) for v in out.values())
     assert 0 < out["bound_sde_terminal"] and 0 < out["bound_sde_trajectory"]
+
+
+def test_toy_indicators_terminal_bound_is_infinite_when_the_noise_misses_directions():
+    # Like over-parameterized linear regression (the linreg quick preset, beta = 0): the data, so the
+    # minibatch noise, span only an H-invariant subspace, the stationary Gaussian is singular and
+    # KL(N(w, Lambda) || prior) = +inf. The terminal bound is then infinite, not dropped.
+    rng = np.random.default_rng(4)
+    traj, H, x = _quadratic_traj(rng, alpha=0.05)
+    U = np.linalg.eigh(H)[1][:, :2]                       # an H-invariant plane
+    xs = (rng.standard_normal((40, 3)) @ U) @ U.T          # data in that plane only
+    traj = {**traj, "R": 2.0,
+            "per_example_grad": lambda w: (w[None] - xs) @ H,
+            "per_example_loss": lambda w: 0.5 * np.einsum("ni,ij,nj->n", w - xs, H, w - xs)}
+    out = ind.toy_indicators(traj)
+    assert out["ind_sde_terminal"] == math.inf and out["bound_sde_terminal"] == math.inf
 
 
 def test_toy_indicators_from_simulate_result_and_errors():

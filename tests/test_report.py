@@ -131,6 +131,19 @@ def test_no_private_paths_unique_ids_and_one_equation_form(report):
     assert not PRIVATE.search("gapkit.theory.momentum_var_1d, a_b.c")
 
 
+def test_a_headline_without_numbers_has_no_empty_fragment(tmp_path):
+    """A headline row with neither theory nor measured (predB with no optimum found)
+    reads '(id, INFO): note', not '(id, INFO): . note'."""
+    rows = [_row("predB.finite_t_opt.m", INFO, note="holds: False (no finite optimum)", theory=None, measured=None,
+                 ci95=None)]
+    write_report(tmp_path, {"checks": [], "summary": summarize(rows)}, rows, config={"seed": 0})
+    html = (tmp_path / "report.html").read_text()
+    md = (tmp_path / "report.md").read_text()
+    head = html.split('id="findings"')[1].split("</ul>")[0]
+    assert "holds: False" in head and "INFO): holds: False" in re.sub(r"<[^>]+>", "", head)
+    assert "INFO): holds: False" in md and "): . " not in md
+
+
 def test_a_page_built_wrong_fails_the_structure_checks(tmp_path):
     """The structure checks can fail: a private path in a note shows, and a
     duplicated id gives duplicate anchors."""

@@ -54,7 +54,7 @@ class _Progress:
         self.bar.set_postfix_str(f"{self.checks} checks, {self.fails} FAIL", refresh=False)
         self.bar.update(1)
         if self.enabled and self.bar.disable:
-            sys.stderr.write(f"[{self.i}/{self.total}] {spec.name}: {len(rows)} checks"
+            sys.stderr.write(f"[{self.i}/{self.total}] {spec.name}: {len(rows)} check{'' if len(rows) == 1 else 's'}"
                              f"{f', {self.fails} FAIL so far' if self.fails else ''}"
                              f"  ({time.perf_counter() - self.t0:.1f}s)\n")
             sys.stderr.flush()

@@ -114,17 +114,29 @@ def trajectory_bound(grad_norm2, trC, logdetC, *, d: int, n: int, R: float) -> d
 def gaussian_kl(m0, S0, m1, S1) -> float:
     """KL( N(m0, S0) || N(m1, S1) )
     = (1/2) [ tr(S1^{-1} S0) + (m1 - m0)' S1^{-1} (m1 - m0) - d + log det S1 - log det S0 ],
-    by Cholesky factors (S0, S1 positive definite)."""
+    by Cholesky factors. S1 must be positive definite. A singular S0
+    (positive semi-definite, rank < d) gives +inf: N(m0, S0) then lives on a
+    proper affine subspace, which has N(m1, S1)-measure zero (e.g. the
+    stationary Gaussian of over-parameterized linear regression without
+    injected noise: the minibatch noise spans only the data's row space).
+    S0's eigenvalues below -d eps max|eig| (not positive semi-definite) are an error."""
     m0 = check_array("m0", m0, ndim=1)
     d = m0.size
     m1 = check_array("m1", m1, shape=(d,))
     S0 = check_array("S0", S0, shape=(d, d))
     S1 = check_array("S1", S1, shape=(d, d))
     try:
-        L0 = np.linalg.cholesky(S0)
         L1 = np.linalg.cholesky(S1)
     except np.linalg.LinAlgError:
-        raise ArgumentError("S0 and S1 must be symmetric positive definite") from None
+        raise ArgumentError("S1 must be symmetric positive definite", param="S1") from None
+    try:
+        L0 = np.linalg.cholesky(S0)
+    except np.linalg.LinAlgError:
+        ev = np.linalg.eigvalsh(0.5 * (S0 + S0.T))
+        if ev[0] < -d * np.finfo(np.float64).eps * max(abs(ev[-1]), abs(ev[0])):
+            raise ArgumentError("S0 must be symmetric positive semi-definite "
+                                f"(smallest eigenvalue {ev[0]:.3g})", param="S0") from None
+        return math.inf
     A = scipy.linalg.solve_triangular(L1, L0, lower=True)
     z = scipy.linalg.solve_triangular(L1, m1 - m0, lower=True)
     logdet = 2.0 * (np.sum(np.log(np.diag(L1))) - np.sum(np.log(np.diag(L0))))

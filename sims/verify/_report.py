@@ -299,7 +299,7 @@ class _Page:
             parts.append('<h2 id="findings">Headline findings</h2><ul class="headline">' + "".join(
                 f'<li><b>{e(r.equation or family_title(family_of(r.id)))}</b>, {e(r.model)} '
                 f'(<a href="#{_anchor(r.id)}"><code>{e(r.id)}</code></a>, {r.verdict}): '
-                f'<span class="nums">{e(_numbers(r))}</span>. {e(r.note)}</li>' for r in self.heads) + "</ul>")
+                + (f'<span class="nums">{e(_numbers(r))}</span>. ' if _numbers(r) else "") + f'{e(r.note)}</li>' for r in self.heads) + "</ul>")
         parts.append('<h2 id="checks">Checks by family</h2>')
         parts.append('<div id="filter">Filter: <input type="search" id="q" placeholder="id, model, equation or note" '
                      'oninput="gkFilter()" aria-label="filter the checks"> '
@@ -357,7 +357,7 @@ class _Page:
         if self.heads:
             lines += ["", "## Headline findings", ""]
             lines += [f"- **{r.equation or family_title(family_of(r.id))}**, {r.model} (`{r.id}`, {r.verdict}): "
-                      f"{_numbers(r)}. {r.note}" for r in self.heads]
+                      + (f"{_numbers(r)}. " if _numbers(r) else "") + f"{r.note}" for r in self.heads]
         lines += ["", "## Checks by family"]
         for fam, rs in self.groups.items():
             lines += ["", f"### {family_title(fam)} {fam}", "", f"{_counts(rs)}", "",

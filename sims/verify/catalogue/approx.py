@@ -398,7 +398,10 @@ def _figure(ctx, table, Ts, ns):
             for a in range(len(Ts)):
                 for b in range(len(ns)):
                     if np.isfinite(err[a, b]):
-                        ax.text(b, a, f"{err[a, b]:+.2g}", ha="center", va="center", fontsize=8, color="w")
+                        # dark text on the light (upper) half of viridis, white on the dark half
+                        light = np.log10(abs(err[a, b])) > 0.5 * (vmin + vmax)
+                        ax.text(b, a, f"{err[a, b]:+.2g}", ha="center", va="center", fontsize=8,
+                                color="k" if light else "w")
             fig.colorbar(im, ax=ax, label="log10 |relative error|")
     fig.suptitle("1-D quadratic model, Langevin steady state: approximation vs exact Eq 6 gap")
     fig.savefig(path, dpi=110)

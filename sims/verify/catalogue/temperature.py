@@ -147,8 +147,10 @@ def _toy_sweep(ctx, model):
         s = run_sweep(spec, out, executor=SerialExecutor(), progress=False, figures=False)
         path = ctx.figure_path(f"sweep_{model}.png", caption=(
             f"Temperature sweep of the {model} toy model (plain SGD): gap, test loss and train loss against "
-            "T = lr / B per batch size, with the mean per T, the grid optimum of the test loss and the Eq 1 "
-            "fit status (predictions A, B, C)."))
+            "T = lr / B, one marker and colour per batch size B (bars: 95% intervals over the data draws; "
+            "open markers: not at steady state), the exact theory of each run as a line per B where known, "
+            "and the Eq 1 fit of the gap (its curve, or its status where it is not determined); a dashed "
+            "T_opt line only where prediction B holds."))
         if path is not None:
             keys = [config_key(c) for c in build_runs(spec)]
             draw_panels(list(ResultsStore(out).records(keys)), s, path)
@@ -249,8 +251,11 @@ def _sweep_rows(ctx, model):
             note=f"d<U_l>/dT >= 0 expected; measured = slope of the train loss on log T over the sweep "
                  f"(rises: {C['holds']})",
         ))
-    where = (f"measured: interior optimum {B.get('T_opt')} (None: none shown on the grid; grid argmin "
-             f"{B.get('T_opt_grid')}, edge: {B.get('at_grid_edge')})")
+    t_opt = B.get("T_opt")
+    edge = B.get("at_grid_edge")
+    where = ("measured: " + (f"interior optimum {t_opt:.4g}" if isinstance(t_opt, (int, float))
+                             else "no interior optimum shown")
+             + f" (grid argmin {B.get('T_opt_grid')}" + (f", at the {edge} edge)" if edge else ")"))
     if model == "quadratic1d":
         spec_T = sorted(set(float(t) for t in (B.get("T") or [])))
         e26 = eq26_quadratic1d(spec_T or [0.01], n=8, rng=ctx.rng("eq26.quadratic1d"))
