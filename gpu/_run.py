@@ -120,7 +120,7 @@ PRESETS = {
     # epoch's evaluation), ~8 min on 2 idle cores (the 6-point factor-2 grid
     # from 3e-3 was estimated at ~14.5 min).
     "paper-digits": {"dataset": "digits", "model": "mlp", "model_kwargs": {"hidden": [128]},
-                     "n_train": 1000, "n_test": 797, "alpha": 5e-4, "epochs": 200, "epochs_ref": 200, "T_ref": 0.02,
+                     "n_train": 1000, "n_test": 797, "alpha": 2e-4, "epochs": 200, "epochs_ref": 200, "T_ref": 0.02,
                      "window": 50, "datasets": 4, "seeds": 1, "threads": 1, "extend": True, "max_epoch_factor": 2.0,
                      "hessian": True,
                      "sweep": {"T_grid": [4e-3, 1e-2, 2.5e-2, 6e-2, 0.15], "batch_grid": [16, 64],
