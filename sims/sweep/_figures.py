@@ -213,6 +213,8 @@ def panels_figure(recs: list, findings: dict, *, title: str = ""):
                 _mark_T_opt(ax, findings, handles, to_x)
             _log_axis(ax, x)
             _auto_log_y(ax, y)
+            if key in ("test_acc", "train_acc"):  # a t interval of bimodal draws can pass 0 or 1: clip the view
+                ax.set_ylim(max(ax.get_ylim()[0], -0.02), min(ax.get_ylim()[1], 1.02))
             ax.set_xlabel(xlabel)
             ax.set_ylabel(label)
             ax.grid(alpha=0.3, which="major")
