@@ -165,6 +165,21 @@ def test_collapse_is_tost_and_a_20_percent_difference_fails():
     assert findings(recs)["collapse"]["holds"] == "not judged"
 
 
+def test_collapse_pairs_epoch_runs_within_one_epoch_of_rescaled_time():
+    """Runs measured in epochs end on an epoch boundary: rescaled times that differ
+    by less than one epoch's lam_eff x updates are equal (paper-digits: 4004 vs
+    4002 with lam_eff 0.256 and 16 updates per epoch); more than one epoch is not."""
+    def recs_with(dt, quantum):
+        recs = _records(lambda t: 0.5 + 0 * t)
+        for r in recs:
+            r.update(lam_eff=0.256, time_quantum=quantum, rescaled_time=4002.0 + dt * (r["batch"] == 2))
+        return findings(recs)["collapse"]["holds"]
+
+    assert recs_with(2.0, 16.0) is True  # within one epoch (4.1)
+    assert recs_with(2.0, 1.0) == "not judged"  # step-based runs: within one update (0.256) only
+    assert recs_with(5.0, 16.0) == "not judged"  # more than one epoch apart
+
+
 def test_per_T_means_floor_two_agreeing_runs():
     # two runs that agree to 1e-9 do not make a 1e-9 error: their own intervals are the floor
     pm = per_T_means([0.1, 0.1], [1.0, 1.0 + 1e-9], ci95=[0.2, 0.2], dfs=[63, 63])

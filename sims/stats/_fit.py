@@ -356,16 +356,18 @@ COLLAPSE_MARGIN = 0.10  # equivalence margin of the collapse test: 10% of the re
 
 def _same_rescaled_time(a: dict, b: dict) -> bool:
     """Equal rescaled time lam_eff x updates and burn-in, up to the rounding of
-    whole updates (one update of the larger lam_eff each; 1% without lam_eff),
-    and neither run capped."""
+    whole updates, or of whole epochs for runs measured in epochs (one rounding
+    unit lam_eff x time_quantum of the coarser run, time_quantum = updates per
+    epoch, 1 by default; 1% without lam_eff), and neither run capped."""
     if a.get("capped") or b.get("capped"):
         return False
     lams = [r.get("lam_eff") for r in (a, b)]
+    units = [lam * float(r.get("time_quantum") or 1.0) for lam, r in zip(lams, (a, b))] if None not in lams else None
     for key in ("rescaled_time", "rescaled_burnin"):
         x, y = a.get(key), b.get(key)
         if x is None or y is None:
             continue
-        tol = max(lams) if None not in lams else 1e-2 * max(abs(x), abs(y))
+        tol = max(units) if units is not None else 1e-2 * max(abs(x), abs(y))
         if not (np.isfinite(x) and np.isfinite(y)) or abs(x - y) > tol * (1 + 1e-9):
             return False
     return True

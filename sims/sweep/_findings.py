@@ -33,6 +33,8 @@ def finding_runs(records) -> list[dict]:
             "datasets": float(_get(rec, "datasets_used", _get(rec, "datasets"))), "capped": bool(cfg.get("capped")),
             "lam_eff": lam_eff, "rescaled_time": lam_eff * steps if steps is not None else None,
             "rescaled_burnin": lam_eff * burnin if burnin is not None else None,
+            # a run measured in epochs ends on an epoch boundary: its time is rounded to whole epochs
+            "time_quantum": (float(steps) / float(res["epochs"]) if res.get("epochs") and steps else 1.0),
             "draws": {k: np.asarray([np.nan if v is None else v for v in vals], dtype=np.float64)
                       for k, vals in (res.get("per_draw") or {}).items()},
         })
