@@ -210,3 +210,21 @@ def test_eq26_on_quadratic_model_predicts_positive_T_opt():
     out = eq26_quadratic1d([0.01, 0.1], n=8, K=2000, rng=np.random.default_rng(0))
     assert all(1.0 < t < 10.0 for t in out["T_opt_pred"])
     assert all(np.isnan(eq26_quadratic1d([0.1], n=5)["T_opt_pred"]))
+
+
+def test_findings_fit_eq1_to_test_loss_and_accuracy_gap_where_recorded():
+    """eq1_fit_test_loss / eq1_fit_acc_gap: Eq 1 fitted to the per-T run values.
+    Eq 1 is linear in (a, b), so a value 2x (0.5x) the gap has Eq 1 parameters
+    (2a, 2b, c) ((a/2, b/2, c)): recovered within 4 standard errors. Absent where
+    the runs do not record the value."""
+    recs = _records(lambda t: eq1(t, *TRUE))
+    assert "eq1_fit_acc_gap" not in findings(recs) and "eq1_fit_test_loss" not in findings(recs)
+    for r in recs:
+        r["test_loss"], r["test_loss_ci95"] = 2.0 * r["gap"], 2.0 * r["gap_ci95"]
+        r["acc_gap"], r["acc_gap_ci95"] = 0.5 * r["gap"], 0.5 * r["gap_ci95"]
+    f = findings(recs)
+    for key, scale in (("test_loss", 2.0), ("acc_gap", 0.5)):
+        fit = f[f"eq1_fit_{key}"]
+        assert fit["status"] == "ok", fit
+        for name, true in zip("abc", (scale * TRUE[0], scale * TRUE[1], TRUE[2])):
+            assert abs(fit[name] - true) <= 4 * fit[f"{name}_se"], (key, name, fit[name], true)

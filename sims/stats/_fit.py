@@ -428,6 +428,23 @@ def _not_judged(why: str) -> dict:
         ("C", "C: the train loss rises with T"), ("collapse", "collapse: the gap at equal T does not depend on (lr, B)"))}
 
 
+def _other_eq1_fits(col) -> dict:
+    """Eq 1 fitted to the per-T test loss and accuracy gap (the paper fits both,
+    Figs 1-3), as ``eq1_fit_<name>``, where every steady run records the value;
+    weights from `per_T_means` as for the gap. Descriptive: no finding rests on them."""
+    out = {}
+    for key in ("test_loss", "acc_gap"):
+        y, ci = col(key), col(f"{key}_ci95")
+        if y.size == 0 or not np.isfinite(y).all():
+            continue
+        pm = per_T_means(col("T"), y, ci if np.isfinite(ci).all() else None, col("datasets") - 1)
+        sig = pm["se"] if np.all(np.isfinite(pm["se"])) and np.all(pm["se"] > 0) else None
+        f = fit_eq1(pm["T"], pm["mean"], sig)
+        f["sigma_method"] = pm["method"][0] if pm["method"] else ""
+        out[f"eq1_fit_{key}"] = f
+    return out
+
+
 def findings(runs, *, pairing: str = "paired", margin_rel: float = COLLAPSE_MARGIN, alpha: float = ALPHA) -> dict:
     """Eq 1 fit and findings A, B, C and collapse from one record per run.
 
@@ -455,16 +472,17 @@ def findings(runs, *, pairing: str = "paired", margin_rel: float = COLLAPSE_MARG
     sig = pm["se"] if np.all(np.isfinite(pm["se"])) and np.all(pm["se"] > 0) else None
     fit = fit_eq1(pm["T"], pm["mean"], sig)
     fit["sigma_method"] = pm["method"][0] if pm["method"] else ""
+    fits = {"eq1_fit": fit, **_other_eq1_fits(col)}
     has_draws = bool(keep) and all(len(r.get("draws", {}).get("gap", ())) >= 2 for r in keep)
     if Ts.size < 3 or not has_draws:
         why = (f"not judged: {Ts.size} temperature(s) with every run at steady state (needs 3); "
                f"{counts['runs_left_out_not_steady']} of {len(runs)} runs not steady" if Ts.size < 3 else
                "not judged: the records carry no per-draw values (rerun the sweep with this gapkit)")
-        return {"eq1_fit": fit, **_not_judged(why), **counts}
+        return {**fits, **_not_judged(why), **counts}
     grid = {k: unit_grid(keep, k, Ts) for k in ("gap", "train", "test", "test_acc")}
     acc = grid["test_acc"] if np.isfinite(grid["test_acc"]).any() else None
     return {
-        "eq1_fit": fit,
+        **fits,
         "A": finding_A(Ts, grid["gap"], fit=fit, paired=paired, alpha=alpha),
         "B": finding_B(Ts, grid["test"], acc, paired=paired, alpha=alpha),
         "C": finding_C(Ts, grid["train"], paired=paired),

@@ -31,6 +31,8 @@ def finding_runs(records) -> list[dict]:
             "T": float(_get(rec, "T")), "batch": int(_get(rec, "batch", 1)), "replicate": int(cfg.get("replicate", 0)),
             "steady": res.get("steady") is True, "gap": float(_get(rec, "gap")), "gap_ci95": float(_get(rec, "gap_ci95")),
             "datasets": float(_get(rec, "datasets_used", _get(rec, "datasets"))), "capped": bool(cfg.get("capped")),
+            # the other Eq 1 fits' inputs (Figs 1-3: test loss; accuracy gap where recorded)
+            **{k: float(_get(rec, k)) for k in ("test_loss", "test_loss_ci95", "acc_gap", "acc_gap_ci95")},
             "lam_eff": lam_eff, "rescaled_time": lam_eff * steps if steps is not None else None,
             "rescaled_burnin": lam_eff * burnin if burnin is not None else None,
             # a run measured in epochs ends on an epoch boundary: its time is rounded to whole epochs

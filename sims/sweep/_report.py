@@ -123,8 +123,11 @@ def _finding_lines(f: dict) -> list[str]:
         lines.append(f"- Eq 1 fit of the gap: {fit.get('status')} ({fit.get('reason', '')})")
     for k, v in f.items():
         if k.startswith("eq1_fit_") and isinstance(v, dict) and v.get("status") == "ok":
-            lines.append(f"- Eq 1 fit of {k[8:]}: a = {_fmt(v.get('a'))}, b = {_fmt(v.get('b'))}, "
-                         f"c = {_fmt(v.get('c'))}, R^2 = {_fmt(v.get('r2'), '{:.3f}')}")
+            lines.append(f"- Eq 1 fit of {k[8:]}: a = {_fmt(v.get('a'))} ± {_fmt(v.get('a_se'))}, b = "
+                         f"{_fmt(v.get('b'))} ± {_fmt(v.get('b_se'))}, c = {_fmt(v.get('c'))} ± {_fmt(v.get('c_se'))}, "
+                         f"R^2 = {_fmt(v.get('r2'), '{:.3f}')}" + (f" ({v['reason']})" if v.get("reason") else ""))
+        elif k.startswith("eq1_fit_") and isinstance(v, dict) and v.get("status"):
+            lines.append(f"- Eq 1 fit of {k[8:]}: {v.get('status')} ({v.get('reason', '')})")
     for k, v in f.items():
         if isinstance(v, dict) and "holds" in v:
             nums = ", ".join(f"{a} = {_fmt(b)}" for a, b in v.items()
