@@ -131,14 +131,7 @@ def _specialised(model, loss, langevin):
                                 lanes=_symgen.lanes_for(model.dim, langevin))
     ns: dict = {"math": math, "np": np, "_rng": _rng, "BIG": BIG, "GUARD": _symgen.GUARD}
 
-    @jit(**_OPTS)
-    def mean_loss(th, X, Y, k):
-        s = 0.0
-        for j in range(X.shape[1]):
-            s += loss(th, X, Y, k, j)
-        return s / X.shape[1]
-
-    ns["mean_loss"] = mean_loss
+    ns["mean_loss"] = _mean_loss(loss)
     exec(compile(src, f"<gapkit SymbolicModel {model.name} chains>", "exec"), ns)  # noqa: S102 - our own printout
     chains = jit(ns["chains"], **_OPTS)
     none = np.zeros((1, 1, 1))
@@ -235,18 +228,25 @@ def _steps(grad):
     return minibatch_step, langevin_step
 
 
-def _kernel(grad, loss, langevin):
-    """The generic kernel (module docstring) around the model's compiled grad and loss, for Langevin or the
-    minibatch algorithms (only that step is compiled), run over blocks of chains on the kernel threads
-    (`_jit.run_blocks`: the same numbers for any thread count, every chain owning its stream)."""
-    minibatch_step, langevin_step = _steps(grad)
-    step = langevin_step if langevin else minibatch_step
+def _mean_loss(loss):
+    """The compiled mean of the model's per-example loss over data set k's n points."""
     @jit(**_OPTS)
     def mean_loss(th, X, Y, k):
         s = 0.0
         for j in range(X.shape[1]):
             s += loss(th, X, Y, k, j)
         return s / X.shape[1]
+
+    return mean_loss
+
+
+def _kernel(grad, loss, langevin):
+    """The generic kernel (module docstring) around the model's compiled grad and loss, for Langevin or the
+    minibatch algorithms (only that step is compiled), run over blocks of chains on the kernel threads
+    (`_jit.run_blocks`: the same numbers for any thread count, every chain owning its stream)."""
+    minibatch_step, langevin_step = _steps(grad)
+    step = langevin_step if langevin else minibatch_step
+    mean_loss = _mean_loss(loss)
 
     @jit(**_OPTS)
     def chains(c0, c1, data, upd, meas, out):
