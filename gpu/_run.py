@@ -142,7 +142,7 @@ PRESETS = {
                      "window": 50, "datasets": 4, "seeds": 1, "threads": 1, "extend": True, "max_epoch_factor": 2.0,
                      "hessian": True,
                      "sweep": {"T_grid": [4e-3, 1e-2, 2.5e-2, 6e-2, 0.15], "batch_grid": [16, 64],
-                               "seeds": 1, "time": 4000.0, "burn_time": 0.0, "min_epochs": 200, "n": 1000,
+                               "seeds": 1, "time": 15000.0, "burn_time": 0.0, "min_epochs": 200, "n": 1000,
                                "epoch_rule": "rescaled",
                                "variants": [{"algo": "sgd"}, {"algo": "momentum", "momentum": 0.9},
                                             {"algo": "momentum", "momentum": 0.9, "cosine": True}]}},

@@ -245,3 +245,35 @@ def test_extension_continues_the_same_chain():
     assert not np.allclose(a["train_loss"][:, -1], c["train_loss"][:, -1])  # one epoch short is another state
     with pytest.raises(ValueError, match="extend"):
         train_ensemble(model, X, y, tr, te, SGDConfig(epochs=2, cosine=True, **kw), seeds=[3, 4], extend=extend)
+
+
+@pytest.mark.parametrize("loss,hidden", [("ce", [7, 5]), ("mse", [6]), ("ce", [])])
+def test_mlp_fast_gradient_equals_autograd(loss, hidden):
+    """The vmap path's MLP fast case (`_mlp_fast_path`): its forward is the
+    module's, its explicit backpropagation autograd's minibatch gradient of
+    sum_e sum_i l_ei / b for every member, float64 to rounding; a model it
+    does not cover gets None (generic path)."""
+    import torch
+
+    from gapkit.gpu._train import _mlp_fast_path, per_example_loss
+
+    torch.manual_seed(0)  # only the test's own random parameters
+    model = build_model("mlp", (1, 12), 4, hidden=hidden).double()
+    E, b = 3, 5
+    P = {k: torch.randn((E,) + v.shape, dtype=torch.float64) for k, v in model.named_parameters()}
+    xb = torch.randn(E, b, 1, 12, dtype=torch.float64)
+    yb = torch.randint(0, 4, (E, b)) if loss == "ce" else torch.randn(E, b, dtype=torch.float64)
+    forward, grad_fn = _mlp_fast_path(model, loss)
+    fast = grad_fn(P, xb, yb)
+    outs = forward(P, xb)
+    for e in range(E):
+        leaves = {k: v[e].clone().requires_grad_(True) for k, v in P.items()}
+        out = torch.func.functional_call(model, leaves, (xb[e],))
+        np.testing.assert_allclose(outs[e].numpy(), out.detach().numpy(), rtol=1e-12, atol=1e-14)
+        L = per_example_loss(out, yb[e], loss).sum() / b
+        ref = torch.autograd.grad(L, list(leaves.values()))
+        for k, g in zip(leaves, ref):
+            np.testing.assert_allclose(fast[k][e].numpy(), g.numpy(), rtol=1e-12, atol=1e-14, err_msg=k)
+    assert list(fast) == list(P)
+    assert _mlp_fast_path(build_model("mlp", (1, 12), 4, hidden=[6], norm="batch"), loss) is None
+    assert _mlp_fast_path(build_model("cnn", (1, 12), 4, width=4), loss) is None

@@ -50,7 +50,7 @@ from ._store import config_key
 
 __all__ = ["MODELS", "ALGOS", "PRESETS", "MODEL_DEFAULTS", "SweepSpec", "make_spec", "build_runs",
            "run_seed", "relax_time", "steps_for", "burnin_request", "epochs_for", "PAIRINGS", "GRID_KEYS",
-           "run_memory", "rescaled_epochs", "sweep_variants", "train_longer_points"]
+           "run_memory", "rescaled_epochs", "rescaled_time", "sweep_variants", "train_longer_points"]
 
 from gapkit.sims._settings import ALGOS as ALGOS  # noqa: E402 - names live in the settings module
 from gapkit.sims._settings import MODELS as MODELS  # noqa: E402
@@ -406,15 +406,31 @@ def epochs_for(T: float, spec: SweepSpec) -> int:
 
 def rescaled_epochs(lr_eff: float, B: int, spec: SweepSpec) -> int:
     """Epochs of the "rescaled" epoch rule: the same rescaled time lr_eff x
-    updates = burn_time + time at every grid point (Appendix B;
+    updates at every grid point of one temperature (Appendix B;
     `gapkit.sims.stats._steady.rescaled_steps` with a unit reference), an
     epoch being ceil(n / B) updates (minibatches with replacement; n = the
-    point's n_train), and at least min_epochs."""
+    point's n_train). The time is `rescaled_time` at this point's T: burn_time
+    + time, or longer where min_epochs at some batch size of this T asks for
+    more, so that runs at equal T (the collapse's pairs) stay at equal
+    rescaled time when the epoch floor binds."""
     from gapkit.sims.stats._steady import rescaled_steps
 
     n = int(spec.model_kwargs.get("n_train", spec.n))
-    updates = rescaled_steps(lr_eff, 1.0, math.ceil(spec.burn_time + spec.time))
+    updates = rescaled_steps(lr_eff, 1.0, math.ceil(rescaled_time(lr_eff / B, spec) - 1e-9))
     return max(int(spec.min_epochs), math.ceil(updates / math.ceil(n / B)))
+
+
+def rescaled_time(T: float, spec: SweepSpec) -> float:
+    """Rescaled time lr_eff x updates of every run at temperature T under the
+    "rescaled" epoch rule: max(burn_time + time, min_epochs x ceil(n / B) x
+    lr_eff over the grid's batch sizes B at this T). Without the second term a
+    hot run (large lr_eff) would reach the epoch floor at a time that differs
+    between batch sizes."""
+    n = int(spec.model_kwargs.get("n_train", spec.n))
+    base = float(math.ceil(spec.burn_time + spec.time))
+    same_T = [(b, t * b) for t, b, _ in spec.points() if math.isclose(t, T, rel_tol=1e-9)]
+    floors = [int(spec.min_epochs) * math.ceil(n / b) * lr for b, lr in same_T]
+    return max([base] + floors)
 
 
 def sweep_variants(spec: SweepSpec) -> list[dict]:
