@@ -235,3 +235,41 @@ def test_torch_sweep_spec_takes_model_kwargs_with_device():
 
     spec = torch_sweep_spec("smoke", model_kwargs={"n_train": 64}, device="cpu")
     assert spec.model_kwargs["n_train"] == 64 and spec.model_kwargs["device"] == "cpu"
+
+
+def test_rescaled_rule_keeps_equal_time_at_each_T_when_the_epoch_floor_binds():
+    """paper-digits: every run at one T (both batch sizes, every variant) has
+    the same rescaled time lr_eff x updates up to one epoch of the coarser
+    run, also at the hot end where the 200-epoch floor sets the length (the
+    collapse's pairing rule, `_same_rescaled_time`). The rule without
+    `rescaled_time` (each run max(time, floor) on its own) breaks it there:
+    30720 vs 30240 at T_eff = 0.15, more than one epoch (151)."""
+    import math
+
+    from gapkit.sims.stats._fit import _same_rescaled_time
+    from gapkit.sims.sweep._spec import build_runs, rescaled_time
+
+    spec = _plugin.torch_sweep_spec("paper-digits")
+    runs = build_runs(spec)
+    n = spec.model_kwargs.get("n_train", spec.n)
+
+    def rec(r, epochs):
+        lam = r["lr"] / (1.0 - r["momentum"])
+        q = math.ceil(n / r["batch"])
+        return {"lam_eff": lam, "time_quantum": q, "rescaled_time": lam * q * epochs, "rescaled_burnin": 0.0}
+
+    by_T = {}
+    for r in runs:
+        by_T.setdefault(round(r["T_eff"], 9), []).append(r)
+    assert len(by_T) == len(spec.T_grid) and all(len(v) == 6 for v in by_T.values())
+    floor_bound = 0
+    for T, rs in by_T.items():
+        assert all(r["epochs"] >= spec.min_epochs for r in rs)
+        assert all(_same_rescaled_time(rec(a, a["epochs"]), rec(b, b["epochs"])) for a in rs for b in rs), T
+        assert all(rec(r, r["epochs"])["rescaled_time"] >= rescaled_time(T, spec) - 1e-6 for r in rs)
+        old = [max(spec.min_epochs, math.ceil(math.ceil((spec.burn_time + spec.time) / (r["lr"] / (1 - r["momentum"])))
+                                              / math.ceil(n / r["batch"]))) for r in rs]
+        if any(e == spec.min_epochs for e in old):
+            floor_bound += 1
+            assert not all(_same_rescaled_time(rec(a, ea), rec(b, eb)) for a, ea in zip(rs, old) for b, eb in zip(rs, old)), T
+    assert floor_bound >= 1  # the hot end is floor-bound, so the old rule's failure is exercised
