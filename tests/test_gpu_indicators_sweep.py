@@ -223,6 +223,8 @@ def test_instability_needs_two_seeds_per_draw():
     P2 = {k: v[[0, 2]] for k, v in P.items()}
     one = network_indicators(model, P2, P2, X, y, tr[[0, 2]], draws=2, seeds=1, **kw)
     assert "ind_instability" not in one and "ind_inconsistency" not in one
+    # the same formula on single runs (members 0 and 2: seed 0 of each draw)
+    assert one["ind_run_disagreement"] == pytest.approx(instability(logits[:, :1].numpy()), rel=1e-12)
     assert one["ind_run_disagreement"] > two["ind_instability"]  # seed noise inflates it
 
 
