@@ -250,17 +250,20 @@ def network_indicators(model, params: dict, params0: dict, X, y, train_idx, *, d
     Per member (the first min(E, max_members) members whose parameters are
     finite, spread over the draws), then averaged:
 
-      ind_param_norm      |theta|                                   (classic baseline)
-      ind_dist_init       |theta - theta_0|                         (classic baseline)
-      ind_hessian_trace   tr Hess R, R = L_S + (alpha/2)|theta|^2 the regularised train risk:
+      ind_param_norm      |theta|: Jiang et al. 2019's parameter norm sum_l |W_l|_F^2 [R], a
+                          monotone transform of it (the same Kendall tau; classic baseline)
+      ind_dist_init       |theta - theta_0|: Nagarajan & Kolter 2019's "l2 distance from the
+                          initialization" (classic baseline)
+      ind_hessian_trace   tr Hess R, R = L_S + (alpha/2)|theta|^2 the regularised train risk
+                          (PyHessian's trace; Yao, Gholami, Keutzer & Mahoney 2020):
                           Hutchinson, mean of v'Hv over `hutchinson` Rademacher probes;
                           hessian_trace_se its standard error, averaged
-      ind_hessian_top     the largest Ritz value of `lanczos_steps` Lanczos steps from one
-                          Rademacher start (a lower bound on lambda_max, exact once the
-                          steps reach the number of parameters; PyHessian's top eigenvalue)
-      ind_grad_diversity  tr D, D = (1/n) sum_i g_i g_i' - gbar gbar' the per-example
-                          gradient covariance of the data loss (Eq 17; Fu et al.'s V(w))
-      ind_grad_norm2      |gbar|^2 of the data loss
+      ind_hessian_top     lambda_max(Hess R) (Keskar et al. 2017's sharpness; PyHessian's top
+                          eigenvalue): the largest Ritz value of `lanczos_steps` Lanczos steps
+                          from one Rademacher start (a lower bound, exact once the steps reach P)
+      ind_grad_diversity  tr D = Fu et al.'s V(w) = (1/n) sum_i |grad f(w, z_i) - grad F_S(w)|^2,
+                          D the per-example gradient covariance of the data loss (Eq 17)
+      ind_grad_norm2      |grad L_S|^2 of the data loss (Wang & Mao's |grad L_S(W_{t-1})|^2)
       ind_bias_diversity  Fu et al.'s bias/diversity ratio |gbar|^2 / tr D
                           (`gapkit.sims.indicators._trajectory.bias_diversity_ratio`)
       ind_gamma           Fu et al.'s gamma = |grad F_mu| / |grad F_S| (Assumption 3.6) at
@@ -269,19 +272,21 @@ def network_indicators(model, params: dict, params0: dict, X, y, train_idx, *, d
       ind_sde_term        Wang & Mao's trajectory-bound summand at the final state,
                           P log((|grad L_S|^2 + tr C)/P) - log det C with C = D / batch and
                           the low-rank + isotropic log det of `gradient_noise_stats`
-                          (k = min(20, n/2) exact eigenvalues: C has rank < n, so k must stay
-                          below n for the isotropic rest to be > 0); an indicator: the bound itself sums it over every step
-                          of the run, which a network sweep does not record
-      ind_sharpness_dim   Tuci, Korkmaz, Simsekli & Birdal: Kaplan-Yorke dimension from
-                          `sharpness_batches` minibatch Hessians of R_B (B = batch) at the
-                          final state, spectra from SLQ (`sharpness_dimension_slq`, a
-                          stated approximation; `lanczos_steps` steps, 2 probes), eta = lr
+                          (k = min(20, n/2) exact eigenvalues: C has rank < n, so k < n keeps the
+                          isotropic rest > 0); an indicator: the bound sums it over every step of
+                          the run, which a network sweep does not record
+      ind_sharpness_dim   Tuci, Korkmaz, Simsekli & Birdal: dim_S = j* + sum_{i<=j*} lambda_i /
+                          |lambda_{j*+1}|, lambda_k = E_B ln sigma_k(I - eta Hess R_B) (the
+                          `sharpness_dimension` rule), from `sharpness_batches` minibatch Hessians
+                          of R_B (B = batch) at the final state, spectra from SLQ (a stated
+                          approximation; `lanczos_steps` steps, 2 probes), eta = lr
 
-    Ensemble level, on eval_rows (Johnson & Zhang): ind_inconsistency (needs
-    seeds >= 2 per draw) and ind_instability (needs draws >= 2 and seeds >= 2,
-    so that the seed-averaged prediction averages over seeds); with one seed
-    per draw the same formula is ind_run_disagreement (total run-to-run
-    disagreement across draws, not instability). Also returned, without the
+    Ensemble level, on eval_rows (Johnson & Zhang): ind_inconsistency
+    C = E_S E_{Theta,Theta'} E_X KL(f(Theta, X) || f(Theta', X)) [V] (needs
+    seeds >= 2 per draw) and ind_instability I = E_{S,S'} E_X KL(fbar_S(X) ||
+    fbar_S'(X)), fbar_S the seed-averaged softmax [R] (needs draws >= 2 and seeds >= 2);
+    with one seed per draw the same formula is ind_run_disagreement (total
+    run-to-run disagreement across draws, not instability). Also returned, without the
     ind_ prefix: hessian_trace_se and indicator_members (the number of members
     used). lam/B itself is the sweep's column T (and ind_T). Cost: hutchinson +
     lanczos_steps (+ sharpness_batches x lanczos_steps x 2 on minibatches)

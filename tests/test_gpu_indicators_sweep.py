@@ -223,6 +223,8 @@ def test_instability_needs_two_seeds_per_draw():
     P2 = {k: v[[0, 2]] for k, v in P.items()}
     one = network_indicators(model, P2, P2, X, y, tr[[0, 2]], draws=2, seeds=1, **kw)
     assert "ind_instability" not in one and "ind_inconsistency" not in one
+    # the same formula on single runs (members 0 and 2: seed 0 of each draw)
+    assert one["ind_run_disagreement"] == pytest.approx(instability(logits[:, :1].numpy()), rel=1e-12)
     assert one["ind_run_disagreement"] > two["ind_instability"]  # seed noise inflates it
 
 
@@ -265,3 +267,61 @@ def test_ensemble_indicators_use_every_member_beyond_max_members():
         logits = vmap(lambda q: functional_call(model, q, (X[24:40],)))(P).reshape(2, 3, 16, 3)
     assert r["ind_inconsistency"] == pytest.approx(inconsistency(logits.numpy()), rel=1e-12)
     assert "ind_instability" in r
+
+
+def test_sharpness_dimension_on_a_network_known_in_both_limits():
+    """Tuci et al.'s sharpness dimension of a tiny net from `network_indicators`
+    (minibatch Hessians of R_B = L_B + (alpha/2)|theta|^2, spectra from SLQ).
+    Known answers without the SLQ spectrum's detail: every per-example Hessian of
+    L has spectral norm < 3 (checked here), so with alpha = 5 every minibatch
+    Hessian of R_B has its eigenvalues in (2, 8). Then at eta = 0.1 every
+    |1 - eta a| < 1, all Lyapunov exponents are negative and dim_S = 0; at
+    eta = 1 every |1 - eta a| > 1, all are positive and dim_S = d = 27 (the
+    number of parameters). Using T = eta / B in place of eta would give 0 at
+    eta = 1, and a sign error 27 at eta = 0.1."""
+    model, X, y, P, tr = _tiny(E=1)
+    p0 = {k: v[0] for k, v in P.items()}
+    norms = [float(torch.linalg.matrix_norm(_exact_hessian(model, p0, X[i:i + 1], y[i:i + 1], 0.0), 2)) for i in tr[0]]
+    assert max(norms) < 3.0  # the premise of both limits
+    kw = dict(draws=1, seeds=1, batch=4, alpha=5.0, hutchinson=2, lanczos_steps=27, sharpness=True, seed=2)
+    assert network_indicators(model, P, P, X, y, tr, lr=0.1, **kw)["ind_sharpness_dim"] == 0.0
+    assert network_indicators(model, P, P, X, y, tr, lr=1.0, **kw)["ind_sharpness_dim"] == 27.0
+
+
+def test_distance_from_init_known_shift():
+    """Nagarajan & Kolter's distance from initialization |theta - theta_0| over
+    every parameter: theta_0 = theta - 0.1 u with |u| = 1 gives 0.1 (1e-12)."""
+    model, X, y, P, tr = _tiny(E=1)
+    g = torch.Generator().manual_seed(3)
+    u = {k: torch.randn(v.shape, generator=g, dtype=torch.float64) for k, v in P.items()}
+    nu = math.sqrt(sum(float((v ** 2).sum()) for v in u.values()))
+    P0 = {k: P[k] - 0.1 * u[k] / nu for k in P}
+    r = network_indicators(model, P, P0, X, y, tr, draws=1, seeds=1, lr=0.1, batch=4, hutchinson=2, lanczos_steps=2,
+                           sharpness=False)
+    assert r["ind_dist_init"] == pytest.approx(0.1, rel=1e-12)
+
+
+def test_torch_sweep_computes_every_network_indicator(tmp_path):
+    """The network sweep smoke test of issue 14: `gapkit sweep --backend torch`
+    on the smoke preset with 2 seeds per data draw writes every network
+    indicator (NETWORK_INDICATOR_KEYS but ind_run_disagreement, the
+    one-seed-per-draw stand-in for instability) to runs.csv, finite on every
+    run, and `gapkit score` ranks each of them against the gap, after T."""
+    import pandas as pd
+
+    from gapkit.sims.cli._main import main
+
+    out = tmp_path / "sw"
+    rc = main(["sweep", "--backend", "torch", "--model", "mlp", "--preset", "smoke", "--lr-grid", "0.1,0.2",
+               "--set", "seeds=2", "--out", str(out), "--indicators", "--workers", "1", "--no-figures", "--json"])
+    assert rc == 0
+    df = pd.read_csv(out / "runs.csv")
+    assert len(df) == 2
+    assert {c for c in df.columns if c.startswith("ind_")} == set(CORE) | {"ind_T", "ind_status"}
+    assert (df["ind_status"] == "ok").all()
+    for k in CORE:
+        assert np.all(np.isfinite(df[k].to_numpy(float))), k
+    assert main(["score", str(out), "--out", str(out / "score")]) == 0
+    sc = pd.read_csv(out / "score" / "score.csv")
+    assert list(sc["name"])[0] == "T"
+    assert set(sc["name"]) == {"T"} | {k[4:] for k in CORE}

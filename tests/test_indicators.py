@@ -421,6 +421,21 @@ def test_toy_indicators_quadratic_known_values():
     lyap = np.sort(np.log(np.abs(1 - 0.1 * (np.linalg.eigvalsh(H) + 0.05))))[::-1]
     assert out["ind_sharpness_dim"] == pytest.approx(ind.sharpness_dimension(lyap), abs=1e-12)
     assert out["ind_gen_first_order_error"] == 0.0  # gen is affine in theta here: only rounding
+    # the classic baselines and Fu et al.'s gamma / bias-diversity columns, by hand on the
+    # records the assembler reads (<= _MAX_STATES evenly spaced; the window = the last half)
+    th = traj["trace_theta"]
+    assert out["ind_param_norm"] == pytest.approx(np.linalg.norm(th[-1]), rel=1e-12)
+    assert out["ind_dist_init"] == pytest.approx(np.linalg.norm(th[-1] - th[0]), rel=1e-12)
+    from gapkit.sims.indicators._toy import _MAX_STATES
+
+    idx = np.unique(np.linspace(0, len(th) - 1, min(len(th), _MAX_STATES)).astype(int))
+    g = [((w[None] - x) @ H) for w in th[idx]]
+    gam = np.array([np.linalg.norm(H @ w) / np.linalg.norm(gi.mean(0)) for w, gi in zip(th[idx], g)])
+    assert out["ind_gamma_max"] == pytest.approx(gam.max(), rel=1e-10)
+    assert out["ind_gamma_median"] == pytest.approx(np.median(gam), rel=1e-10)
+    rho = [np.sum(gi.mean(0) ** 2) / np.mean(np.sum((gi - gi.mean(0)) ** 2, axis=1))
+           for i, gi in zip(idx, g) if i >= len(th) // 2]
+    assert out["ind_bias_diversity"] == pytest.approx(np.mean(rho), rel=1e-10)
     assert all(np.isfinite(v) for v in out.values())
     assert 0 < out["bound_sde_terminal"] and 0 < out["bound_sde_trajectory"]
 

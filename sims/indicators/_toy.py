@@ -119,13 +119,17 @@ def toy_indicators(traj: dict) -> dict[str, float]:
 
     Returned keys: a subset of TOY_INDICATOR_KEYS (missing inputs -> key left out):
       ind_T                      lr / batch (the baseline every indicator must beat)
-      ind_param_norm, ind_dist_init   ||w_S||, ||w_S - w_0|| (classic baselines)
+      ind_param_norm, ind_dist_init   ||w_S||, ||w_S - w_0|| (classic baselines: Jiang et
+                                 al. 2019's parameter norm, squared there [R]; Nagarajan &
+                                 Kolter 2019's distance from initialization)
       ind_grad_diversity         tr D averaged over the window (Fu et al.)
       ind_bias_diversity         Fu et al.'s bias/diversity ratio |grad F_S|^2 / tr D, window mean
       ind_gamma_max / _median    gamma_t of Fu et al.'s Assumption 3.6 over the record
       ind_gen_first_order_error  max |summed first-order gen - gen| / max |gen_t - gen_0|
                                  over the last 160 consecutive records (Fu et al.)
-      ind_hessian_trace / _top   of the regularised train Hessian at the last state
+      ind_hessian_trace / _top   tr H and lambda_max(H) of the regularised train Hessian at the
+                                 last state, exact (PyHessian's trace, Yao et al. 2020; Keskar
+                                 et al. 2017's sharpness)
       ind_sharpness_dim          Tuci et al., from 64 sampled minibatch Hessians (with
                                  replacement, size batch) at window states
       ind_ph_dim                 PH0 dimension of the window iterates (Euclidean)
