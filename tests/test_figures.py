@@ -45,6 +45,27 @@ def test_toy_sweep_writes_figures_findings_and_report(toy_store):
     assert "<table" in (out / "report.html").read_text()
 
 
+def test_sweep_report_captions_every_figure_and_reads_as_text(toy_store):
+    """Each figure of the sweep report is in a <figure> with a caption saying
+    what it shows (also its alt text), lists are lists, the regime is in words
+    and a prediction's letter is not repeated ("A (A: ...)")."""
+    import re
+
+    out, _ = toy_store
+    page, md = (out / "report.html").read_text(), (out / "report.md").read_text()
+    imgs = re.findall(r'<figure><img src="([^"]+)" alt="([^"]*)">', page)
+    assert sorted(src for src, _ in imgs) == sorted(f"figures/{p.name}" for p in (out / "figures").glob("*.png"))
+    assert page.count("<figcaption>") == len(imgs) == md.count("*Figure ")
+    for src, alt in imgs:
+        assert len(alt) > 60 and ".png" not in alt and "_" not in alt.split(":")[0], (src, alt)
+    assert "temperature" in dict((s, a) for s, a in imgs)["figures/fig8_traces.png"]
+    body = re.sub(r"<ul>.*?</ul>", "", page, flags=re.S)
+    assert "<li>" in page and "<li>" not in body, "every list item is inside a list"
+    assert "`" not in re.sub(r"<[^>]+>", "", page), "Markdown code marks are rendered, not printed"
+    assert "cold_T" not in md and "at the coldest T" in md
+    assert "**A: " in md and "(A: " not in md
+
+
 def test_panels_error_bars_are_the_stored_intervals(toy_store):
     """Each panel has one error-bar set per B, with half-widths equal to the
     runs' stored 95% half-widths; a 20% wider interval does not match."""

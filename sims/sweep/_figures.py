@@ -35,7 +35,8 @@ import numpy as np
 
 from ._store import record_column
 
-__all__ = ["sweep_figure", "draw_panels", "panels_figure", "figures_from_records", "variant_label", "variant_order", "PANELS"]
+__all__ = ["sweep_figure", "draw_panels", "panels_figure", "figures_from_records", "figure_caption", "variant_label",
+           "variant_order", "PANELS"]
 
 # (record key, axis label, CI key) per panel: left column losses, right column accuracies
 PANELS = (
@@ -355,7 +356,7 @@ def draw_fig8(recs: list, path, *, title: str = "") -> Path | None:
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel("train loss (member 1)")
-        ax.set_title(f"{v}: late spikes; shaded: last {_WINDOW} epochs of each run", fontsize=9, loc="left")
+        ax.set_title(f"{v}: train loss per epoch; shaded: the last {_WINDOW} epochs of each run", fontsize=9, loc="left")
         ax.grid(alpha=0.3)
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[:, 0].tolist(), label=xlabel)
     fig.suptitle(_wrap(("Fig 8: " + title) if title else "Fig 8", 100), fontsize=9)
@@ -397,6 +398,34 @@ def draw_edge(recs: list, path, *, title: str = "") -> Path | None:
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(_wrap(title, 75), fontsize=8)
     return _save(fig, path)
+
+
+def figure_caption(name: str, labels=()) -> str:
+    """What the figure file `name` of `figures_from_records` shows, in a
+    sentence (a report's caption and alt text); `labels` are the sweep's
+    variant labels, to name the variant of a ``panels_<variant>.png``."""
+    if name.startswith("panels_"):
+        slug = name[len("panels_"):].rsplit(".", 1)[0]
+        v = next((lv for lv in labels if _slug(lv) == slug), slug.replace("_", " "))
+        return (f"{v}: the data-averaged gap <U_e - U_l>, test loss and train loss (networks: also the accuracy "
+                "gap, test and train accuracy) of every run against the temperature, one marker and colour per "
+                "batch size B. Error bars: each run's 95% interval over its data draws; open markers: runs not at "
+                "steady state; lines: the exact theory of the discrete chain (toy models, where known) and the "
+                "Eq 1 fit of the findings where it is determined.")
+    captions = {
+        "collapse.png": "Every variant on shared axes: gap, test loss and test accuracy against T_eff = lr / "
+                        "((1 - mu) B), one colour per variant, filled markers for the smallest B and open ones for "
+                        "the others. Where the runs collapse onto T, the curves of one variant at different B coincide.",
+        "fig7_sigma.png": "Fig 7: sigma_l, the standard deviation of the per-example test loss, against the test loss, "
+                          "one point per member at each of 20 epochs of the last quarter of each run, coloured by "
+                          "the temperature (colour bar).",
+        "fig8_traces.png": f"Fig 8: the per-epoch train loss (log scale) of one member of each run, one line per run "
+                           f"coloured by the temperature (colour bar); the shaded band is each run's last {_WINDOW} "
+                           "epochs (the paper's steady-state window).",
+        "edge.png": "The top Hessian eigenvalue at the end of each run over the stability edge 2 (1 + mu) / lr, "
+                    "against the temperature; above the dashed line at 1 the minimum is linearly unstable.",
+    }
+    return captions.get(name, name.rsplit(".", 1)[0].replace("_", " "))
 
 
 def figures_from_records(recs: list, findings: dict, out) -> list[Path]:
