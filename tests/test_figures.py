@@ -227,3 +227,29 @@ def test_cifar10_resnet_preset_on_fabricated_cifar_files(tmp_path):
     assert r.config["path"] == "loop" and r.config["dataset"] == "cifar10" and r.config["cosine"] is True
     assert r.config["momentum"] == 0.9 and np.isfinite(r.summary.test_loss)
     assert r.arrays["trace_train"].shape == (2, 1, 3)
+
+
+@pytest.mark.parametrize("lo, hi, most", [(1.95, 2.17, 12), (6e-2, 0.2, 12), (1e-3, 10.0, 5)])
+def test_log_axes_of_fig7_and_fig8_read_as_plain_numbers(lo, hi, most):
+    """Fig 7 and Fig 8's log axes label ticks 2, 0.05 (not 2 x 10^0); a wide
+    range still labels only the decades, so the labels never crowd."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gapkit.sims.sweep._figures import _plain_log_labels
+
+    fig, ax = plt.subplots()
+    ax.plot([lo, hi], [lo, hi])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _plain_log_labels(ax)
+    fig.canvas.draw()
+    lo_v, hi_v = ax.get_ylim()
+    ticks = [(t, lab.get_text()) for minor in (False, True)
+             for t, lab in zip(ax.get_yticks(minor=minor), ax.get_yticklabels(minor=minor)) if lo_v <= t <= hi_v]
+    labels = [text for _, text in ticks if text]
+    assert labels and all(math.isclose(float(text), t, rel_tol=1e-6) for t, text in ticks if text), ticks
+    assert len(labels) <= most, labels
+    plt.close(fig)

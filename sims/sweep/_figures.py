@@ -94,6 +94,21 @@ def _log_axis(ax, x=None) -> None:
     ax.xaxis.set_minor_formatter(mt.NullFormatter())
 
 
+def _plain_log_labels(ax, axes: str = "xy") -> None:
+    """Plain numbers (2, 0.05) instead of 2 x 10^0 on log axes: matplotlib's
+    choice of which major and minor ticks to label, in `{:g}` form."""
+    import matplotlib.ticker as mt
+
+    for name in axes:
+        axis = ax.xaxis if name == "x" else ax.yaxis
+        for minor in (False, True):
+            base = mt.LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(2, 0.5))
+            base.axis = axis
+            fmt = mt.FuncFormatter(lambda v, pos, b=base: f"{v:g}" if b(v, pos) else "")
+            fmt.set_locs = base.set_locs  # the base formatter picks the labelled ticks from the view
+            (axis.set_minor_formatter if minor else axis.set_major_formatter)(fmt)
+
+
 def _wrap(title: str, width: int) -> str:
     """A title broken into lines of at most `width` characters (a figure's width)."""
     import textwrap
@@ -321,6 +336,7 @@ def draw_fig7(recs: list, path, *, title: str = "") -> Path | None:
     ax.set_ylabel("sigma_l: std of the per-example test loss")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_log_labels(ax)
     ax.grid(alpha=0.3, which="both")
     ax.set_title(_wrap(("Fig 7: " + title) if title else "Fig 7", 75), fontsize=8)
     return _save(fig, path)
@@ -354,6 +370,7 @@ def draw_fig8(recs: list, path, *, title: str = "") -> Path | None:
             ax.plot(ep[1:], tr[1:], color=cmap(norm(T)), lw=0.7, alpha=0.85)
             ax.axvspan(max(1, tr.size - 1 - _WINDOW), tr.size - 1, color=cmap(norm(T)), alpha=0.04)
         ax.set_yscale("log")
+        _plain_log_labels(ax, "y")
         ax.set_xlabel("epoch")
         ax.set_ylabel("train loss (member 1)")
         ax.set_title(f"{v}: train loss per epoch; shaded: the last {_WINDOW} epochs of each run", fontsize=9, loc="left")
