@@ -64,6 +64,9 @@ def test_sweep_report_captions_every_figure_and_reads_as_text(toy_store):
     assert "`" not in re.sub(r"<[^>]+>", "", page), "Markdown code marks are rendered, not printed"
     assert "cold_T" not in md and "at the coldest T" in md
     assert "**A: " in md and "(A: " not in md
+    from test_report import PRIVATE  # private module paths and internal document names
+
+    assert not PRIVATE.search(page) and not PRIVATE.search(md)
 
 
 def test_panels_error_bars_are_the_stored_intervals(toy_store):
