@@ -256,3 +256,26 @@ def test_log_axes_of_fig7_and_fig8_read_as_plain_numbers(lo, hi, most):
     assert labels and all(math.isclose(float(text), t, rel_tol=1e-6) for t, text in ticks if text), ticks
     assert len(labels) <= most, labels
     plt.close(fig)
+
+
+def test_panel_legend_has_one_entry_per_B_and_one_for_open_markers(toy_store):
+    """Runs not at steady state are drawn open and explained once in the
+    legend (not once per B); with mu = 0 everywhere the axis reads T = lr / B
+    even where the records carry T_eff."""
+    import copy
+
+    import matplotlib.pyplot as plt
+
+    out, summary = toy_store
+    recs = copy.deepcopy(list(ResultsStore(out).records()))
+    for r in recs[::3]:
+        r["result"]["steady"] = False
+    for r in recs:
+        r["result"]["T_eff"] = r["config"]["T"]
+    fig = panels_figure(recs, summary)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    Bs = sorted({int(r["config"]["batch"]) for r in recs})
+    assert [lab for lab in labels if lab.startswith("B=")] == [f"B={b}" for b in Bs]
+    assert labels.count("open markers: not at steady state") == 1 and not any("not steady" in lab for lab in labels)
+    assert all(ax.get_xlabel() == "T = lr / B" for ax in fig.axes)
+    plt.close(fig)

@@ -63,10 +63,10 @@ def _slug(label: str) -> str:
 
 def _x(recs) -> tuple[np.ndarray, str]:
     """x values: T_eff where every record has it, else T = lr / B."""
-    t_eff = record_column(recs, "T_eff")
-    if recs and np.isfinite(t_eff).all():
+    t_eff, T = record_column(recs, "T_eff"), record_column(recs, "T")
+    if recs and np.isfinite(t_eff).all() and not np.allclose(t_eff, T, rtol=1e-12, atol=0.0):
         return t_eff, "T_eff = lr / ((1 - mu) B)"
-    return record_column(recs, "T"), "T = lr / B"
+    return T, "T = lr / B"  # also where every run has mu = 0 (T_eff = T)
 
 
 def _theory(recs, key: str) -> np.ndarray:
@@ -211,7 +211,11 @@ def panels_figure(recs: list, findings: dict, *, title: str = ""):
                     h = ax.errorbar(x[m] * shift[b], y[m], yerr=np.where(np.isfinite(ci[m]), ci[m], 0.0),
                                     fmt=_MARKERS[i % len(_MARKERS)], color=colour[b], ms=5, capsize=2, lw=1,
                                     mfc=colour[b] if ok else "none", alpha=0.9)
-                    handles.setdefault(f"B={int(b)}" + ("" if ok else " not steady"), h)
+                    if ok:
+                        handles.setdefault(f"B={int(b)}", h)
+                    elif "open markers: not at steady state" not in handles:  # one entry, not one per B
+                        handles["open markers: not at steady state"] = ax.errorbar(
+                            [], [], yerr=[], fmt="o", color="0.3", mfc="none", ms=5, capsize=2, lw=1)
                 th = _theory(recs, key)
                 mt = (B == b) & np.isfinite(th)
                 if mt.any():
@@ -235,7 +239,8 @@ def panels_figure(recs: list, findings: dict, *, title: str = ""):
             ax.set_ylabel(label)
             ax.grid(alpha=0.3, which="major")
     fig.suptitle(title, fontsize=10)
-    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=min(cols + 1, len(handles)),
+    order = sorted(handles, key=lambda k: (not k.startswith("B="), not k.startswith("open")))  # B, open, lines
+    fig.legend([handles[k] for k in order], order, loc="outside lower center", ncol=min(cols + 1, len(handles)),
                fontsize=8, frameon=False)
     return fig
 
@@ -362,13 +367,16 @@ def draw_fig8(recs: list, path, *, title: str = "") -> Path | None:
     norm = mc.LogNorm(vmin=np.nanmin(x), vmax=np.nanmax(x) * (1 + 1e-9))
     cmap = plt.get_cmap("plasma")
     for ax, v in zip(axes[:, 0], labels):
+        windows: dict = {}  # (first, last epoch) -> the temperatures of the runs that end there
         for (r, t), T, lv in zip(runs, x, lab):
             if lv != v:
                 continue
             tr = t.reshape(-1, t.shape[-1])[0]
             ep = np.arange(tr.size)
             ax.plot(ep[1:], tr[1:], color=cmap(norm(T)), lw=0.7, alpha=0.85)
-            ax.axvspan(max(1, tr.size - 1 - _WINDOW), tr.size - 1, color=cmap(norm(T)), alpha=0.04)
+            windows.setdefault((max(1, tr.size - 1 - _WINDOW), tr.size - 1), []).append(T)
+        for (a, b), Ts in windows.items():  # one band per distinct window (runs of one length share it)
+            ax.axvspan(a, b, color=cmap(norm(float(np.median(Ts)))), alpha=0.12, lw=0, zorder=0)
         ax.set_yscale("log")
         _plain_log_labels(ax, "y")
         ax.set_xlabel("epoch")
