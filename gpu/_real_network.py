@@ -116,7 +116,7 @@ def realnet_findings(ctx) -> list:
         pair = [_finding_record(_point(s, ctx, lr, B, **kw)) for lr, B in ((lr1, B1), (lr2, B2))]
         n_steady = sum(p["steady"] for p in pair)
         if n_steady < 2:
-            c = {"holds": "not judged", "reason": f"not judged: {n_steady}/2 runs at steady state", "pairs": []}
+            c = {"holds": "not judged", "reason": f"{n_steady}/2 runs at steady state", "pairs": []}
         else:
             c = finding_collapse(pair, [pair[0]["T"]], paired=True)
         p = c["pairs"][0] if c.get("pairs") else {}

@@ -45,6 +45,30 @@ def test_toy_sweep_writes_figures_findings_and_report(toy_store):
     assert "<table" in (out / "report.html").read_text()
 
 
+def test_sweep_report_captions_every_figure_and_reads_as_text(toy_store):
+    """Each figure of the sweep report is in a <figure> with a caption saying
+    what it shows (also its alt text), lists are lists, the regime is in words
+    and a prediction's letter is not repeated ("A (A: ...)")."""
+    import re
+
+    out, _ = toy_store
+    page, md = (out / "report.html").read_text(), (out / "report.md").read_text()
+    imgs = re.findall(r'<figure><img src="([^"]+)" alt="([^"]*)">', page)
+    assert sorted(src for src, _ in imgs) == sorted(f"figures/{p.name}" for p in (out / "figures").glob("*.png"))
+    assert page.count("<figcaption>") == len(imgs) == md.count("*Figure ")
+    for src, alt in imgs:
+        assert len(alt) > 60 and ".png" not in alt and "_" not in alt.split(":")[0], (src, alt)
+    assert "temperature" in dict((s, a) for s, a in imgs)["figures/fig8_traces.png"]
+    body = re.sub(r"<ul>.*?</ul>", "", page, flags=re.S)
+    assert "<li>" in page and "<li>" not in body, "every list item is inside a list"
+    assert "`" not in re.sub(r"<[^>]+>", "", page), "Markdown code marks are rendered, not printed"
+    assert "cold_T" not in md and "at the coldest T" in md
+    assert "**A: " in md and "(A: " not in md
+    from test_report import PRIVATE  # private module paths and internal document names
+
+    assert not PRIVATE.search(page) and not PRIVATE.search(md)
+
+
 def test_panels_error_bars_are_the_stored_intervals(toy_store):
     """Each panel has one error-bar set per B, with half-widths equal to the
     runs' stored 95% half-widths; a 20% wider interval does not match."""
@@ -206,3 +230,52 @@ def test_cifar10_resnet_preset_on_fabricated_cifar_files(tmp_path):
     assert r.config["path"] == "loop" and r.config["dataset"] == "cifar10" and r.config["cosine"] is True
     assert r.config["momentum"] == 0.9 and np.isfinite(r.summary.test_loss)
     assert r.arrays["trace_train"].shape == (2, 1, 3)
+
+
+@pytest.mark.parametrize("lo, hi, most", [(1.95, 2.17, 12), (6e-2, 0.2, 12), (1e-3, 10.0, 5)])
+def test_log_axes_of_fig7_and_fig8_read_as_plain_numbers(lo, hi, most):
+    """Fig 7 and Fig 8's log axes label ticks 2, 0.05 (not 2 x 10^0); a wide
+    range still labels only the decades, so the labels never crowd."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gapkit.sims.sweep._figures import _plain_log_labels
+
+    fig, ax = plt.subplots()
+    ax.plot([lo, hi], [lo, hi])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _plain_log_labels(ax)
+    fig.canvas.draw()
+    lo_v, hi_v = ax.get_ylim()
+    ticks = [(t, lab.get_text()) for minor in (False, True)
+             for t, lab in zip(ax.get_yticks(minor=minor), ax.get_yticklabels(minor=minor)) if lo_v <= t <= hi_v]
+    labels = [text for _, text in ticks if text]
+    assert labels and all(math.isclose(float(text), t, rel_tol=1e-6) for t, text in ticks if text), ticks
+    assert len(labels) <= most, labels
+    plt.close(fig)
+
+
+def test_panel_legend_has_one_entry_per_B_and_one_for_open_markers(toy_store):
+    """Runs not at steady state are drawn open and explained once in the
+    legend (not once per B); with mu = 0 everywhere the axis reads T = lr / B
+    even where the records carry T_eff."""
+    import copy
+
+    import matplotlib.pyplot as plt
+
+    out, summary = toy_store
+    recs = copy.deepcopy(list(ResultsStore(out).records()))
+    for r in recs[::3]:
+        r["result"]["steady"] = False
+    for r in recs:
+        r["result"]["T_eff"] = r["config"]["T"]
+    fig = panels_figure(recs, summary)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    Bs = sorted({int(r["config"]["batch"]) for r in recs})
+    assert [lab for lab in labels if lab.startswith("B=")] == [f"B={b}" for b in Bs]
+    assert labels.count("open markers: not at steady state") == 1 and not any("not steady" in lab for lab in labels)
+    assert all(ax.get_xlabel() == "T = lr / B" for ax in fig.axes)
+    plt.close(fig)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -189,3 +190,25 @@ def test_cmi_follows_pgdl_conditioning_on_both_runs_values():
     got = sc.cmi_score(ind, gap, {"lr": lr, "batch": b})
     assert got["cmi"] == pytest.approx(want, rel=1e-12)
     assert abs(sc.cmi_shared_score(ind, gap, {"lr": lr, "batch": b})["cmi"] - want) > 0.01  # the old reading differs
+
+
+def test_score_figures_say_what_they_show(tmp_path, monkeypatch, capsys):
+    """The scatter panel of T is on a log axis with plain tick labels, every
+    panel names tau-a (a constant indicator: "no tau"), and both figures have titles."""
+    import matplotlib.figure
+
+    seen = {}
+
+    def capture(fig, path, *a, **k):
+        seen[Path(path).name] = ([ax.get_title() for ax in fig.axes], [ax.get_xscale() for ax in fig.axes],
+                                 fig._suptitle.get_text() if fig._suptitle else "",
+                                 [t.get_text() for t in fig.axes[0].get_legend().get_texts()] if fig.axes[0].get_legend() else [])
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", capture)
+    d, _ = _write_runs(tmp_path)
+    assert main(["score", str(d), "--out", str(tmp_path / "out")]) == 0
+    titles, scales, sup, _ = seen["score_scatter.png"]
+    assert scales[0] == "log" and titles[0].startswith("tau-a = ") and "against T and each indicator" in sup
+    assert all(t.startswith("tau-a = ") or t == "no tau (constant)" for t in titles if t)
+    rtitles, _, _, legend = seen["score_ranking.png"]
+    assert "Rank correlation" in rtitles[0] and "Kendall tau-a" in legend

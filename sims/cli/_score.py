@@ -151,11 +151,21 @@ def write_outputs(df, res, gap: str, out: Path) -> list[Path]:
     for ax, r in zip(axs.flat, rows):
         x = df["lr"] / df["batch"] if r["column"] not in df.columns else df[r["column"]]
         ax.scatter(x, df[gap], s=10)
+        if r.get("kind") == "baseline" and bool((x > 0).all()):  # T = lr / B: a geometric grid
+            import matplotlib.ticker as mt
+
+            ax.set_xscale("log")
+            grid = sorted(set(float(v) for v in x))
+            ax.xaxis.set_major_locator(mt.FixedLocator(grid if len(grid) <= 5 else grid[::2]))
+            ax.xaxis.set_major_formatter(mt.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(mt.NullFormatter())
         ax.set_xlabel(r["name"])
         ax.set_ylabel(gap)
-        ax.set_title(f"tau={r['kendall_tau']:.2f}", fontsize=9)
+        tau = r["kendall_tau"]
+        ax.set_title(f"tau-a = {tau:.2f}" if math.isfinite(tau) else "no tau (constant)", fontsize=9)
     for ax in list(axs.flat)[k:]:
         ax.axis("off")
+    fig.suptitle(f"{gap} of each run (one point per run) against T and each indicator", fontsize=10)
     fig.tight_layout()
     p = out / "score_scatter.png"
     fig.savefig(p, dpi=100)
@@ -167,13 +177,15 @@ def write_outputs(df, res, gap: str, out: Path) -> list[Path]:
     taus = [r["kendall_tau"] if math.isfinite(r["kendall_tau"]) else 0.0 for r in rows]
     gran = [r["granulated_tau"] if math.isfinite(r["granulated_tau"]) else 0.0 for r in rows]
     y = range(k)
-    ax.barh([i + 0.2 for i in y], taus, height=0.4, label="Kendall tau")
+    ax.barh([i + 0.2 for i in y], taus, height=0.4, label="Kendall tau-a")
     ax.barh([i - 0.2 for i in y], gran, height=0.4, label="granulated tau")
     ax.set_yticks(list(y), names)
     ax.invert_yaxis()
     ax.axvline(0, color="k", lw=0.5)
     ax.legend(fontsize=8)
     ax.set_xlabel(f"rank correlation with {gap}")
+    ax.set_title(f"Rank correlation of T and each indicator with {gap}\n(no bar: no tau, the indicator is constant)",
+                 fontsize=9)
     fig.tight_layout()
     p = out / "score_ranking.png"
     fig.savefig(p, dpi=100)

@@ -475,9 +475,9 @@ def findings(runs, *, pairing: str = "paired", margin_rel: float = COLLAPSE_MARG
     fits = {"eq1_fit": fit, **_other_eq1_fits(col)}
     has_draws = bool(keep) and all(len(r.get("draws", {}).get("gap", ())) >= 2 for r in keep)
     if Ts.size < 3 or not has_draws:
-        why = (f"not judged: {Ts.size} temperature(s) with every run at steady state (needs 3); "
+        why = (f"{Ts.size} temperature(s) with every run at steady state (needs 3); "
                f"{counts['runs_left_out_not_steady']} of {len(runs)} runs not steady" if Ts.size < 3 else
-               "not judged: the records carry no per-draw values (rerun the sweep with this gapkit)")
+               "the records carry no per-draw values (rerun the sweep with this gapkit)")
         return {**fits, **_not_judged(why), **counts}
     grid = {k: unit_grid(keep, k, Ts) for k in ("gap", "train", "test", "test_acc")}
     acc = grid["test_acc"] if np.isfinite(grid["test_acc"]).any() else None

@@ -35,7 +35,8 @@ import numpy as np
 
 from ._store import record_column
 
-__all__ = ["sweep_figure", "draw_panels", "panels_figure", "figures_from_records", "variant_label", "variant_order", "PANELS"]
+__all__ = ["sweep_figure", "draw_panels", "panels_figure", "figures_from_records", "figure_caption", "variant_label",
+           "variant_order", "PANELS"]
 
 # (record key, axis label, CI key) per panel: left column losses, right column accuracies
 PANELS = (
@@ -62,10 +63,10 @@ def _slug(label: str) -> str:
 
 def _x(recs) -> tuple[np.ndarray, str]:
     """x values: T_eff where every record has it, else T = lr / B."""
-    t_eff = record_column(recs, "T_eff")
-    if recs and np.isfinite(t_eff).all():
+    t_eff, T = record_column(recs, "T_eff"), record_column(recs, "T")
+    if recs and np.isfinite(t_eff).all() and not np.allclose(t_eff, T, rtol=1e-12, atol=0.0):
         return t_eff, "T_eff = lr / ((1 - mu) B)"
-    return record_column(recs, "T"), "T = lr / B"
+    return T, "T = lr / B"  # also where every run has mu = 0 (T_eff = T)
 
 
 def _theory(recs, key: str) -> np.ndarray:
@@ -91,6 +92,21 @@ def _log_axis(ax, x=None) -> None:
         ax.xaxis.set_major_locator(mt.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(mt.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(mt.NullFormatter())
+
+
+def _plain_log_labels(ax, axes: str = "xy") -> None:
+    """Plain numbers (2, 0.05) instead of 2 x 10^0 on log axes: matplotlib's
+    choice of which major and minor ticks to label, in `{:g}` form."""
+    import matplotlib.ticker as mt
+
+    for name in axes:
+        axis = ax.xaxis if name == "x" else ax.yaxis
+        for minor in (False, True):
+            base = mt.LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(2, 0.5))
+            base.axis = axis
+            fmt = mt.FuncFormatter(lambda v, pos, b=base: f"{v:g}" if b(v, pos) else "")
+            fmt.set_locs = base.set_locs  # the base formatter picks the labelled ticks from the view
+            (axis.set_minor_formatter if minor else axis.set_major_formatter)(fmt)
 
 
 def _wrap(title: str, width: int) -> str:
@@ -195,7 +211,11 @@ def panels_figure(recs: list, findings: dict, *, title: str = ""):
                     h = ax.errorbar(x[m] * shift[b], y[m], yerr=np.where(np.isfinite(ci[m]), ci[m], 0.0),
                                     fmt=_MARKERS[i % len(_MARKERS)], color=colour[b], ms=5, capsize=2, lw=1,
                                     mfc=colour[b] if ok else "none", alpha=0.9)
-                    handles.setdefault(f"B={int(b)}" + ("" if ok else " not steady"), h)
+                    if ok:
+                        handles.setdefault(f"B={int(b)}", h)
+                    elif "open markers: not at steady state" not in handles:  # one entry, not one per B
+                        handles["open markers: not at steady state"] = ax.errorbar(
+                            [], [], yerr=[], fmt="o", color="0.3", mfc="none", ms=5, capsize=2, lw=1)
                 th = _theory(recs, key)
                 mt = (B == b) & np.isfinite(th)
                 if mt.any():
@@ -219,7 +239,8 @@ def panels_figure(recs: list, findings: dict, *, title: str = ""):
             ax.set_ylabel(label)
             ax.grid(alpha=0.3, which="major")
     fig.suptitle(title, fontsize=10)
-    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=min(cols + 1, len(handles)),
+    order = sorted(handles, key=lambda k: (not k.startswith("B="), not k.startswith("open")))  # B, open, lines
+    fig.legend([handles[k] for k in order], order, loc="outside lower center", ncol=min(cols + 1, len(handles)),
                fontsize=8, frameon=False)
     return fig
 
@@ -320,6 +341,7 @@ def draw_fig7(recs: list, path, *, title: str = "") -> Path | None:
     ax.set_ylabel("sigma_l: std of the per-example test loss")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_log_labels(ax)
     ax.grid(alpha=0.3, which="both")
     ax.set_title(_wrap(("Fig 7: " + title) if title else "Fig 7", 75), fontsize=8)
     return _save(fig, path)
@@ -345,17 +367,21 @@ def draw_fig8(recs: list, path, *, title: str = "") -> Path | None:
     norm = mc.LogNorm(vmin=np.nanmin(x), vmax=np.nanmax(x) * (1 + 1e-9))
     cmap = plt.get_cmap("plasma")
     for ax, v in zip(axes[:, 0], labels):
+        windows: dict = {}  # (first, last epoch) -> the temperatures of the runs that end there
         for (r, t), T, lv in zip(runs, x, lab):
             if lv != v:
                 continue
             tr = t.reshape(-1, t.shape[-1])[0]
             ep = np.arange(tr.size)
             ax.plot(ep[1:], tr[1:], color=cmap(norm(T)), lw=0.7, alpha=0.85)
-            ax.axvspan(max(1, tr.size - 1 - _WINDOW), tr.size - 1, color=cmap(norm(T)), alpha=0.04)
+            windows.setdefault((max(1, tr.size - 1 - _WINDOW), tr.size - 1), []).append(T)
+        for (a, b), Ts in windows.items():  # one band per distinct window (runs of one length share it)
+            ax.axvspan(a, b, color=cmap(norm(float(np.median(Ts)))), alpha=0.12, lw=0, zorder=0)
         ax.set_yscale("log")
+        _plain_log_labels(ax, "y")
         ax.set_xlabel("epoch")
         ax.set_ylabel("train loss (member 1)")
-        ax.set_title(f"{v}: late spikes; shaded: last {_WINDOW} epochs of each run", fontsize=9, loc="left")
+        ax.set_title(f"{v}: train loss per epoch; shaded: the last {_WINDOW} epochs of each run", fontsize=9, loc="left")
         ax.grid(alpha=0.3)
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[:, 0].tolist(), label=xlabel)
     fig.suptitle(_wrap(("Fig 8: " + title) if title else "Fig 8", 100), fontsize=9)
@@ -397,6 +423,34 @@ def draw_edge(recs: list, path, *, title: str = "") -> Path | None:
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(_wrap(title, 75), fontsize=8)
     return _save(fig, path)
+
+
+def figure_caption(name: str, labels=()) -> str:
+    """What the figure file `name` of `figures_from_records` shows, in a
+    sentence (a report's caption and alt text); `labels` are the sweep's
+    variant labels, to name the variant of a ``panels_<variant>.png``."""
+    if name.startswith("panels_"):
+        slug = name[len("panels_"):].rsplit(".", 1)[0]
+        v = next((lv for lv in labels if _slug(lv) == slug), slug.replace("_", " "))
+        return (f"{v}: the data-averaged gap <U_e - U_l>, test loss and train loss (networks: also the accuracy "
+                "gap, test and train accuracy) of every run against the temperature, one marker and colour per "
+                "batch size B. Error bars: each run's 95% interval over its data draws; open markers: runs not at "
+                "steady state; lines: the exact theory of the discrete chain (toy models, where known) and the "
+                "Eq 1 fit of the findings where it is determined.")
+    captions = {
+        "collapse.png": "Every variant on shared axes: gap, test loss and test accuracy against T_eff = lr / "
+                        "((1 - mu) B), one colour per variant, filled markers for the smallest B and open ones for "
+                        "the others. Where the runs collapse onto T, the curves of one variant at different B coincide.",
+        "fig7_sigma.png": "Fig 7: sigma_l, the standard deviation of the per-example test loss, against the test loss, "
+                          "one point per member at each of 20 epochs of the last quarter of each run, coloured by "
+                          "the temperature (colour bar).",
+        "fig8_traces.png": f"Fig 8: the per-epoch train loss (log scale) of one member of each run, one line per run "
+                           f"coloured by the temperature (colour bar); the shaded band is each run's last {_WINDOW} "
+                           "epochs (the paper's steady-state window).",
+        "edge.png": "The top Hessian eigenvalue at the end of each run over the stability edge 2 (1 + mu) / lr, "
+                    "against the temperature; above the dashed line at 1 the minimum is linearly unstable.",
+    }
+    return captions.get(name, name.rsplit(".", 1)[0].replace("_", " "))
 
 
 def figures_from_records(recs: list, findings: dict, out) -> list[Path]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._figures import figures_from_records, variant_label, variant_order
+from ._figures import figure_caption, figures_from_records, variant_label, variant_order
 from ._store import ResultsStore, jsonable, record_column
 
 __all__ = ["findings_by_variant", "write_findings", "read_findings", "write_report", "regime", "FINDINGS_FILE"]
@@ -111,6 +111,28 @@ def _fmt(v, f="{:.4g}") -> str:
     return str(v)
 
 
+def _regime_lines(reg: dict) -> list[str]:
+    """The regime numbers (`regime`) as Markdown lines a reader can read."""
+    lines = []
+    if "best_test_acc" in reg:
+        lines.append(f"- best test accuracy {_fmt(reg['best_test_acc'], '{:.4f}')} ± "
+                     f"{_fmt(reg.get('best_test_acc_ci95'), '{:.4f}')} ({reg.get('best_test_acc_variant')}, "
+                     f"T = {_fmt(reg.get('best_test_acc_T'))})")
+    if "cold_T" in reg:
+        lines.append(f"- at the coldest T = {_fmt(reg['cold_T'])}: train loss {_fmt(reg['cold_train_loss'])}, "
+                     f"test loss {_fmt(reg['cold_test_loss'])}, train / test = {_fmt(reg['cold_train_over_test'], '{:.3g}')}"
+                     " (the paper's regime has it far below 1)")
+    if "runs" in reg:
+        lines.append(f"- {reg['runs']} runs, {reg.get('steady_runs')} of them at steady state")
+    return lines
+
+
+# labels of the findings' scalar entries in the report
+_SCALARS = (("T_opt", "T_opt (interior test-loss minimum, only where B holds)"),
+            ("not_steady", "runs not at steady state (left out of the findings)"),
+            ("includes_not_steady", "findings include runs not at steady state"))
+
+
 def _finding_lines(f: dict) -> list[str]:
     """One Markdown line per finding: its verdict, reason and numbers."""
     lines = []
@@ -133,11 +155,12 @@ def _finding_lines(f: dict) -> list[str]:
             nums = ", ".join(f"{a} = {_fmt(b)}" for a, b in v.items()
                              if a not in ("holds", "reason", "prediction") and isinstance(b, (int, float, bool))
                              and not isinstance(b, bool))
-            lines.append(f"- **{k}** ({v.get('prediction', '')}): {_fmt(v.get('holds'))}: {v.get('reason', '')}"
-                         + (f" [{nums}]" if nums else ""))
-    for k in ("T_opt", "not_steady", "includes_not_steady"):  # T, T_opt: lr / B (not T_eff)
+            pred = str(v.get("prediction") or k)  # "A: the gap falls with T ..." names its letter
+            head = f"**{pred}**" if pred.startswith(f"{k}:") or pred == k else f"**{k}** ({pred})"
+            lines.append(f"- {head}: {_fmt(v.get('holds'))}: {v.get('reason', '')}" + (f" [{nums}]" if nums else ""))
+    for k, label in _SCALARS:  # T, T_opt: lr / B (not T_eff)
         if k in f:
-            lines.append(f"- {k}: {_fmt(f[k])}")
+            lines.append(f"- {label}: {'none' if f[k] is None else _fmt(f[k])}")
     return lines
 
 
@@ -176,13 +199,16 @@ def write_report(store: ResultsStore, out=None, *, keys=None, findings: dict | N
         md += [f"Preset `{spec.get('preset')}`, backend `{spec.get('backend')}`, model `{spec.get('model')}`, "
                f"root seed {spec.get('root_seed')}.", ""]
     md += ["## Regime", ""]
-    md += [f"- {k}: {_fmt(v)}" for k, v in reg.items()] + [""]
+    md += _regime_lines(reg) + [""]
     md += ["## Findings", "", "Temperatures in the findings are T = lr / B of each run (for momentum "
            "T_eff = T / (1 - mu)); intervals are 95% unless marked.", ""]
     for v, f in per.items():
         md += [f"### {v}", ""] + _finding_lines(f) + [""]
     md += ["## Figures", ""]
-    md += [f"![{p.stem}](figures/{p.name})" for p in figs] + [""]
+    labels = sorted({variant_label(r["config"]) for r in recs}, key=variant_order)
+    for k, p in enumerate(figs, 1):
+        cap = figure_caption(p.name, labels)
+        md += [f"![{cap}](figures/{p.name})", "", f"*Figure {k}.* {cap}", ""]
     md += ["## Runs", ""]
     rows = _table(recs)
     md += ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
@@ -195,27 +221,57 @@ def write_report(store: ResultsStore, out=None, *, keys=None, findings: dict | N
     return {"markdown": str(md_path), "html": str(html_path), "figures": [str(p) for p in figs], "regime": reg}
 
 
+_CSS = ("body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1.5em;max-width:1400px;color:#222;"
+        "line-height:1.35}h2{margin-top:1.6em;border-bottom:1px solid #ccc}li{margin-bottom:.3em}"
+        "table{border-collapse:collapse;font-size:13px}th,td{border-bottom:1px solid #ddd;padding:3px 6px;"
+        "text-align:right}th{background:#f4f4f4;position:sticky;top:0}td:first-child,th:first-child{text-align:left}"
+        "figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}"
+        "figcaption{font-size:13px;color:#333;max-width:60em}")
+
+
+def _inline(text: str) -> str:
+    """Escaped text with the Markdown report's `code` and **bold** as HTML."""
+    import re
+
+    t = html.escape(text)
+    t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", t)
+
+
 def _html(md: list[str], rows: list[list[str]], figs: list) -> str:
-    """The Markdown report as a self-contained HTML page (escaped text; images by relative path)."""
+    """The Markdown report as a self-contained HTML page (escaped text; images
+    by relative path, each in a figure with its caption as caption and alt text)."""
     body = []
-    table_done = False
+    table_done, in_list = False, False
     for line in md:
+        if in_list and not line.startswith("- "):
+            body.append("</ul>")
+            in_list = False
         if line.startswith("|"):
             if not table_done:
-                body.append("<table border='1' cellspacing='0' cellpadding='3'>")
-                body.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0]) + "</tr>")
+                body.append("<table>")
+                body.append("<thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0]) + "</tr></thead><tbody>")
                 body += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:]]
-                body.append("</table>")
+                body.append("</tbody></table>")
                 table_done = True
         elif line.startswith("!["):
-            src = line[line.index("(") + 1:-1]
-            body.append(f"<p><img src='{html.escape(src)}' style='max-width:100%'></p>")
+            alt, src = line[2:line.index("](")], line[line.index("](") + 2:-1]
+            body.append(f'<figure><img src="{html.escape(src)}" alt="{html.escape(alt)}">')
+        elif line.startswith("*Figure "):
+            num, cap = line[1:].split("*", 1)
+            body.append(f"<figcaption><b>{html.escape(num)}</b>{html.escape(cap)}</figcaption></figure>")
         elif line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
+            body.append(f"<h{level}>{_inline(line.lstrip('#').strip())}</h{level}>")
         elif line.startswith("- "):
-            body.append(f"<li>{html.escape(line[2:]).replace('**', '')}</li>")
+            if not in_list:
+                body.append("<ul>")
+                in_list = True
+            body.append(f"<li>{_inline(line[2:])}</li>")
         elif line:
-            body.append(f"<p>{html.escape(line)}</p>")
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>gapkit sweep report</title></head><body>"
-            + "\n".join(body) + "</body></html>\n")
+            body.append(f"<p>{_inline(line)}</p>")
+    if in_list:
+        body.append("</ul>")
+    return ('<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+            f'content="width=device-width, initial-scale=1"><title>gapkit sweep report</title><style>{_CSS}</style>'
+            "</head><body>" + "\n".join(body) + "</body></html>\n")
