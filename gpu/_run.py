@@ -123,7 +123,10 @@ PRESETS = {
     # B = 64, sgd, K = 2, same rescaled time 4000): alpha = 2e-4 train 0.0055 /
     # test 0.091 (ratio 0.060, test acc 97.3%); 1e-4: 0.0027 / 0.103 (0.026,
     # 97.0%, extended); n_train = 500 at 5e-4: 0.0093 / 0.149 (0.063, 95.5%).
-    # The rescaled time 4000 is 0.8 / alpha at 2e-4 (it was 2 / alpha).
+    # Run length: rescaled time 15000 = 3 / alpha (weight decay relaxes in 1 / alpha;
+    # the first version's 4000 was 0.8 / alpha at 2e-4), or 200 epochs where that is
+    # longer at some B of the same T (`rescaled_time`: equal time per T also at the
+    # hot end). Cost at 15000 with the MLP fast path: 981 CPU s for the 30 runs.
     # First pilot (alpha = 5e-4, 2 shared cores): T_eff = 0.03 reaches
     # train loss 0.014, train acc 100%, test loss 0.093, test acc 97.4%; T_eff =
     # 0.1 does not learn (10% accuracy); T_eff = 3e-3 and 0.012 (B = 64, 16):
@@ -131,8 +134,8 @@ PRESETS = {
     # Grid: T_eff = lr_eff / B (lr_eff = lr / (1 - mu)) a factor 2.5 apart from
     # 4e-3 to 0.15 at B = 16 and 64 (a factor 4), for plain SGD, momentum 0.9
     # (lr = lr_eff (1 - mu)) and momentum + cosine ("variants"); every run the
-    # same rescaled time lr_eff x updates = 4000 (and at least 200
-    # epochs, four 50-epoch windows); a run that fails the steady-state test
+    # same rescaled time lr_eff x updates at each T (see "Run length" above; at
+    # least 200 epochs, four 50-epoch windows); a run that fails the steady-state test
     # runs on, up to 2x its epochs. K = 4 data splits x 1 initialisation per run.
     # Cost, measured at alpha = 5e-4: the 30 runs took 954 CPU s (1.7 ms per update, 26 ms per
     # epoch's evaluation), ~8 min on 2 idle cores (the 6-point factor-2 grid
