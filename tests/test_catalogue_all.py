@@ -53,14 +53,37 @@ class _TwoVerdicts(CheckContext):
         return self._twin(CheckContext.holds, args, kwargs)
 
 
+_RUNS: dict = {}  # (provider, seed, quick) -> (its rows, their twins): each provider runs once per session
+
+
 def judged_twice(specs, prefixes=None, **context):
     """One run of `specs`: (its rows, the same rows judged with a wrong theory value, the
     context). The other families' pass-and-fail-under-wrong-theory tests use it instead
     of running their providers a second time (issue 15: the suite's time). A row made
-    without the context's verdict helpers has itself as twin, so it cannot pass as FAIL."""
-    ctx = _TwoVerdicts(seed=context.pop("seed", 0), quick=context.pop("quick", True), **context)
-    rows = run_checks(specs, ctx, prefixes=prefixes)
-    return rows, [ctx.twins.get(id(r), r) for r in rows], ctx
+    without the context's verdict helpers has itself as twin, so it cannot pass as FAIL.
+
+    A provider run with only seed and quick set is run once per session and its rows
+    shared by every caller (the quick catalogue below and the families' tests run the
+    same providers with the same seed: the same numbers, judged by the same helpers);
+    a context with anything else (out=: figures) always runs afresh. Rows are kept per
+    provider and filtered by `prefixes` as `run_checks` does; an id repeated across
+    providers stays repeated (the catalogue test refuses it)."""
+    seed, quick = context.pop("seed", 0), context.pop("quick", True)
+    ctx = _TwoVerdicts(seed=seed, quick=quick, **context)
+    rows, twins = [], []
+    for spec in specs:
+        key = (spec.fn, seed, quick)
+        got = None if context else _RUNS.get(key)
+        if got is None:
+            ran = run_checks([spec], ctx)
+            got = (ran, [ctx.twins.get(id(r), r) for r in ran])
+            if not context:
+                _RUNS[key] = got
+        for r, t in zip(*got):
+            if not prefixes or any(r.id.startswith(p) for p in prefixes):
+                rows.append(r)
+                twins.append(t)
+    return rows, twins, ctx
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ passes as is and fails when the theory value is shifted by 20%
 from __future__ import annotations
 
 import importlib
-import time
 
 import numpy as np
 import pytest
@@ -25,10 +24,19 @@ def _mine():
 
 
 @pytest.fixture(scope="module")
-def rows_ok():
-    t0 = time.perf_counter()
-    rows = run_checks(_mine(), CheckContext(seed=0, quick=True))
-    return rows, time.perf_counter() - t0
+def judged():
+    """(rows, the same rows judged with the theory value shifted by 20%): one run of the
+    providers, shared with the quick catalogue's test (issue 15)."""
+    from test_catalogue_all import judged_twice
+
+    rows, wrong, _ = judged_twice(_mine())
+    return rows, wrong
+
+
+@pytest.fixture(scope="module")
+def rows_ok(judged):
+    rows = judged[0]
+    return rows, sum(r.seconds for r in rows)  # run_checks times each provider (split over its rows)
 
 
 def test_all_pass_and_quick(rows_ok):
@@ -46,8 +54,8 @@ def test_all_pass_and_quick(rows_ok):
     assert len(ids) == len(rows), "check ids must be unique"
 
 
-def test_wrong_theory_fails_every_judged_row():
-    rows = run_checks(_mine(), CheckContext(seed=0, quick=True, wrong_theory=0.2))
+def test_wrong_theory_fails_every_judged_row(judged):
+    rows = judged[1]
     judged = [r for r in rows if r.verdict != INFO]
     assert judged and all(r.verdict == "FAIL" for r in judged), [(r.id, r.verdict) for r in judged]
 

@@ -106,12 +106,12 @@ def test_sgd_unstable_message_names_range():
 
 
 def test_closedform_catalogue_passes_and_fails_under_wrong_theory():
-    from gapkit.sims.verify._registry import CheckContext, run_checks, select_checks
+    from gapkit.sims.verify._registry import select_checks
+    from test_catalogue_all import judged_twice
 
-    for wt, want in ((None, "PASS"), (0.2, "FAIL")):
-        specs = [s for s in select_checks(["closedform"]) if s.module.endswith(".closedform")]
-        rows = run_checks(specs, CheckContext(seed=0, quick=True, wrong_theory=wt),
-                          prefixes=["closedform"])
+    specs = [s for s in select_checks(["closedform"]) if s.module.endswith(".closedform")]
+    ok, bad, _ = judged_twice(specs, prefixes=["closedform"])  # one run (shared), judged right and wrong
+    for rows, want in ((ok, "PASS"), (bad, "FAIL")):
         judged = [r for r in rows if r.verdict != "INFO"]
         assert len(judged) >= 12
         assert all(r.verdict == want for r in judged), [(r.id, r.verdict, r.note) for r in judged if r.verdict != want]

@@ -107,6 +107,20 @@ def test_emit_json_writes_null_for_non_finite():
     assert "NaN" not in out and "Infinity" not in out and '"nan"' not in out
 
 
+def test_to_jsonable_fast_paths_give_plain_python():
+    """The array and float-list shortcuts (issue 15) give what the element-by-element walk gives: Python
+    floats, ints and bools in nested lists, null for non-finite numbers at any depth."""
+    from gapkit.sims.stats._results import to_jsonable
+
+    got = to_jsonable({"f": np.array([[1.5, 2.0], [3.0, -0.5]]), "i": np.arange(3, dtype=np.int32),
+                       "b": np.array([True, False]), "l": [0.5, math.nan, 2.0], "t": (1.0, math.inf),
+                       "n": np.array([[1.0, np.inf]]), "m": [np.float64(1.0), 2.0], "z": np.zeros(0)})
+    assert got == {"f": [[1.5, 2.0], [3.0, -0.5]], "i": [0, 1, 2], "b": [True, False], "l": [0.5, None, 2.0],
+                   "t": [1.0, None], "n": [[1.0, None]], "m": [1.0, 2.0], "z": []}
+    flat = [*got["f"][0], *got["i"], *got["b"], *got["m"]]
+    assert [type(v) for v in flat] == [float, float, int, int, int, bool, bool, float, float]
+
+
 def test_check_rows_use_null():
     from gapkit.sims.verify._registry import CheckResult
 

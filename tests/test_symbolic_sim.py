@@ -31,6 +31,20 @@ def quad():
     return quadratic_model(1.0)
 
 
+def _well():
+    return SymbolicModel((t**2 - 1) ** 2 / 4 + (x * t + 1) ** 2 / 4, [t], [x], name="double well")
+
+
+@pytest.fixture(scope="module")
+def shared():
+    """shared(make, kind): one model object per (maker, kind) for the module. `compiled` keeps a model object's
+    kernels (one for sgd and momentum, one for Langevin), so the cases below compile each kernel once instead of
+    once per case (issue 15: the module's time was compilation). kind "generic" objects are only ever run with the
+    per-model kernel switched off (the tests assert it), "per-model" ones never."""
+    cache: dict = {}
+    return lambda make, kind: cache.setdefault((make, kind), make())
+
+
 @pytest.mark.parametrize("algo,kw", [("sgd", dict(batch=3, beta=0.3)), ("momentum", dict(momentum=0.5, batch=2)),
                                      ("langevin", dict(beta=0.2, dt=0.5))], ids=["sgd", "momentum", "langevin"])
 def test_compiled_chain_equals_builtin_quadratic1d(quad, algo, kw):
@@ -65,10 +79,10 @@ def test_bad_options_and_divergence(quad):
     assert r.arrays["diverged"].all() and np.isnan(r.arrays["train"]).all()
 
 
-def test_double_well_matches_fokker_planck():
+def test_double_well_matches_fokker_planck(shared):
     """A loss no built-in model has (double well, theta-dependent gradient noise): the Langevin chains'
     stationary train loss on one data set equals the Eq 47 steady state's (module docstring)."""
-    well = SymbolicModel((t**2 - 1) ** 2 / 4 + (x * t + 1) ** 2 / 4, [t], [x], name="double well")
+    well = shared(_well, "per-model")
     lr, dt, beta = 0.5, 0.008, 0.5
     r = simulate(model=well, algo="langevin", n=6, lr=lr, dt=dt, beta=beta, datasets=1, chains=100, steps=50_000,
                  burnin=10_000, seed=1, test_size=64)
@@ -94,10 +108,6 @@ def test_double_well_matches_fokker_planck():
 # coefficients; Langevin's D and the losses from per-data-set moments) and falls back to the generic kernel
 # where that does not apply. Both make the same draws; they differ only in summation order, so the chains
 # agree to a few ulps of O(1) numbers: tolerance 1e-12 absolute (measured <= 1e-15 on all cases below).
-def _well():
-    return SymbolicModel((t**2 - 1) ** 2 / 4 + (x * t + 1) ** 2 / 4, [t], [x], name="double well")
-
-
 def _softplus():  # no separable gradient: the printed gradient inlined (minibatch), the generic kernel (Langevin)
     return SymbolicModel(sp.log(1 + sp.exp(x * t)) + t**2 / 2, [t], [x], name="softplus")
 
@@ -111,31 +121,36 @@ def _linreg2():  # two parameters, two inputs and a label: the unrolled 2x2 Chol
 @pytest.mark.parametrize("make", [_well, _softplus, _linreg2], ids=["double-well", "softplus", "linreg-2d"])
 @pytest.mark.parametrize("algo,kw", [("sgd", dict(batch=3, beta=0.3)), ("momentum", dict(momentum=0.5, batch=2)),
                                      ("langevin", dict(beta=0.2, dt=0.5))], ids=["sgd", "momentum", "langevin"])
-def test_per_model_kernel_equals_generic_kernel(make, algo, kw, monkeypatch):
+def test_per_model_kernel_equals_generic_kernel(make, algo, kw, monkeypatch, shared):
     from gapkit.sims.engine import _symbolic
 
     common = dict(algo=algo, n=8, lr=0.1, datasets=5, chains=2, seed=3, steps=300, record_every=10, loss_stride=1,
                   test_size=8, **kw)
-    model = make()
+    model = shared(make, "per-model")
     got = simulate(model=model, **common)
     kind = _symbolic.compiled(model, langevin=algo == "langevin").__qualname__
     assert kind.startswith("_specialised") == (make is not _softplus or algo != "langevin"), kind
     monkeypatch.setattr(_symbolic, "_specialised", lambda *a, **k: None)
-    ref = simulate(model=make(), **common)
+    generic = shared(make, "generic")
+    ref = simulate(model=generic, **common)
+    assert not _symbolic.compiled(generic, langevin=algo == "langevin").__qualname__.startswith("_specialised")
     for key in ("theta_final", "trace_theta", "train", "trace_train", "test"):
         assert np.abs(got.arrays[key] - ref.arrays[key]).max() <= 1e-12, key
 
 
-def test_per_model_kernel_diverging_lanes_equal_generic_kernel(monkeypatch):
+def test_per_model_kernel_diverging_lanes_equal_generic_kernel(monkeypatch, shared):
     """Langevin runs 4 chains side by side (lanes); with dt = 9, 9 of these 15 chains diverge at different
     steps (the rest do not): each lane stops on its own, as the generic kernel's chain does."""
     from gapkit.sims.engine import _symbolic
 
     common = dict(algo="langevin", n=8, lr=0.1, dt=9.0, beta=1.0, datasets=5, chains=3, seed=3, steps=300,
                   loss_stride=1, test_size=8)
-    got = simulate(model=_well(), **common).arrays
+    got = simulate(model=shared(_well, "per-model"), **common).arrays
+    assert _symbolic.compiled(shared(_well, "per-model"), langevin=True).__qualname__.startswith("_specialised")
     monkeypatch.setattr(_symbolic, "_specialised", lambda *a, **k: None)
-    ref = simulate(model=_well(), **common).arrays
+    generic = shared(_well, "generic")
+    ref = simulate(model=generic, **common).arrays
+    assert not _symbolic.compiled(generic, langevin=True).__qualname__.startswith("_specialised")
     assert 0 < got["diverged"].sum() < got["diverged"].size
     assert np.array_equal(got["diverged"], ref["diverged"])
     ok = ~ref["diverged"]
@@ -144,7 +159,7 @@ def test_per_model_kernel_diverging_lanes_equal_generic_kernel(monkeypatch):
     assert np.isnan(got["train"][~ok]).all() and np.isnan(got["test"][~ok]).all()
 
 
-def test_loss_moments_fall_back_where_they_cancel(monkeypatch):
+def test_loss_moments_fall_back_where_they_cancel(monkeypatch, quad):
     """Data at 1e6: the expanded quadratic loss p^2/2 - p x + x^2/2 cancels ~1e12-fold, so the moment form is
     refused (GUARD) and the per-example mean is used. Both sides then form theta - x of numbers ~1e6 (rounding
     1e6 * 2^-53 ~ 1e-10 on an O(1) difference): the losses agree to 1e-8 relative (100x margin). Without the
@@ -154,10 +169,10 @@ def test_loss_moments_fall_back_where_they_cancel(monkeypatch):
     common = dict(algo="sgd", n=8, lr=0.1, datasets=5, chains=2, seed=3, steps=300, data_mean=1e6, batch=3)
     ref = simulate(model="quadratic1d", **common).arrays["train"]
 
-    def rel_err():
-        got = simulate(model=quadratic_model(1.0), loss_stride=1, test_size=8, **common).arrays["train"]
+    def rel_err(model):
+        got = simulate(model=model, loss_stride=1, test_size=8, **common).arrays["train"]
         return float(np.abs(got / ref - 1).max())
 
-    assert rel_err() <= 1e-8
+    assert rel_err(quad) <= 1e-8  # the module's quadratic (its minibatch kernel is compiled once, with GUARD)
     monkeypatch.setattr(_symgen, "GUARD", np.inf)
-    assert rel_err() > 1e-8
+    assert rel_err(quadratic_model(1.0)) > 1e-8  # GUARD is read when a kernel compiles: a new model object

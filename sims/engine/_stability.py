@@ -81,19 +81,40 @@ def _lsq_maps(X, A, alpha, lam, mu):
 def lsq_second_moment_radius(X, A, *, lam, B, alpha, mu=0.0, iterations: int = POWER_ITERATIONS) -> np.ndarray:
     """Spectral radius (per data set, (K,)) of the second-moment map of SGD
     (momentum mu) on least squares with inputs X (K, n, d) and A = X'X/n
-    (module docstring), by power iteration from the identity."""
+    (module docstring), by power iteration from the identity.
+
+    The iteration runs in the eigenbasis of A (A = U diag(ev) U', inputs Z = X U,
+    S -> blockdiag(U, U)' S blockdiag(U, U)): the same iterates up to rounding (the
+    change of basis is orthogonal, so S = I stays I and every trace is kept; measured
+    <= 1e-14 relative against the iteration in the original basis), but there Mbar
+    (mu = 0) and A S A are elementwise products and the noise term two small matrix
+    products (issue 15: 2-4x faster on the quick linreg sweep, d = 16, K = 512)."""
     X = np.asarray(X, dtype=np.float64)
     K, n, d = X.shape
-    M, E = _lsq_maps(X, A, alpha, lam, mu)
-    q = M.shape[1]
+    ev, U = np.linalg.eigh(A)
+    Z = X @ U
+    Zt = np.swapaxes(Z, 1, 2)
+    AA = ev[:, :, None] * ev[:, None, :]  # A S A -> (ev ev') o S
+    if mu == 0.0:
+        m = 1.0 - lam * (ev + alpha)  # Mbar -> diag(m): Mbar S Mbar' -> (m m') o S
+        MM = m[:, :, None] * m[:, None, :]
+        q = d
+    else:
+        M, E = _lsq_maps(Z, ev[:, :, None] * np.eye(d), alpha, lam, mu)  # the block map, blocks diagonal
+        Mt = np.swapaxes(M, 1, 2)
+        ee = np.outer(E[::d, 0], E[::d, 0])  # E = e (x) I, e = (-lam, 1): E C E' = (e e') (x) C
+        q = 2 * d
     S = np.broadcast_to(np.eye(q), (K, q, q)).copy()
     rho = np.zeros(K)
     prev = np.ones(K)
     for _ in range(int(iterations)):
         St = S[:, :d, :d]
-        w = np.einsum("kni,kij,knj->kn", X, St, X)
-        C = np.einsum("kn,kni,knj->kij", w, X, X) / n - A @ St @ A
-        S = M @ S @ np.swapaxes(M, 1, 2) + (E @ C @ E.T) / B
+        w = ((Z @ St) * Z).sum(axis=2)  # z_i' S_tt z_i
+        C = (Zt * w[:, None, :]) @ Z / n - AA * St
+        if mu == 0.0:
+            S = MM * S + (lam * lam / B) * C
+        else:
+            S = M @ S @ Mt + (ee[None, :, None, :, None] * C[:, None, :, None, :]).reshape(K, q, q) / B
         tr = np.trace(S, axis1=1, axis2=2)
         tr = np.where(np.isfinite(tr) & (tr > 0), tr, np.inf)
         ratio = tr / q  # growth of the trace over one step (the previous S had trace q)

@@ -28,8 +28,12 @@ def to_jsonable(v):
     if isinstance(v, dict):
         return {str(k): to_jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
+        if all(type(x) is float for x in v):  # a trace: the common case, without a call per number
+            return [x if math.isfinite(x) else None for x in v]
         return [to_jsonable(x) for x in v]
     if isinstance(v, np.ndarray):
+        if v.dtype.kind in "biu" or (v.dtype.kind == "f" and np.isfinite(v).all()):
+            return v.tolist()  # already Python bools, ints or finite floats (issue 15: records hold long traces)
         return to_jsonable(v.tolist())
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
