@@ -122,7 +122,7 @@ def stream(seed, tag, k, m):
     return s0, s1, s2, s3
 
 
-@jit(inline="always")  # inlined in Numba's IR: the lane loops of `_kernels` vectorise only without calls
+@jit
 def next_u64(s0, s1, s2, s3):
     """One xoshiro256+ step (Blackman & Vigna): (output, new state)."""
     out = s0 + s3
@@ -167,7 +167,7 @@ def std_normal(s0, s1, s2, s3):
     return normal_slow(u, s0, s1, s2, s3)
 
 
-@jit(inline="always")
+@jit
 def normal_fast(u):
     """The Ziggurat's fast path on the draw u: (x, accepted). Bits 0-7 pick the layer,
     bits 11-63 read as a signed integer j give sign and magnitude; accepted iff |j| < k_i."""
