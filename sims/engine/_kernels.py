@@ -82,13 +82,18 @@ def quad1d(data, upd, meas, out):
 # chains advanced side by side by the lane kernels (`_quad1d_langevin_lanes`, `_glm_minibatch_lanes`): their
 # per-lane loops vectorise across chains (AVX2/AVX-512), and 32 lanes fill two 16-wide vector iterations
 LANES = 32
+Lanes = namedtuple("Lanes", "s0 s1 s2 s3 u ok z")
+Lanes.__doc__ = """Per lane: xoshiro256+ state s0..s3, scratch for the lanes' normals: draw u, accepted ok, value z."""
+Lanes1d = namedtuple("Lanes1d", "th atr ate dead a0 xb tc sd")
+Lanes1d.__doc__ = """Per lane of the 1-D Langevin kernel: theta, loss sums, diverged, drift constant, xbar, test
+centre, noise scale."""
 
 
 @jit
-def _lane_states(nl):
-    """Four state arrays and a draw array for nl lanes (`_rng.lane_normals`, `_rng.lane_index_pairs`)."""
-    return (np.empty(nl, np.uint64), np.empty(nl, np.uint64), np.empty(nl, np.uint64), np.empty(nl, np.uint64),
-            np.empty(nl, np.uint64))
+def _new_lanes(nl):
+    """`Lanes` for nl lanes."""
+    return Lanes(np.empty(nl, np.uint64), np.empty(nl, np.uint64), np.empty(nl, np.uint64), np.empty(nl, np.uint64),
+                 np.empty(nl, np.uint64), np.empty(nl, np.bool_), np.empty(nl))
 
 
 @jit
@@ -113,10 +118,10 @@ def _quad1d_langevin_lanes(c0, c1, data, upd, meas, out):
     sq_dt_B = math.sqrt(dt * (1.0 / upd.B))
     steps = lams.shape[0]
     nl = min(LANES, c1 - c0)
-    s0, s1, s2, s3, u = _lane_states(nl)
-    ok, dead = np.empty(nl, np.bool_), np.empty(nl, np.bool_)
-    th, atr, ate, z, a0, xb, tc, sd = np.empty(nl), np.empty(nl), np.empty(nl), np.empty(nl), np.empty(nl), \
-        np.empty(nl), np.empty(nl), np.empty(nl)
+    ln = _new_lanes(nl)
+    s0, s1, s2, s3 = ln.s0, ln.s1, ln.s2, ln.s3
+    c = Lanes1d(np.empty(nl), np.empty(nl), np.empty(nl), np.empty(nl, np.bool_), np.empty(nl), np.empty(nl),
+                np.empty(nl), np.empty(nl))
     kk, mm = np.empty(nl, np.int64), np.empty(nl, np.int64)
     for g0 in range(c0, c1, nl):
         real = min(nl, c1 - g0)  # lanes past the last chain repeat it and write nothing
@@ -127,28 +132,29 @@ def _quad1d_langevin_lanes(c0, c1, data, upd, meas, out):
             kk[l] = k
             mm[l] = m
             s0[l], s1[l], s2[l], s3[l] = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
-            xb[l] = data.xbar[k]
-            tc[l] = data.tcen[data.tidx[k]]
-            sd[l] = data.noise[k] * sq_dt_B
-            a0[l] = dt * h * xb[l]
-            th[l] = 0.0
-            atr[l] = 0.0
-            ate[l] = 0.0
-            dead[l] = l >= real
-        _langevin1d_group(s0, s1, s2, s3, u, ok, z, th, atr, ate, dead, a0, xb, tc, sd, h + upd.alpha, dt, lams,
-                          burnin, real)
+            c.xb[l] = data.xbar[k]
+            c.tc[l] = data.tcen[data.tidx[k]]
+            c.sd[l] = data.noise[k] * sq_dt_B
+            c.a0[l] = dt * h * c.xb[l]
+            c.th[l] = 0.0
+            c.atr[l] = 0.0
+            c.ate[l] = 0.0
+            c.dead[l] = l >= real
+        _langevin1d_group(ln, c, h + upd.alpha, dt, lams, burnin, real)
         for l in range(real):
             k = kk[l]
-            _quad1d_finish(k, mm[l], th[l], atr[l], ate[l], dead[l], steps - burnin, h, data.trs[k],
+            _quad1d_finish(k, mm[l], c.th[l], c.atr[l], c.ate[l], c.dead[l], steps - burnin, h, data.trs[k],
                            data.tconst[data.tidx[k]], out)
 
 
 @jit
-def _langevin1d_group(s0, s1, s2, s3, u, ok, z, th, atr, ate, dead, a0, xb, tc, sd, k_, dt, lams, burnin, real):
-    """All steps of one group of lanes (arrays of the lanes' size; the first `real` lanes are chains, dead
+def _langevin1d_group(ln, c, k_, dt, lams, burnin, real):
+    """All steps of one group of lanes (`Lanes`, `Lanes1d`; the first `real` lanes are chains, dead
     marks the others). A lane whose theta goes bad stops there: th, atr, ate keep that step's values, dead
     is set; it runs on with scratch values so that the other lanes' loops stay branch-free (the loops take
     their arrays as arguments: the vectoriser then sees them as distinct)."""
+    s0, s1, s2, s3, u, ok, z = ln
+    th, atr, ate, dead, a0, xb, tc, sd = c
     nl = s0.shape[0]
     fth, fatr, fate = np.empty(nl), np.empty(nl), np.empty(nl)
     for l in range(nl):
