@@ -376,3 +376,47 @@ def test_control_variate_gap_is_unbiased_and_tighter():
     assert abs(x["gap_plain"] - r.theory["gap"]) <= K_AGREE * x["gap_plain_ci95"] / 1.96
     # a wrong theory value 20% off is far outside the control-variate interval
     assert abs(s.gap - 1.2 * r.theory["gap"]) > 4 * se
+
+
+def _lane_case(kind):
+    """Kernel inputs where some chains diverge (large lr on some data sets): (kernel, chains, args)."""
+    from gapkit.sims._settings import BIG
+    from gapkit.sims.engine import _data, _kernels, _rng
+
+    K, M, n, steps = 9, 5, 12, 60
+    rng = np.random.default_rng(3)
+    lams = np.full(steps, 0.9)
+    meas = _kernels.Measure(20, 1, 7, np.uint64(_rng.seed64(5)), M)
+    if kind == "quad1d":
+        X = 3.0 * rng.standard_normal((K, n))
+        data = _kernels.QuadData(X, X.mean(1), X.var(1), np.logspace(0, 0.98 * np.log10(BIG), K),  # |growth| 1.475/step
+                                 np.zeros(1), np.ones(1), np.zeros(K, np.int64), 1.0)
+        upd = _kernels.Update(0, lams * 2.5, 1, 0.1, 0.3, 0.0, 1.0)
+        nrec, d, kern = 0, 1, _kernels._quad1d_chains
+    else:
+        X = _data.gaussian_inputs(7, K, n, 3, 0.0, 1.0) * np.linspace(0.5, 3.0, K)[:, None, None]
+        y = X.sum(axis=2)
+        A = np.einsum("kni,knj->kij", X, X) / n
+        c, q = np.einsum("kni,kn->ki", X, y) / n, (y * y).mean(1)
+        data = _kernels.GlmData(X, y, False, A, c, q, A, c, q, X, y, np.arange(K))
+        upd = _kernels.Update(2 if kind == "momentum" else 1, lams, 3, 0.1, 0.3, 0.5, 1.0)
+        nrec, d, kern = 8, 3, _kernels._glm_chains
+    out = _kernels.Outputs(np.empty((K, M)), np.empty((K, M)), np.zeros((K, M), np.bool_), np.empty((K, M, d)),
+                           np.full((K, M, nrec), np.nan), np.full((K, M, nrec), np.nan),
+                           np.full((K, M, nrec, d), np.nan))
+    return kern, K * M, (data, upd, meas, out)
+
+
+@pytest.mark.parametrize("kind", ["quad1d"])
+def test_lanes_in_lockstep_equal_chains_run_alone(kind):
+    """The lane kernels advance up to LANES chains together; each chain's outputs are the bits it gets when
+    run alone (a block of one chain: one lane), diverged chains and the padded last group included."""
+    kern, n, args = _lane_case(kind)
+    kern(0, n, *args)  # one block: groups of LANES lanes, the last one padded
+    together = [np.array(a, copy=True) for a in args[3]]
+    for ch in range(n):
+        kern(ch, ch + 1, *args)
+    div = args[3].div
+    assert 0 < div.sum() < div.size  # some chains diverge, not all
+    for a, b in zip(together, args[3]):
+        np.testing.assert_array_equal(a, b)

@@ -17,6 +17,8 @@ The C reference (sims/csrc/bench_ref.c) is compiled at benchmark time with
 for its Box-Muller normals); it is skipped, with a message, when no compiler
 is found. W1's C normals are a SIMD Box-Muller (the fastest C route for
 one-normal-per-step lanes); W2's are the same Ziggurat as the Numba kernels.
+W1's Numba kernel (`_kernels._quad1d_langevin_lanes`) advances 32 chains in lockstep per group,
+IEEE arithmetic (no fastmath), the same bits as chain by chain; W2's runs chain by chain.
 """
 from __future__ import annotations
 

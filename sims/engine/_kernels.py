@@ -79,26 +79,138 @@ def quad1d(data, upd, meas, out):
     run_blocks(_quad1d_chains, data.x.shape[0] * meas.M, data, upd, meas, out)
 
 
+# chains advanced side by side by the lane kernels (`_quad1d_langevin_lanes`, `_glm_minibatch_lanes`): their
+# per-lane loops vectorise across chains (AVX2/AVX-512), and 32 lanes fill two 16-wide vector iterations
+LANES = 32
+Lanes = namedtuple("Lanes", "s0 s1 s2 s3 u ok z")
+Lanes.__doc__ = """Per lane: xoshiro256+ state s0..s3, scratch for the lanes' normals: draw u, accepted ok, value z."""
+Lanes1d = namedtuple("Lanes1d", "th atr ate dead a0 xb tc sd")
+Lanes1d.__doc__ = """Per lane of the 1-D Langevin kernel: theta, loss sums, diverged, drift constant, xbar, test
+centre, noise scale."""
+
+
 @jit
-def _quad1d_langevin(th, xb, tc, sd, k_, h, dt, lams, burnin, st):
-    """The hot path of Langevin ensembles (bench W1): no branches but divergence. Returns
-    (theta, sum of (theta - xbar)^2, sum of (theta - tcen)^2, diverged)."""
-    s0, s1, s2, s3 = st
-    atr = 0.0
-    ate = 0.0
-    a0 = dt * h * xb
+def _new_lanes(nl):
+    """`Lanes` for nl lanes."""
+    return Lanes(np.empty(nl, np.uint64), np.empty(nl, np.uint64), np.empty(nl, np.uint64), np.empty(nl, np.uint64),
+                 np.empty(nl, np.uint64), np.empty(nl, np.bool_), np.empty(nl))
+
+
+@jit
+def _quad1d_finish(k, m, th, atr, ate, bad, cnt, h, ts, tk, out):
+    """Write chain (k, m)'s outputs (1-D quadratic): final theta, divergence, time-averaged losses (nan if diverged)."""
+    out.theta[k, m, 0] = th
+    out.div[k, m] = bad
+    if bad or cnt <= 0:
+        out.train[k, m] = np.nan
+        out.test[k, m] = np.nan
+    else:
+        out.train[k, m] = 0.5 * h * (atr / cnt + ts)
+        out.test[k, m] = 0.5 * h * (ate / cnt + tk)
+
+
+@jit
+def _quad1d_langevin_lanes(c0, c1, data, upd, meas, out):
+    """The hot path of Langevin ensembles (bench W1; no records): chains c0, ..., c1 - 1, LANES at a time in
+    lockstep (`_langevin1d_group`), one stream per lane. Per chain the same draws and the same arithmetic in
+    the same order as the general loop of `_quad1d_chains`, so the same bits."""
+    h, lams, dt, burnin, M = data.h, upd.lams, upd.dt, meas.burnin, meas.M
+    sq_dt_B = math.sqrt(dt * (1.0 / upd.B))
+    steps = lams.shape[0]
+    nl = min(LANES, c1 - c0)
+    ln = _new_lanes(nl)
+    s0, s1, s2, s3 = ln.s0, ln.s1, ln.s2, ln.s3
+    c = Lanes1d(np.empty(nl), np.empty(nl), np.empty(nl), np.empty(nl, np.bool_), np.empty(nl), np.empty(nl),
+                np.empty(nl), np.empty(nl))
+    kk, mm = np.empty(nl, np.int64), np.empty(nl, np.int64)
+    for g0 in range(c0, c1, nl):
+        real = min(nl, c1 - g0)  # lanes past the last chain repeat it and write nothing
+        for l in range(nl):
+            ch = g0 + min(l, real - 1)
+            k = ch // M
+            m = ch - k * M
+            kk[l] = k
+            mm[l] = m
+            s0[l], s1[l], s2[l], s3[l] = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
+            c.xb[l] = data.xbar[k]
+            c.tc[l] = data.tcen[data.tidx[k]]
+            c.sd[l] = data.noise[k] * sq_dt_B
+            c.a0[l] = dt * h * c.xb[l]
+            c.th[l] = 0.0
+            c.atr[l] = 0.0
+            c.ate[l] = 0.0
+            c.dead[l] = l >= real
+        _langevin1d_group(ln, c, h + upd.alpha, dt, lams, burnin, real)
+        for l in range(real):
+            k = kk[l]
+            _quad1d_finish(k, mm[l], c.th[l], c.atr[l], c.ate[l], c.dead[l], steps - burnin, h, data.trs[k],
+                           data.tconst[data.tidx[k]], out)
+
+
+@jit
+def _langevin1d_group(ln, c, k_, dt, lams, burnin, real):
+    """All steps of one group of lanes (`Lanes`, `Lanes1d`; the first `real` lanes are chains, dead
+    marks the others). A lane whose theta goes bad stops there: th, atr, ate keep that step's values, dead
+    is set; it runs on with scratch values so that the other lanes' loops stay branch-free (the loops take
+    their arrays as arguments: the vectoriser then sees them as distinct)."""
+    s0, s1, s2, s3, u, ok, z = ln
+    th, atr, ate, dead, a0, xb, tc, sd = c
+    nl = s0.shape[0]
+    fth, fatr, fate = np.empty(nl), np.empty(nl), np.empty(nl)
+    for l in range(nl):
+        fth[l] = th[l]
+    live = real
     for t in range(lams.shape[0]):
         lt = lams[t]
-        z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
-        th = th * (1.0 - lt * dt * k_) + lt * (a0 + sd * z)
-        if _bad(th):
-            return th, atr, ate, True
+        a = 1.0 - lt * dt * k_
+        # one normal per lane (`_rng.std_normal` on each lane's stream): the Ziggurat's fast path for
+        # all lanes in one vectorised loop, then the rare rejected lanes one by one
+        nok = 0
+        for l in range(nl):
+            x, s0[l], s1[l], s2[l], s3[l] = _rng.next_u64(s0[l], s1[l], s2[l], s3[l])
+            u[l] = x
+            zl, o = _rng.normal_fast(x)
+            z[l] = zl
+            ok[l] = o
+            nok += np.int64(o)
+        if nok < nl:
+            for l in range(nl):
+                if not ok[l]:
+                    z[l], s0[l], s1[l], s2[l], s3[l] = _rng.normal_slow(u[l], s0[l], s1[l], s2[l], s3[l])
+        nbad = 0
         if t >= burnin:
-            e = th - xb
-            f = th - tc
-            atr += e * e
-            ate += f * f
-    return th, atr, ate, False
+            for l in range(nl):
+                x = th[l] * a + lt * (a0[l] + sd[l] * z[l])
+                th[l] = x
+                bd = not (abs(x) <= BIG)
+                nbad += np.int64(bd)
+                e = x - xb[l]
+                f = x - tc[l]
+                atr[l] = atr[l] if bd else atr[l] + e * e
+                ate[l] = ate[l] if bd else ate[l] + f * f
+        else:
+            for l in range(nl):
+                x = th[l] * a + lt * (a0[l] + sd[l] * z[l])
+                th[l] = x
+                nbad += np.int64(not (abs(x) <= BIG))
+        if nbad > 0:
+            for l in range(nl):
+                if _bad(th[l]):
+                    if not dead[l]:
+                        dead[l] = True
+                        fth[l] = th[l]
+                        fatr[l] = atr[l]
+                        fate[l] = ate[l]
+                        if l < real:
+                            live -= 1
+                    th[l] = 0.0
+            if live == 0:
+                break
+    for l in range(real):
+        if dead[l]:
+            th[l] = fth[l]
+            atr[l] = fatr[l]
+            ate[l] = fate[l]
 
 
 @jit
@@ -114,6 +226,9 @@ def _quad1d_chains(c0, c1, data, upd, meas, out):
     sq_dt_B = math.sqrt(dt * invB)
     nrec = out.tr_train.shape[2]
     M = meas.M
+    if algo == 0 and nrec == 0:
+        _quad1d_langevin_lanes(c0, c1, data, upd, meas, out)
+        return
     for ch in range(c0, c1):
         k = ch // M
         m = ch - k * M
@@ -130,10 +245,7 @@ def _quad1d_chains(c0, c1, data, upd, meas, out):
         ate = 0.0
         bad = False
         k_ = h + alpha
-        fast = algo == 0 and nrec == 0
-        if fast:
-            th, atr, ate, bad = _quad1d_langevin(th, xb, tc, sd, k_, h, dt, lams, burnin, (s0, s1, s2, s3))
-        for t in range(steps if not fast else 0):
+        for t in range(steps):
             lt = lams[t]
             # written as th * a + b so the loop-carried dependency is one multiply-add
             # (no fastmath: the compiler may not reassociate, and latency bounds the speed)
@@ -174,15 +286,7 @@ def _quad1d_chains(c0, c1, data, upd, meas, out):
                     out.tr_train[k, m, r] = 0.5 * h * (e * e + ts)
                     out.tr_test[k, m, r] = 0.5 * h * (f * f + tk)
                     out.tr_theta[k, m, r, 0] = th
-        cnt = steps - burnin
-        out.theta[k, m, 0] = th
-        out.div[k, m] = bad
-        if bad or cnt <= 0:
-            out.train[k, m] = np.nan
-            out.test[k, m] = np.nan
-        else:
-            out.train[k, m] = 0.5 * h * (atr / cnt + ts)
-            out.test[k, m] = 0.5 * h * (ate / cnt + tk)
+        _quad1d_finish(k, m, th, atr, ate, bad, steps - burnin, h, ts, tk, out)
 
 
 # ---------------------------------------------------------------- quadratic, d-dim

@@ -39,6 +39,8 @@ __all__ = [
     "uniform01",
     "std_normal",
     "index_pair",
+    "normal_fast",
+    "normal_slow",
     "normals",
     "uniforms",
     "seed64",
@@ -157,17 +159,25 @@ def std_normal(s0, s1, s2, s3):
     """A standard normal by the 256-layer Ziggurat (see module docstring).
 
     Only the fast path (~99% of draws) is here, so the compiler inlines it into
-    the kernels' loops; rejections go to `_normal_slow`."""
+    the kernels' loops; rejections go to `normal_slow`."""
     u, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
-    i = u & _MASK8
-    j = np.int64(u) >> _I11  # arithmetic shift: signed 53-bit integer
-    if abs(j) < _ZK[i]:
-        return float(j) * _ZW[i], s0, s1, s2, s3
-    return _normal_slow(u, s0, s1, s2, s3)
+    z, ok = normal_fast(u)
+    if ok:
+        return z, s0, s1, s2, s3
+    return normal_slow(u, s0, s1, s2, s3)
 
 
 @jit
-def _normal_slow(u, s0, s1, s2, s3):
+def normal_fast(u):
+    """The Ziggurat's fast path on the draw u: (x, accepted). Bits 0-7 pick the layer,
+    bits 11-63 read as a signed integer j give sign and magnitude; accepted iff |j| < k_i."""
+    i = u & _MASK8
+    j = np.int64(u) >> _I11  # arithmetic shift: signed 53-bit integer
+    return float(j) * _ZW[i], abs(j) < _ZK[i]
+
+
+@jit
+def normal_slow(u, s0, s1, s2, s3):
     """Wedges and tail of the Ziggurat for the draw u that missed the fast path;
     on rejection, whole new draws until one is accepted."""
     while True:
