@@ -99,6 +99,7 @@ def _ensemble_bench(device, dtype, E, steps, B, repeats, seed):
         idx = torch.randint(n, (E, r.S, B), generator=torch_generator(seed))
         ts = _timed(lambda: r.epoch(0, idx), device, repeats)
         out[name] = _stats(ts, E * r.S * B)
+        out[name]["gradient"] = getattr(r, "gradient", "autograd, one member at a time")
     out["speedup"] = out["vmap"]["samples_per_s"] / out["loop"]["samples_per_s"]
     out["config"] = {"model": "mlp", "hidden": [100, 100], "dataset": "mnist1d", "members": E, "batch": B,
                      "steps": steps, "dtype": dtype}

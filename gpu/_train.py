@@ -371,6 +371,7 @@ class _VmapRunner(_Runner):
 
         self.grad_fn = grad_fn
         fast = _mlp_fast_path(base, loss)
+        self.gradient = "autograd under vmap" if fast is None else "explicit MLP backpropagation"
         if fast is not None:
             self.fwd, self.grad_fn = fast
 
