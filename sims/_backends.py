@@ -231,7 +231,8 @@ def _print_numba_bench(res: dict) -> None:
     for w in res.get("workloads", []):
         print(f"  {w['name']}: {w['desc']}: {w['throughput'] / 1e6:.1f} M chain-steps/s "
               f"(min {w['throughput_min'] / 1e6:.1f}, max {w['throughput_max'] / 1e6:.1f}); "
-              f"x NumPy {f(w['ratio_vs_numpy'])}, x C {f(w['ratio_vs_c'])}")
+              f"x NumPy {f(w['ratio_vs_numpy'])}, x C {f(w['ratio_vs_c'])}"
+              + (f"\n      kernel: {w['kernel']}" if w.get("kernel") else ""))
 
 
 def _compile_numba_model(model: str, dim: int) -> None:

@@ -420,3 +420,72 @@ def test_lanes_in_lockstep_equal_chains_run_alone(kind):
     assert 0 < div.sum() < div.size  # some chains diverge, not all
     for a, b in zip(together, args[3]):
         np.testing.assert_array_equal(a, b)
+
+
+def _glm_case(p, algo, logistic, beta, B, rec, stride, lr, seed=5):
+    """GLM kernel inputs on random data (K = 3 data sets, M = 4 chains, 60 steps; lr 3 diverges)."""
+    from gapkit.sims.engine import _kernels, _rng
+
+    rng = np.random.default_rng(seed + 7 * p + B)
+    K, M, n, steps = 3, 4, 13, 60
+    X = rng.standard_normal((K, n, p))
+    y = np.sign(rng.standard_normal((K, n))) if logistic else X.sum(2) + rng.standard_normal((K, n))
+    Xt = rng.standard_normal((2, 9, p))
+    yt = np.sign(rng.standard_normal((2, 9))) if logistic else Xt.sum(2)
+    A, At = np.einsum("kni,knj->kij", X, X) / n, np.einsum("kni,knj->kij", Xt, Xt) / 9
+    c, ct = np.einsum("kni,kn->ki", X, y) / n, np.einsum("kni,kn->ki", Xt, yt) / 9
+    lams = lr * np.cos(np.pi * np.arange(steps) / (2 * steps)) if stride > 1 else np.full(steps, lr)
+    data = _kernels.GlmData(X, y, logistic, A, c, (y * y).mean(1), At, ct, (yt * yt).mean(1), Xt, yt,
+                            np.array([0, 1, 0]))
+    upd = _kernels.Update(algo, lams, B, 0.1, beta, 0.6 if algo == 2 else 0.0, 1.0)
+    meas = _kernels.Measure(20, stride, max(rec, 1), np.uint64(_rng.seed64(seed)), M)
+    nrec = steps // rec if rec else 0
+
+    def out():
+        return _kernels.Outputs(np.empty((K, M)), np.empty((K, M)), np.zeros((K, M), np.bool_),
+                                np.empty((K, M, p)), np.full((K, M, nrec), -1.0), np.full((K, M, nrec), -1.0),
+                                np.full((K, M, nrec, p), -1.0))
+
+    return data, upd, meas, out
+
+
+@pytest.mark.parametrize("p", [3, 10])
+def test_fixed_p_glm_kernel_gives_the_generic_kernels_bits(p):
+    """`_glm_minibatch_fixed` (p known at compile time, SLP-vectorised) must give exactly the bits of
+    `_glm_chains` -- outputs, records, divergence -- so which one `glm` picks never shows in a result:
+    sgd and momentum, least squares and logistic, with and without beta noise, odd and even batches,
+    records, a loss stride with a cosine schedule, diverging chains (lr 3)."""
+    import itertools
+
+    from gapkit.sims.engine import _kernels
+    from gapkit.sims.engine._jit import run_blocks, specialised
+
+    zero = (0.0,) * p
+    diverged = 0
+    for algo, logistic, beta, B, rec, stride, lr in itertools.product((1, 2), (False, True), (0.0, 0.3), (1, 8),
+                                                                      (0, 7), (1, 3), (0.05, 3.0)):
+        data, upd, meas, mk = _glm_case(p, algo, logistic, beta, B, rec, stride, lr)
+        n = data.X.shape[0] * meas.M
+        ref, got = mk(), mk()
+        run_blocks(_kernels._glm_chains, n, data, upd, meas, ref)
+        kernel = _kernels._glm_minibatch_fixed(logistic)
+        run_blocks(specialised(kernel, 0, n, data, upd, meas, got, zero), n, data, upd, meas, got, zero)
+        for f, a, b in zip(ref._fields, ref, got):
+            assert np.array_equal(a, b, equal_nan=True), (f, algo, logistic, beta, B, rec, stride, lr)
+        diverged += int(ref.div.sum())
+    assert 0 < diverged  # the divergence path is exercised
+
+
+def test_glm_picks_the_fixed_p_kernel_only_where_it_applies():
+    """`glm` runs the fixed-p kernel for the minibatch algorithms at p <= FIXED_P_MAX on runs of at least
+    FIXED_MIN_WORK chain-steps (the bench's W2: p = 10, 256 x 16 chains x 2,000 steps), else the generic."""
+    from gapkit.sims.engine import _kernels
+    from gapkit.sims.engine._bench import WORKLOADS
+
+    w = WORKLOADS["W2"]
+    big = w["K"] * w["M"] * w["steps"]
+    assert _kernels.glm_kernel(w["d"], _kernels.ALGOS["sgd"], big) == "fixed"
+    assert _kernels.glm_kernel(w["d"], _kernels.ALGOS["momentum"], big) == "fixed"
+    assert _kernels.glm_kernel(w["d"], _kernels.ALGOS["langevin"], big) == "generic"
+    assert _kernels.glm_kernel(_kernels.FIXED_P_MAX + 1, _kernels.ALGOS["sgd"], big) == "generic"
+    assert _kernels.glm_kernel(w["d"], _kernels.ALGOS["sgd"], _kernels.FIXED_MIN_WORK - 1) == "generic"

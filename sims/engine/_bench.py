@@ -18,7 +18,9 @@ for its Box-Muller normals); it is skipped, with a message, when no compiler
 is found. W1's C normals are a SIMD Box-Muller (the fastest C route for
 one-normal-per-step lanes); W2's are the same Ziggurat as the Numba kernels.
 W1's Numba kernel (`_kernels._quad1d_langevin_lanes`) advances 32 chains in lockstep per group,
-IEEE arithmetic (no fastmath), the same bits as chain by chain; W2's runs chain by chain.
+IEEE arithmetic (no fastmath), the same bits as chain by chain. W2's runs chain by chain in the
+kernel `_kernels.glm` picks for this run (`glm_kernel`, recorded as "kernel"): `_glm_minibatch_fixed`,
+compiled for p = 10 (parameters in registers, SLP-vectorised, the same bits as the generic kernel).
 """
 from __future__ import annotations
 
@@ -224,6 +226,16 @@ def _w2_c(w, data, seed, threads, lib):
     return go
 
 
+def _kernel_name(name, w):
+    """The Numba kernel a workload runs."""
+    from . import _kernels
+
+    if name == "W1":
+        return "_quad1d_langevin_lanes (32 chains in lockstep)"
+    pick = _kernels.glm_kernel(w["d"], _kernels.ALGOS["sgd"], w["K"] * w["M"] * w["steps"])
+    return f"_glm_minibatch_fixed (compiled for p = {w['d']})" if pick == "fixed" else "_glm_chains (generic p)"
+
+
 _IMPL = {"W1": (_w1_data, _w1_numba, _w1_numpy, _w1_c), "W2": (_w2_data, _w2_numba, _w2_numpy, _w2_c)}
 
 
@@ -272,7 +284,7 @@ def run_bench(*, quick=False, repeats=3, threads=2, seed=0, numpy=True, c=True, 
             mk_data, f_nb, f_np, f_c = _IMPL[name]
             data = mk_data(w, seed)
             rec = {"name": name, "desc": w["desc"], "config": {k: v for k, v in w.items() if k != "desc"},
-                   "chain_steps": work}
+                   "chain_steps": work, "kernel": _kernel_name(name, w)}
             say(f"{name}: numba ...")
             nb = _stats(_time(f_nb(w, data, seed, threads), repeats), work)
             rec.update(nb)

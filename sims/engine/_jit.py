@@ -25,7 +25,7 @@ import threading
 
 import numba
 
-__all__ = ["jit", "run_blocks", "first_compile", "BLOCKS_PER_THREAD"]
+__all__ = ["jit", "run_blocks", "first_compile", "specialised", "BLOCKS_PER_THREAD"]
 
 _OPTIONS = dict(cache=True, error_model="numpy", fastmath=False, nogil=True)
 
@@ -74,3 +74,30 @@ def first_compile(kernel) -> bool:
     (jit disabled, or a Numba version that does not expose its cache object)."""
     path = getattr(getattr(getattr(kernel, "_cache", None), "_cache_file", None), "_index_path", None)
     return bool(path) and not os.path.exists(path)
+
+
+def specialised(kernel, *args):
+    """`kernel` (a `jit` dispatcher), compiled for the types of `args` with LLVM's SLP vectoriser on.
+
+    Numba leaves SLP vectorisation off by default (numba#8852, after miscompilations in
+    older LLVMs); a kernel whose unrolled per-coordinate loops gain from it turns it on for
+    its own compilation only, here: the flag is read when the compiled library is
+    optimised, under Numba's compiler lock, and restored after. SLP keeps IEEE semantics
+    (no reassociation), and each such kernel is tested bit for bit against its generic
+    counterpart. An overload compiled (or loaded from the on-disk cache, where it was
+    stored compiled this way) earlier is reused. Returns `kernel`."""
+    from numba.core import config
+    from numba.core.compiler_lock import global_compiler_lock
+
+    sig = tuple(kernel.typeof_pyval(a) for a in args)
+    if sig in kernel.overloads:
+        return kernel
+    with global_compiler_lock:
+        if sig not in kernel.overloads:
+            old = config.SLP_VECTORIZE
+            config.SLP_VECTORIZE = 1
+            try:
+                kernel.compile(sig)
+            finally:
+                config.SLP_VECTORIZE = old
+    return kernel
