@@ -7,6 +7,14 @@ from __future__ import annotations
 
 import os
 
+# Under pytest-xdist (the README's test command runs 2 workers) each worker keeps BLAS, OpenMP and
+# torch to one thread: two workers with two spinning pool threads each would oversubscribe the cores
+# (measured: the suite's CPU time rose from 319 s to 563 s). Numba's kernel threads are set apart
+# (NUMBA_NUM_THREADS, untouched); no result depends on any thread count.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
 import matplotlib
 import pytest
 from hypothesis import HealthCheck, settings
@@ -29,7 +37,26 @@ def _cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+# Parallel runs (pytest-xdist, `-n 2 --dist loadgroup`, the README's test command): the catalogue
+# providers run once per session and their rows are shared by every test that judges them
+# (`test_catalogue_all.judged_twice`); those tests form one group, so one worker runs the providers
+# once and the others take the rest.
+CATALOGUE_GROUP = "catalogue-providers"
+
+
+def _runs_catalogue_providers(item) -> bool:
+    """Whether the test, or a fixture it uses, calls `judged_twice` (it names it in its code)."""
+    fns = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info is not None else ()):
+        fns.extend(d.func for d in defs)
+    return any("judged_twice" in getattr(getattr(f, "__code__", None), "co_names", ()) for f in fns)
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _runs_catalogue_providers(item):
+            item.add_marker(pytest.mark.xdist_group(CATALOGUE_GROUP))
     skip_gpu = pytest.mark.skip(reason="needs CUDA (torch.cuda.is_available() is False)")
     have_cuda = None
     for item in items:

@@ -33,19 +33,13 @@ def judged():
     return rows, wrong
 
 
-@pytest.fixture(scope="module")
-def rows_ok(judged):
+def test_all_pass(judged):
+    """Every judged exact-identity row passes (their time is the benchmarks' business, not a test's)."""
     rows = judged[0]
-    return rows, sum(r.seconds for r in rows)  # run_checks times each provider (split over its rows)
-
-
-def test_all_pass_and_quick(rows_ok):
-    rows, seconds = rows_ok
     judged = [r for r in rows if r.verdict != INFO]
     assert len(judged) >= 12
     bad = [(r.id, r.verdict, r.note) for r in judged if r.verdict != "PASS"]
     assert not bad, bad
-    assert seconds < 30.0
     ids = {r.id for r in rows}
     for want in ("eq02.identity.universe", "eq05.identity.universe_shift", "eq06.gap_identity.universe",
                  "eq07.bound.universe", "eq09.potential_gap.universe", "eq21.sgd_potential_gap.universe",
@@ -60,8 +54,8 @@ def test_wrong_theory_fails_every_judged_row(judged):
     assert judged and all(r.verdict == "FAIL" for r in judged), [(r.id, r.verdict) for r in judged]
 
 
-def test_undefined_rows_report_none(rows_ok):
-    rows, _ = rows_ok
+def test_undefined_rows_report_none(judged):
+    rows = judged[0]
     r = next(r for r in rows if r.id == "eq10.lognormal_rhobar.quadratic1d")
     assert r.measured is None and "undefined (Zbar = inf)" in r.note
     r = next(r for r in rows if r.id == "eq09.loss_gap_negative.universe")
