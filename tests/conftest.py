@@ -54,9 +54,13 @@ def _runs_catalogue_providers(item) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    grouped = {id(item) for item in items if _runs_catalogue_providers(item)}
     for item in items:
-        if _runs_catalogue_providers(item):
+        if id(item) in grouped:
             item.add_marker(pytest.mark.xdist_group(CATALOGUE_GROUP))
+    # the group first (stable: the rest keeps its order): it is the longest unit of work, and a worker
+    # that starts it last would leave the other idle at the end
+    items.sort(key=lambda item: id(item) not in grouped)
     skip_gpu = pytest.mark.skip(reason="needs CUDA (torch.cuda.is_available() is False)")
     have_cuda = None
     for item in items:

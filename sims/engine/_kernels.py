@@ -462,20 +462,37 @@ def glm_kernel(p: int, algo: int, chain_steps: int) -> str:
 
 
 @jit
-def _glm_due(t, burnin, stride, rec, nrec):
-    """After update t: (a measured step: t >= burnin, every stride-th; its record slot, nrec if none)."""
-    measure = t >= burnin and (t - burnin) % stride == 0
-    r = (t + 1) // rec - 1 if nrec > 0 and (t + 1) % rec == 0 else nrec
-    return measure, r
+def _glm_due(t, tm, tr, r, nrec):
+    """After update t, with tm the next measured step and tr the next record step (of slot r): (whether t
+    is measured; its record slot, nrec if none). Measured steps are burnin, burnin + stride, ...; record
+    slot r is step (r + 1) rec - 1. Counters, not a modulo per step (an integer division costs more than
+    a step's other bookkeeping)."""
+    return t == tm, (r if r < nrec and t == tr else nrec)
+
+
+@jit
+def _glm_next(measure, rr, tm, tr, r, stride, rec, nrec):
+    """The counters of `_glm_due` after a step that was measured (measure) or recorded (rr < nrec)."""
+    if measure:
+        tm += stride
+    if rr < nrec:
+        r += 1
+        tr += rec
+    return tm, tr, r
 
 
 @jit
 def _any_bad(w):
     """Whether a coordinate of w (array or tuple) is non-finite or too large (`_bad`)."""
-    ok = True
+    s = 0.0
     for i in range(len(w)):
-        ok &= abs(w[i]) <= BIG  # no branch per coordinate (vectorises)
-    return not ok
+        s += abs(w[i])
+    if s <= BIG:  # then every |w_i| <= BIG: rounded partial sums of non-negative terms never fall below a term
+        return False  # (and a nan or inf coordinate makes s nan or inf); a compare per coordinate costs more
+    for i in range(len(w)):
+        if _bad(w[i]):
+            return True
+    return False
 
 
 @jit
@@ -539,6 +556,7 @@ def _glm_chains(c0, c1, data, upd, meas, out):
         kt = data.tidx[k]
         w, v, g, nz = np.zeros(p), np.zeros(p), np.empty(p), np.empty(p)
         acc, bad = (0.0, 0.0, 0), False
+        tm, tr, slot = burnin, rec - 1, 0  # the next measured step, the next record step and its slot
         for t in range(steps):
             lt = lams[t]
             for i in range(p):
@@ -586,9 +604,10 @@ def _glm_chains(c0, c1, data, upd, meas, out):
                     else:
                         v[i] = mu * v[i] + gi + alpha * w[i]
                         w[i] -= lt * v[i]
-            measure, r = _glm_due(t, burnin, stride, rec, nrec)
-            if measure or r < nrec:
-                bad, acc = _glm_observe(w, k, m, kt, measure, r, data, out, acc)
+            measure, rr = _glm_due(t, tm, tr, slot, nrec)
+            if measure or rr < nrec:
+                bad, acc = _glm_observe(w, k, m, kt, measure, rr, data, out, acc)
+                tm, tr, slot = _glm_next(measure, rr, tm, tr, slot, stride, rec, nrec)
             else:
                 bad = _any_bad(w)
             if bad:
@@ -637,6 +656,7 @@ def _fixed_kernel(logistic):
             kt = data.tidx[k]
             w, v = zero, zero
             acc, bad = (0.0, 0.0, 0), False
+            tm, tr, slot = burnin, rec - 1, 0  # the next measured step, the next record step and its slot
             for t in range(steps):
                 lt = lams[t]
                 g = zero
@@ -669,11 +689,12 @@ def _fixed_kernel(logistic):
                 else:
                     for i in range(p):
                         w = tuple_setitem(w, i, w[i] - lt * (g[i] + alpha * w[i]))
-                measure, r = _glm_due(t, burnin, stride, rec, nrec)
-                if measure or r < nrec:
+                measure, rr = _glm_due(t, tm, tr, slot, nrec)
+                if measure or rr < nrec:
                     for i in range(p):
                         wa[i] = w[i]
-                    bad, acc = _glm_observe(wa, k, m, kt, measure, r, data, out, acc)
+                    bad, acc = _glm_observe(wa, k, m, kt, measure, rr, data, out, acc)
+                    tm, tr, slot = _glm_next(measure, rr, tm, tr, slot, stride, rec, nrec)
                 else:
                     bad = _any_bad(w)
                 if bad:

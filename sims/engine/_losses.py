@@ -62,7 +62,7 @@ def glm_phi(a, y, logistic):
     return 0.5 * (r * r)
 
 
-@jit
+@jit(inline="always")  # inlined where it is called, so a constant `logistic` removes the branch
 def glm_dphi(a, y, logistic):
     """d phi / d a: a - y (least squares) or -y sigmoid(-y a) (logistic, y = +-1)."""
     if logistic:
