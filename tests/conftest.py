@@ -29,27 +29,6 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile(os.environ.get("GAPKIT_HYPOTHESIS_PROFILE", "ci"))
 
 
-_WARMUP = None
-
-
-def pytest_configure(config):
-    """On the xdist controller: compile the simulators into Numba's on-disk cache once, in a process of
-    its own, while the workers collect (on a cold cache each worker would compile the same kernels)."""
-    global _WARMUP
-    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", None):
-        return
-    import subprocess
-    import sys
-
-    _WARMUP = subprocess.Popen([sys.executable, "-c", "from gapkit.sims._backends import _compile_numba_kernels as f; f()"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def pytest_unconfigure(config):
-    if _WARMUP is not None:
-        _WARMUP.wait()
-
-
 def _cuda_available() -> bool:
     try:
         import torch
