@@ -628,7 +628,7 @@ def _glm_minibatch_fixed(logistic: bool):
 
 
 def _fixed_kernel(logistic):
-    """`_glm_chains` for the minibatch algorithms (sgd; momentum if `momentum`) with p = len(zero)
+    """`_glm_chains` for the minibatch algorithms (sgd and momentum) with p = len(zero)
     parameters known at compile time: theta, the momentum and the minibatch gradient are tuples
     (registers; the loops over coordinates unrolled), compiled with the SLP vectoriser
     (`_jit.specialised`). The loss (`logistic`) is a compile-time switch (a constant of the closure,
