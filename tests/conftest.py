@@ -53,7 +53,8 @@ def _runs_catalogue_providers(item) -> bool:
     return any("judged_twice" in getattr(getattr(f, "__code__", None), "co_names", ()) for f in fns)
 
 
-def pytest_collection_modifyitems(config, items):
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group marks (tests/conftest.py is
+def pytest_collection_modifyitems(config, items):  # loaded before xdist's worker plugin, so it would run after it)
     grouped = {id(item) for item in items if _runs_catalogue_providers(item)}
     for item in items:
         if id(item) in grouped:
