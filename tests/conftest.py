@@ -40,7 +40,9 @@ def _cuda_available() -> bool:
 # Parallel runs (pytest-xdist, `-n 2 --dist loadgroup`, the README's test command): the catalogue
 # providers run once per session and their rows are shared by every test that judges them
 # (`test_catalogue_all.judged_twice`); those tests form one group, so one worker runs the providers
-# once and the others take the rest.
+# once and the others take the rest. Two more groups share work the same way, marked in their files:
+# "symbolic-kernels" (SymbolicModel kernels compiled once per process, `_symbolic._by_source`) and
+# "notebooks" (one Jupyter kernel).
 CATALOGUE_GROUP = "catalogue-providers"
 
 
@@ -59,9 +61,10 @@ def pytest_collection_modifyitems(config, items):  # loaded before xdist's worke
     for item in items:
         if id(item) in grouped:
             item.add_marker(pytest.mark.xdist_group(CATALOGUE_GROUP))
-    # the group first (stable: the rest keeps its order): it is the longest unit of work, and a worker
-    # that starts it last would leave the other idle at the end
-    items.sort(key=lambda item: id(item) not in grouped)
+    # the groups first, the catalogue's before the others (stable: the rest keeps its order): they are the
+    # longest units of work (the catalogue providers, the symbolic kernels, the notebooks' kernel), and a
+    # worker that starts one last would leave the other idle at the end
+    items.sort(key=lambda item: 0 if id(item) in grouped else 1 if item.get_closest_marker("xdist_group") else 2)
     skip_gpu = pytest.mark.skip(reason="needs CUDA (torch.cuda.is_available() is False)")
     have_cuda = None
     for item in items:

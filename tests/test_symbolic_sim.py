@@ -25,6 +25,10 @@ from gapkit.theory._symbolic import SymbolicModel, quadratic_model
 
 t, x = sp.symbols("t x", real=True)
 
+# one worker runs the module (and the symbolic bench, tests/test_bench.py): a model compiled for one test is
+# reused by the next that builds the same one (`_symbolic._by_source`), instead of compiled on both workers
+pytestmark = pytest.mark.xdist_group("symbolic-kernels")
+
 
 @pytest.fixture(scope="module")
 def quad():
@@ -176,3 +180,18 @@ def test_loss_moments_fall_back_where_they_cancel(monkeypatch, quad):
     assert rel_err(quad) <= 1e-8  # the module's quadratic (its minibatch kernel is compiled once, with GUARD)
     monkeypatch.setattr(_symgen, "GUARD", np.inf)
     assert rel_err(quadratic_model(1.0)) > 1e-8  # GUARD is read when a kernel compiles: a new model object
+
+
+def test_the_same_model_built_again_reuses_its_compiled_chain_loop(quad):
+    """A second model object with the same printout (the same model built again) runs the chain loop compiled
+    for the first (`_symbolic._by_source`), with the same numbers; a different model compiles its own."""
+    from gapkit.sims.engine import _symbolic
+
+    common = dict(algo="sgd", n=8, lr=0.1, datasets=3, chains=2, seed=3, steps=50, test_size=8)
+    first = simulate(model=quad, **common).arrays["theta_final"]
+    before = {id(v) for v in _symbolic._BY_SOURCE.values()}
+    again = simulate(model=quadratic_model(1.0), **common).arrays["theta_final"]
+    assert {id(v) for v in _symbolic._BY_SOURCE.values()} <= before
+    assert np.array_equal(first, again)
+    simulate(model=quadratic_model(2.0), **common)
+    assert {id(v) for v in _symbolic._BY_SOURCE.values()} - before

@@ -4,7 +4,8 @@ The per-example gradient dl(theta, x[, y]) and loss l of the model are printed f
 (common subexpressions eliminated) to two scalar Python functions, compiled with Numba, and
 called from one generic kernel; compilation happens once per model object and kind of step
 (`compiled`, an in-memory cache: the functions are generated, so Numba's on-disk cache does not
-apply). Chains run in blocks on the kernel threads (`_jit.run_blocks`); the numbers do not depend on
+apply). A compiled chain loop is also kept by its printed source (`_by_source`), so another model object
+with the same printout (the same model built again: a re-run notebook cell, another test) reuses it. Chains run in blocks on the kernel threads (`_jit.run_blocks`); the numbers do not depend on
 the thread count.
 
 Two kernels make the same draws: the model's own chain loop printed by `_symgen` (scalar coordinates,
@@ -37,8 +38,9 @@ their cost allows, the GLM rule of `_simulate`; 1 for an exact comparison).
 from __future__ import annotations
 
 import math
+import threading
 import weakref
-from collections import namedtuple
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 import sympy as sp
@@ -59,6 +61,24 @@ Xt (J, nt, dx), yt (J, nt); test side of data set k: tidx[k]."""
 
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _OPTS = {"cache": False}  # generated functions: no on-disk cache (compiled once per model in memory)
+
+# compiled chain loops by what determines their machine code: the kind of kernel, the printed sources and the
+# module constants read when they compile (GUARD, BIG); least recently used dropped past _KEEP
+_BY_SOURCE: OrderedDict = OrderedDict()
+_KEEP = 32
+_BY_SOURCE_LOCK = threading.Lock()
+
+
+def _by_source(key, build):
+    """`build()` (a jit dispatcher, compiled lazily on its first call) once per `key` in this process."""
+    with _BY_SOURCE_LOCK:
+        if key in _BY_SOURCE:
+            _BY_SOURCE.move_to_end(key)
+            return _BY_SOURCE[key]
+        got = _BY_SOURCE[key] = build()
+        while len(_BY_SOURCE) > _KEEP:
+            _BY_SOURCE.popitem(last=False)
+        return got
 
 
 def _printed(model):
@@ -99,10 +119,11 @@ def compiled(model, *, langevin: bool):
     key = (bool(langevin),)
     if key not in cache:
         ns: dict = {"math": math}
-        for src in _codegen(model):
+        srcs = _codegen(model)
+        for src in srcs:
             exec(compile(src, f"<gapkit SymbolicModel {model.name}>", "exec"), ns)  # noqa: S102 - our own printout
         grad, loss = jit(ns["grad"], **_OPTS), jit(ns["loss"], **_OPTS)
-        cache[key] = _specialised(model, loss, *key) or _kernel(grad, loss, *key)
+        cache[key] = _specialised(model, loss, *key, srcs=srcs) or _kernel(grad, loss, *key, srcs=srcs)
     return cache[key]
 
 
@@ -116,7 +137,7 @@ def _separation(model):
     return cache["sep"]
 
 
-def _specialised(model, loss, langevin):
+def _specialised(model, loss, langevin, *, srcs):
     """The model's own chain loop (`_symgen`: scalar coordinates, the gradient inlined; Langevin's D from
     per-data-set moments), or None where it does not apply (too many parameters; Langevin with a gradient
     that does not separate): then the generic kernel runs."""
@@ -131,9 +152,12 @@ def _specialised(model, loss, langevin):
                                 lanes=_symgen.lanes_for(model.dim, langevin))
     ns: dict = {"math": math, "np": np, "_rng": _rng, "BIG": BIG, "GUARD": _symgen.GUARD}
 
-    ns["mean_loss"] = _mean_loss(loss)
-    exec(compile(src, f"<gapkit SymbolicModel {model.name} chains>", "exec"), ns)  # noqa: S102 - our own printout
-    chains = jit(ns["chains"], **_OPTS)
+    def build():
+        ns["mean_loss"] = _mean_loss(loss)
+        exec(compile(src, f"<gapkit SymbolicModel {model.name} chains>", "exec"), ns)  # noqa: S102 - our own printout
+        return jit(ns["chains"], **_OPTS)
+
+    chains = _by_source(("per-model", src, srcs[1], ns["GUARD"], BIG), build)
     none = np.zeros((1, 1, 1))
 
     gfns = _symgen.data_functions(sep[1], (*Q, yy)) if langevin else None
@@ -240,10 +264,20 @@ def _mean_loss(loss):
     return mean_loss
 
 
-def _kernel(grad, loss, langevin):
-    """The generic kernel (module docstring) around the model's compiled grad and loss, for Langevin or the
-    minibatch algorithms (only that step is compiled), run over blocks of chains on the kernel threads
-    (`_jit.run_blocks`: the same numbers for any thread count, every chain owning its stream)."""
+def _kernel(grad, loss, langevin, *, srcs):
+    """The generic kernel (module docstring) around the model's compiled grad and loss (printed as `srcs`), for
+    Langevin or the minibatch algorithms (only that step is compiled), run over blocks of chains on the kernel
+    threads (`_jit.run_blocks`: the same numbers for any thread count, every chain owning its stream)."""
+    chains = _by_source(("generic", *srcs, bool(langevin), BIG), lambda: _generic_chains(grad, loss, langevin))
+
+    def run(data, upd, meas, out):
+        run_blocks(chains, data.X.shape[0] * meas.M, data, upd, meas, out)
+
+    return run
+
+
+def _generic_chains(grad, loss, langevin):
+    """The generic kernel's chain loop (a jit dispatcher) around the compiled grad and loss."""
     minibatch_step, langevin_step = _steps(grad)
     step = langevin_step if langevin else minibatch_step
     mean_loss = _mean_loss(loss)
@@ -290,10 +324,7 @@ def _kernel(grad, loss, langevin):
             out.train[k, m] = np.nan if bad or cnt == 0 else atr / cnt
             out.test[k, m] = np.nan if bad or cnt == 0 else ate / cnt
 
-    def run(data, upd, meas, out):
-        run_blocks(chains, data.X.shape[0] * meas.M, data, upd, meas, out)
-
-    return run
+    return chains
 
 
 # ---------------------------------------------------------------- the Python side
