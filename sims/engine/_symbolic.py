@@ -5,8 +5,9 @@ The per-example gradient dl(theta, x[, y]) and loss l of the model are printed f
 called from one generic kernel; compilation happens once per model object and kind of step
 (`compiled`, an in-memory cache: the functions are generated, so Numba's on-disk cache does not
 apply). A compiled chain loop is also kept by its printed source (`_by_source`), so another model object
-with the same printout (the same model built again: a re-run notebook cell, another test) reuses it. Chains run in blocks on the kernel threads (`_jit.run_blocks`); the numbers do not depend on
-the thread count.
+with the same printout (the same model built again: a re-run notebook cell, another test) reuses it.
+Chains run in blocks on the kernel threads (`_jit.run_blocks`); the numbers do not depend on the
+thread count.
 
 Two kernels make the same draws: the model's own chain loop printed by `_symgen` (scalar coordinates,
 the gradient inlined or summed by its data coefficients, Langevin's D and the losses from per-data-set
