@@ -27,6 +27,7 @@ def test_bench_quick_json(capsys):
 
 
 @pytest.mark.xdist_group("symbolic-kernels")  # its models are tests/test_symbolic_sim.py's: compiled once
+@pytest.mark.late  # after them (tests/conftest.py)
 def test_symbolic_bench_records():
     """`gapkit bench --symbolic`: S1-S4 (quadratic and double well, SGD and Langevin), each with its ratio to
     the hand-written quad1d and its configuration (no timing assertions)."""

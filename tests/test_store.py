@@ -159,7 +159,7 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     """A sweep killed with SIGKILL loses nothing finished and recomputes nothing
     finished; the resumed table equals an uninterrupted sweep's byte for byte."""
     killed = tmp_path / "killed"
-    proc = _run_script(killed, 0.15, start_new_session=True)
+    proc = _run_script(killed, 0.08, start_new_session=True)
     runs = killed / "runs"
     t0 = time.monotonic()
     while time.monotonic() - t0 < 30:
@@ -178,7 +178,7 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     (runs / ".tmp-users-own.part").write_text("not gapkit's")  # a user's file: kept
 
     spec = make_spec("quadratic1d", preset="smoke", backend=FAKE, T_grid=[0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
-                     batch_grid=[1, 2], seeds=2, model_kwargs={"delay": 0.15})
+                     batch_grid=[1, 2], seeds=2, model_kwargs={"delay": 0.08})
     resumed = run_sweep(spec, killed, workers=1, progress=False, figures=False)
     assert resumed["runs_total"] == 24
     assert resumed["runs_reused"] == len(done) > 0
