@@ -62,6 +62,7 @@ def test_compiled_chain_equals_builtin_quadratic1d(quad, algo, kw):
     json.dumps(got.to_json())
 
 
+@pytest.mark.late  # the hand-written quad1d kernel (see above)
 def test_a_different_chain_is_told_apart(quad):
     """The equality check can fail: another seed's chain differs at O(1)."""
     common = dict(algo="sgd", n=8, lr=0.1, datasets=5, chains=2, steps=300)
@@ -164,6 +165,7 @@ def test_per_model_kernel_diverging_lanes_equal_generic_kernel(monkeypatch, shar
     assert np.isnan(got["train"][~ok]).all() and np.isnan(got["test"][~ok]).all()
 
 
+@pytest.mark.late  # the hand-written quad1d kernel (see above)
 def test_loss_moments_fall_back_where_they_cancel(monkeypatch, quad):
     """Data at 1e6: the expanded quadratic loss p^2/2 - p x + x^2/2 cancels ~1e12-fold, so the moment form is
     refused (GUARD) and the per-example mean is used. Both sides then form theta - x of numbers ~1e6 (rounding
