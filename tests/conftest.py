@@ -64,8 +64,8 @@ def pytest_collection_modifyitems(config, items):  # loaded before xdist's worke
     # the groups first, the catalogue's before the others (stable: the rest keeps its order): they are the
     # longest units of work (the catalogue providers, the symbolic kernels, the notebooks' kernel), and a
     # worker that starts one last would leave the other idle at the end. Within a group, tests marked `late` run
-    # last (test_symbolic_bench_records: by then the other worker's catalogue has put the hand-written quad1d
-    # kernels in the on-disk cache, which it would otherwise compile a second time, in parallel, on a cold cache)
+    # last (the symbolic group's tests that run the hand-written quad1d kernels: by then the other worker's
+    # catalogue has put them in the on-disk cache; otherwise both compile them at once on a cold cache)
     items.sort(key=lambda item: (0 if id(item) in grouped else 1 if item.get_closest_marker("xdist_group") else 2,
                                  item.get_closest_marker("late") is not None))
     skip_gpu = pytest.mark.skip(reason="needs CUDA (torch.cuda.is_available() is False)")
