@@ -210,11 +210,16 @@ _LANE_NAMES = re.compile(r"(?<![.\w])(p\d+|v\d+|g\d+|h\d+|C\d+_\d+|z\d*|c|gi|b|j
 
 def lanes_for(d: int, langevin: bool) -> int:
     """Chains advanced side by side in one loop, so their latency chains overlap (Langevin's step with a
-    theta-dependent D is one long chain through a square root: 4 lanes ran the double well 1.9x faster; the
-    minibatch step's batch loop gained nothing and lost 1.4x). Each lane adds about 0.6 s of compilation."""
+    theta-dependent D is one long chain through a square root; the minibatch step's batch loop gained
+    nothing and lost 1.4x). Two lanes, not four: the kernel is compiled afresh in every process (it is
+    generated, so not in Numba's disk cache), and four cost more compilation than they save on any run of
+    a usual size. Measured (issue 15, 2 cores; 200 x 4 chains x 4,000 steps, `simulate(model=...)`):
+    linreg-2d 2 lanes 3.9 s compile + 0.059 s run, 4 lanes 9.1 s + 0.048 s; the double well 2.5 s + 0.023 s
+    against 3.9 s + 0.021 s (1 lane: linreg-2d 2.2 s + 0.070 s). Four lanes would pay back only past about
+    10^9 chain-steps."""
     if not langevin:
         return 1
-    return 4 if d <= 2 else 2 if d <= 4 else 1
+    return 2 if d <= 4 else 1
 
 
 def _lane(lines, ell, ind):
