@@ -468,12 +468,50 @@ def test_fixed_p_glm_kernel_gives_the_generic_kernels_bits(p):
         n = data.X.shape[0] * meas.M
         ref, got = mk(), mk()
         run_blocks(_kernels._glm_chains, n, data, upd, meas, ref)
-        kernel = _kernels._glm_minibatch_fixed(logistic)
+        kernel = _kernels._glm_minibatch_fixed(logistic, beta != 0.0)
         run_blocks(specialised(kernel, 0, n, data, upd, meas, got, zero), n, data, upd, meas, got, zero)
         for f, a, b in zip(ref._fields, ref, got):
             assert np.array_equal(a, b, equal_nan=True), (f, algo, logistic, beta, B, rec, stride, lr)
         diverged += int(ref.div.sum())
     assert 0 < diverged  # the divergence path is exercised
+
+
+def test_fixed_p_glm_kernel_resumes_after_a_large_sum_that_is_no_divergence():
+    """The fixed-p kernel tests the sum of |theta_i| against BIG in its step loop and leaves the loop for
+    the exact per-coordinate test; where no coordinate passes BIG (the sum can, p of them just under
+    it) the chain goes on, as in the generic kernel. Chains that grow 1.5x per step (alpha = -0.5,
+    lr = 1, tiny inputs) pass through such steps before they diverge; both kernels give the same bits."""
+    from gapkit.sims._settings import BIG
+    from gapkit.sims.engine import _kernels, _rng
+    from gapkit.sims.engine._jit import run_blocks, specialised
+
+    rng = np.random.default_rng(11)
+    K, M, n, p, steps = 3, 4, 13, 3, 400
+    X = 1e-3 * rng.standard_normal((K, n, p))
+    y = rng.standard_normal((K, n))
+    z3, z2, z1 = np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros(1)
+    data = _kernels.GlmData(X, y, False, np.zeros((K, p, p)), np.zeros((K, p)), np.zeros(K), z3, z2, z1,
+                            np.zeros((1, 1, p)), z2, np.zeros(K, np.int64))
+    upd = _kernels.Update(1, np.full(steps, 1.0), 2, -0.5, 0.0, 0.0, 1.0)
+
+    def run(kernel, rec, *extra):
+        nrec = steps if rec else 0
+        out = _kernels.Outputs(np.empty((K, M)), np.empty((K, M)), np.zeros((K, M), np.bool_), np.empty((K, M, p)),
+                               np.full((K, M, nrec), -1.0), np.full((K, M, nrec), -1.0), np.full((K, M, nrec, p), 0.0))
+        meas = _kernels.Measure(steps, 1, 1, np.uint64(_rng.seed64(3)), M)  # burnin = steps: nothing measured
+        if extra:  # the fixed-p kernel, compiled as `glm` compiles it
+            kernel = specialised(kernel, 0, K * M, data, upd, meas, out, *extra)
+        run_blocks(kernel, K * M, data, upd, meas, out, *extra)
+        return out
+
+    path = run(_kernels._glm_chains, True).tr_theta  # theta after each step, until the chain stops
+    passes = ((np.abs(path).sum(-1) > BIG) & (np.abs(path).max(-1) <= BIG)).any(axis=-1)
+    assert passes.sum() >= K * M // 2  # most chains pass such a step
+    ref = run(_kernels._glm_chains, False)
+    assert ref.div.all()  # and diverge later
+    got = run(_kernels._glm_minibatch_fixed(False, False), False, (0.0,) * p)
+    for f, a, b in zip(ref._fields, ref, got):
+        assert np.array_equal(a, b, equal_nan=True), f
 
 
 def test_glm_picks_the_fixed_p_kernel_only_where_it_applies():
