@@ -615,6 +615,12 @@ def _glm_chains(c0, c1, data, upd, meas, out):
         _glm_finish(w, k, m, bad, acc, out)
 
 
+# `_fixed_kernel`'s step loop tests the sum of |theta_i| against BIG (`_any_bad`'s first test) and leaves the
+# loop for the exact per-coordinate test only when the sum passes it, resuming at the next step when no
+# coordinate is bad. Measured on the bench's W2 (issue 15, 2 cores, interleaved in one process): the exact test
+# inside the loop (even on a branch never taken) and the noise code (never run at beta = 0) each cost about
+# 1.2x; without them 25-28 M chain-steps/s against 20-22. Measured on W2 before: the unrolled loops stop
+# paying past p = 10 (p = 11: 1.7 M chain-steps/s against 8 for the generic kernel), hence FIXED_P_MAX.
 _FIXED: dict = {}
 
 
@@ -634,16 +640,8 @@ def _fixed_kernel(logistic, noisy):
     (`_jit.specialised`). The loss (`logistic`) and the beta noise (`noisy`, upd.beta != 0) are
     compile-time switches (constants of the closure, folded), so the least-squares loop has no call of
     exp and the noiseless one no normal generator; the algorithm branches outside the unrolled loops.
-    The same floating-point operations in the same order as `_glm_chains`: the same bits.
-
-    The divergence check of a step that is neither measured nor recorded is `_any_bad`'s, split: the
-    sum of |theta_i| is tested in the step loop, and only when it passes BIG does the loop stop for
-    the exact per-coordinate test (`_any_bad`), resuming at the next step when no coordinate is bad.
-    Measured on the bench's W2 (issue 15, 2 cores, interleaved in one process): the exact test inside
-    the loop (even on a branch never taken) and the noise code (never run at beta = 0) each cost
-    about 1.2x; without them 25-28 M chain-steps/s against 20-22. Measured on W2 before that: the
-    unrolled loops stop paying past p = 10 (p = 11: 1.7 M chain-steps/s against 8 for the generic
-    kernel), hence FIXED_P_MAX."""
+    The same floating-point operations in the same order as `_glm_chains`: the same bits. The
+    divergence test of a step neither measured nor recorded is `_any_bad`'s, split (see above `_FIXED`)."""
 
     @jit
     def chains(c0, c1, data, upd, meas, out, zero):
