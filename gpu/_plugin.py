@@ -173,7 +173,11 @@ def print_bench(res: dict) -> None:
           f"dt {sde['dt']}, {sde['dtype']}, {sde['chains']} chains x {sde['steps']} steps, {sde['threads']} torch / "
           f"{sde['numba_threads']} Numba threads; medians of {sde['repeats']} / {sde.get('numba_repeats', sde['repeats'])} "
           f"runs): Numba {sde['numba_chain_steps_per_s'] / 1e6:.1f} M vs torchsde "
-          f"{sde['torchsde_chain_steps_per_s'] / 1e6:.2f} M chain-steps/s -> {sde['numba_over_torchsde']:.0f}x")
+          f"{sde['torchsde_chain_steps_per_s'] / 1e6:.2f} M chain-steps/s -> {sde['numba_over_torchsde']:.0f}x "
+          f"(torchsde's default Brownian motion)" +
+          ("" if "tuned_chain_steps_per_s" not in sde else
+           f"\n    tuned torchsde, {sde['tuned_brownian']}: {sde['tuned_chain_steps_per_s'] / 1e6:.2f} M "
+           f"chain-steps/s -> {sde['numba_over_tuned']:.0f}x"))
     for dtype, r in (res.get("resnet") or {}).items():
         if isinstance(r, dict) and "seconds_per_step" in r:
             c = r.get("config", {})

@@ -116,6 +116,8 @@ def test_torchsde_comparison_states_its_settings():
     r = _torchsde_bench(1, 0, True)
     assert r["method"] == "euler" and r["dtype"] == "float64" and r["torchsde"] and r["threads"] >= 1
     assert r["numba_over_torchsde"] == pytest.approx(r["numba_chain_steps_per_s"] / r["torchsde_chain_steps_per_s"])
+    assert "cache_size=None" in r["tuned_brownian"] and "default" in r["brownian"]
+    assert r["numba_over_tuned"] == pytest.approx(r["numba_chain_steps_per_s"] / r["tuned_chain_steps_per_s"])
 
 
 def test_torchsde_comparison_is_skipped_without_torchsde(monkeypatch):
