@@ -155,7 +155,8 @@ def _resnet_bench(device, dtype, steps, B, repeats, seed, k=32):
     return res
 
 
-NUMBA_REPEATS = 9  # the Numba side of the torchsde comparison: the median of at least this many runs
+NUMBA_PER_PAIR = 5  # the Numba side of one paired repeat of the torchsde comparison: the median of this many runs
+QUIET_S = 0.25  # pause before Numba's runs: torch's OpenMP threads spin on after a parallel region (10 ms measured)
 TORCHSDE_CHAINS = 20_000  # torchsde's chain-steps/s at W1's 2,000 steps: 2.16 / 2.18 / 2.37 M at 20k / 50k / 100k
 
 
@@ -208,23 +209,34 @@ def _torchsde_bench(repeats, seed, quick):
         with torch.no_grad():
             return torchsde.sdeint(sde, y0, span, method="euler", dt=dt, bm=bm)
 
-    def timed(tuned):  # warm-up: a short solve loads torchsde's code paths (a full one would take 20 s)
-        ts = _timed(lambda: go(tuned), torch.device("cpu"), repeats, warmup=lambda: go(tuned, end=10 * dt))
-        return _stats(ts, work)["samples_per_s"]
+    def seconds(fn):
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
 
+    # Paired runs: each repeat times Numba (the median of NUMBA_PER_PAIR runs: one takes 0.1-0.3 s) and then both
+    # torchsde solves back to back, and each ratio is the median of the repeats' own ratios, so a slow spell of
+    # the machine (this VM's single-thread speed drifts 2-3x over minutes) lands on both sides of a ratio. Numba
+    # runs on quiet cores: after a pause for torch's OpenMP threads, which spin for a while after a parallel
+    # region (Numba read 206-385 M chain-steps/s right after torch, against 311-374 M on idle cores)
     work = w["K"] * w["M"] * w["steps"]
-    # Numba first, on idle cores (torch's pool threads keep spinning for a while after sdeint returns: measured
-    # 206-385 M chain-steps/s when Numba ran second), and with more repeats
-    nrep = max(repeats, NUMBA_REPEATS)
-    numba_rate = _stats(nb._time(nb._w1_numba(w, data, seed, None), nrep), work)["samples_per_s"]
-    rate, tuned = timed(False), timed(True)
+    go_nb = nb._w1_numba(w, data, seed, None)
+    go_nb(), go(False, end=10 * dt), go(True, end=10 * dt)  # warm-up: JIT, torchsde's code paths
+    runs = []
+    for _ in range(repeats):
+        time.sleep(QUIET_S)
+        rnb = work / statistics.median(seconds(go_nb) for _ in range(NUMBA_PER_PAIR))
+        runs.append((rnb, work / seconds(lambda: go(False)), work / seconds(lambda: go(True))))
+    nbr, dflt, tuned = (statistics.median(r[i] for r in runs) for i in range(3))
     return {"torchsde": torchsde.__version__, "method": "euler", "noise_type": "diagonal", "sde_type": "ito",
             "brownian": "default (BrownianInterval, cache_size 45)", "dt": dt, "dtype": "float64",
             "threads": torch.get_num_threads(), "chains": w["K"] * w["M"], "steps": w["steps"],
-            "torchsde_chain_steps_per_s": rate, "numba_chain_steps_per_s": numba_rate,
-            "numba_threads": numba.get_num_threads(), "numba_over_torchsde": numba_rate / rate,
+            "torchsde_chain_steps_per_s": dflt, "numba_chain_steps_per_s": nbr,
+            "numba_threads": numba.get_num_threads(),
+            "numba_over_torchsde": statistics.median(r[0] / r[1] for r in runs),
             "tuned_brownian": "BrownianInterval(cache_size=None, dt=dt)", "tuned_chain_steps_per_s": tuned,
-            "numba_over_tuned": numba_rate / tuned, "repeats": repeats, "numba_repeats": nrep}
+            "numba_over_tuned": statistics.median(r[0] / r[2] for r in runs), "repeats": repeats,
+            "numba_repeats": NUMBA_PER_PAIR, "pairs": [dict(zip(("numba", "torchsde", "tuned"), r)) for r in runs]}
 
 
 def run_bench(args) -> dict:

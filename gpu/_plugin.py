@@ -171,8 +171,8 @@ def print_bench(res: dict) -> None:
     print("  W1 vs torchsde: torchsde not installed (skipped)" if sde is None else
           f"  W1 vs torchsde {sde['torchsde']} (sdeint {sde['method']}, {sde['noise_type']} {sde['sde_type']}, "
           f"dt {sde['dt']}, {sde['dtype']}, {sde['chains']} chains x {sde['steps']} steps, {sde['threads']} torch / "
-          f"{sde['numba_threads']} Numba threads; medians of {sde['repeats']} / {sde.get('numba_repeats', sde['repeats'])} "
-          f"runs): Numba {sde['numba_chain_steps_per_s'] / 1e6:.1f} M vs torchsde "
+          f"{sde['numba_threads']} Numba threads; {sde['repeats']} paired repeats, Numba the median of "
+          f"{sde.get('numba_repeats', 1)} runs in each, ratios the medians of the repeats' ratios): Numba {sde['numba_chain_steps_per_s'] / 1e6:.1f} M vs torchsde "
           f"{sde['torchsde_chain_steps_per_s'] / 1e6:.2f} M chain-steps/s -> {sde['numba_over_torchsde']:.0f}x "
           f"(torchsde's default Brownian motion)" +
           ("" if "tuned_chain_steps_per_s" not in sde else
