@@ -55,8 +55,8 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def _timed(fn, device, repeats, warmup=None):
-    (fn if warmup is None else warmup)()  # warm-up (a cheaper call can stand in: `warmup`)
+def _timed(fn, device, repeats):
+    fn()  # warm-up
     _sync(device)
     ts = []
     for _ in range(repeats):
@@ -217,8 +217,8 @@ def _torchsde_bench(repeats, seed, quick):
     # Paired runs: each repeat times Numba (the median of NUMBA_PER_PAIR runs: one takes 0.1-0.3 s) and then both
     # torchsde solves back to back, and each ratio is the median of the repeats' own ratios, so a slow spell of
     # the machine (this VM's single-thread speed drifts 2-3x over minutes) lands on both sides of a ratio. Numba
-    # runs on quiet cores: after a pause for torch's OpenMP threads, which spin for a while after a parallel
-    # region (Numba read 206-385 M chain-steps/s right after torch, against 311-374 M on idle cores)
+    # runs on quiet cores: after a pause (QUIET_S) for torch's OpenMP threads, which spin on for about 10 ms of
+    # CPU after a parallel region
     work = w["K"] * w["M"] * w["steps"]
     go_nb = nb._w1_numba(w, data, seed, None)
     go_nb(), go(False, end=10 * dt), go(True, end=10 * dt)  # warm-up: JIT, torchsde's code paths
