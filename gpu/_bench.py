@@ -17,7 +17,10 @@
 
 Warm-up (JIT, first vmap call, cuDNN autotuning) stays out of the timed region;
 each figure is the median over `repeats` timed runs, with min and max, and the
-configuration is recorded next to the numbers.
+configuration is recorded next to the numbers. The two ratios (the ensemble's speed-up,
+Numba over torchsde) come from paired repeats, the sides timed back to back in each: a
+ratio is the median of the repeats' own ratios, so a slow spell of the machine (this
+kind of VM drifts 2-3x in single-thread speed over minutes) falls on both of its sides.
 """
 from __future__ import annotations
 
@@ -55,16 +58,18 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
+def _seconds(fn, device):
+    """Wall seconds of one call of fn, the device's queued work included."""
+    _sync(device)
+    t0 = time.perf_counter()
+    fn()
+    _sync(device)
+    return time.perf_counter() - t0
+
+
 def _timed(fn, device, repeats):
     fn()  # warm-up
-    _sync(device)
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        ts.append(time.perf_counter() - t0)
-    return ts
+    return [_seconds(fn, device) for _ in range(repeats)]
 
 
 def _stats(ts, samples):
@@ -90,17 +95,25 @@ def _ensemble_bench(device, dtype, E, steps, B, repeats, seed):
     yt = torch.as_tensor(y, device=device)
     model = build_model("mlp", X.shape[1:], 10, hidden=[100, 100]).to(device=device, dtype=pdt)
     seeds = list(range(seed, seed + E))
-    out = {}
+    runs = {}
     for name, cls in (("vmap", _VmapRunner), ("loop", _LoopRunner)):
         mem = _Members(seeds, device)
         inits = [init_params(model, torch_generator(s["init"]), dtype=pdt, device=device) for s in mem.streams]
         r = cls(model, Xt, yt, torch.as_tensor(tr, device=device), torch.as_tensor(te, device=device), cfg, mem, inits, device)
         r.setup()
         idx = torch.randint(n, (E, r.S, B), generator=torch_generator(seed))
-        ts = _timed(lambda: r.epoch(0, idx), device, repeats)
-        out[name] = _stats(ts, E * r.S * B)
+        runs[name] = (r, idx)
+    # paired repeats (module docstring): vmap then loop, back to back, after a warm-up of each
+    ts = {name: _timed(lambda r=r, idx=idx: r.epoch(0, idx), device, 0) for name, (r, idx) in runs.items()}
+    for _ in range(repeats):
+        for name, (r, idx) in runs.items():
+            ts[name].append(_seconds(lambda r=r, idx=idx: r.epoch(0, idx), device))
+    out = {}
+    for name, (r, _) in runs.items():
+        out[name] = _stats(ts[name], E * r.S * B)
         out[name]["gradient"] = getattr(r, "gradient", "autograd, one member at a time")
-    out["speedup"] = out["vmap"]["samples_per_s"] / out["loop"]["samples_per_s"]
+    out["pair_speedups"] = [lo / vm for vm, lo in zip(ts["vmap"], ts["loop"])]
+    out["speedup"] = statistics.median(out["pair_speedups"])
     out["config"] = {"model": "mlp", "hidden": [100, 100], "dataset": "mnist1d", "members": E, "batch": B,
                      "steps": steps, "dtype": dtype}
     return out
@@ -210,14 +223,10 @@ def _torchsde_bench(repeats, seed, quick):
             return torchsde.sdeint(sde, y0, span, method="euler", dt=dt, bm=bm)
 
     def seconds(fn):
-        t0 = time.perf_counter()
-        fn()
-        return time.perf_counter() - t0
+        return _seconds(fn, torch.device("cpu"))
 
-    # Paired runs: each repeat times Numba (the median of NUMBA_PER_PAIR runs: one takes 0.1-0.3 s) and then both
-    # torchsde solves back to back, and each ratio is the median of the repeats' own ratios, so a slow spell of
-    # the machine (this VM's single-thread speed drifts 2-3x over minutes) lands on both sides of a ratio. Numba
-    # runs on quiet cores: after a pause (QUIET_S) for torch's OpenMP threads, which spin on for about 10 ms of
+    # Paired repeats (module docstring): each times Numba (the median of NUMBA_PER_PAIR runs: one takes 0.1-0.3 s)
+    # and then both torchsde solves back to back. Numba runs on quiet cores: after a pause (QUIET_S) for torch's OpenMP threads, which spin on for about 10 ms of
     # CPU after a parallel region
     work = w["K"] * w["M"] * w["steps"]
     go_nb = nb._w1_numba(w, data, seed, None)

@@ -165,7 +165,8 @@ def print_bench(res: dict) -> None:
         c = ens.get("config", {})
         print(f"  ensemble: {c.get('members')} x {c.get('model')} on {c.get('dataset')} ({c.get('dtype')}): "
               f"vmap {ens['vmap']['samples_per_s']:.0f} samples/s vs loop {ens['loop']['samples_per_s']:.0f} "
-              f"samples/s -> {ens['speedup']:.2f}x")
+              f"samples/s -> {ens['speedup']:.2f}x"
+              + (f" (median of {len(ens['pair_speedups'])} paired repeats' ratios)" if ens.get("pair_speedups") else ""))
         print(f"    gradients: vmap path {ens['vmap'].get('gradient')}; loop {ens['loop'].get('gradient')}")
     sde = res.get("torchsde_w1")
     print("  W1 vs torchsde: torchsde not installed (skipped)" if sde is None else

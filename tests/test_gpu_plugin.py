@@ -157,10 +157,15 @@ def test_realnet_findings_small():
 
 
 def test_bench_runs_small_on_cpu():
-    r = _plugin.bench({"device": "cpu", "members": 4, "steps": 2, "resnet_steps": 1, "repeats": 1, "threads": 1,
+    import statistics
+
+    r = _plugin.bench({"device": "cpu", "members": 4, "steps": 2, "resnet_steps": 1, "repeats": 3, "threads": 1,
                        "quick": True})
     e = r["ensemble"]
     assert e["vmap"]["samples_per_s"] > 0 and e["loop"]["samples_per_s"] > 0 and e["speedup"] > 0
+    # the speed-up is the median of the paired repeats' ratios, not the ratio of the two medians
+    assert len(e["pair_speedups"]) == 3 == e["vmap"]["repeats"] == e["loop"]["repeats"]
+    assert e["speedup"] == statistics.median(e["pair_speedups"])
     assert r["resnet"]["float32"]["config"]["params"] == PAPER_RESNET_PARAMS
 
 
