@@ -236,32 +236,45 @@ def _print_numba_bench(res: dict) -> None:
 
 
 def _compile_numba_model(model: str, dim: int) -> None:
-    """Compile (or load from Numba's cache) the kernel of `model` for every algorithm, on a tiny run."""
+    """Compile (or load from Numba's cache) the kernels of `model` for every algorithm, on tiny runs: the
+    minibatch ones with records, Langevin without (quadratic1d's lane kernel; the others' one kernel serves
+    both)."""
     from gapkit.sims.engine import simulate
 
     for algo in ("sgd", "langevin", "momentum"):
         simulate(model=model, algo=algo, n=4, dim=dim, lr=0.1, batch=2, momentum=0.5 if algo == "momentum" else 0.0,
-                 datasets=2, chains=1, steps=4, burnin=1, record_every=2, seed=0)
+                 datasets=2, chains=1, steps=4, burnin=1, record_every=0 if algo == "langevin" else 2, seed=0)
 
 
 def _compile_numba_kernels() -> None:
-    """Compile (or load from Numba's cache) every simulator kernel on a tiny run. On a
-    first run (the GLM kernel not yet in Numba's cache) a second process compiles the GLM
-    kernel into the cache while this one compiles the quadratic ones (Numba compiles
-    one function at a time per process); this process then loads it."""
+    """Compile (or load from Numba's cache) every simulator kernel on a tiny run, and the fixed-p GLM
+    kernel of the quick catalogue's linreg checks (`_compile_glm_fixed`). On a first run (the GLM kernel
+    not yet in Numba's cache) a second process compiles the GLM kernels into the cache while this one
+    compiles the quadratic ones (Numba compiles one function at a time per process); this process then
+    loads them."""
     import subprocess
 
     from gapkit.sims.engine import _jit, _kernels
 
     helper = None
     if _jit.first_compile(_kernels._glm_chains):
-        helper = subprocess.Popen([sys.executable, "-c", "from gapkit.sims._backends import _compile_numba_model as f;"
-                                   " f('linreg', 2)"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        helper = subprocess.Popen([sys.executable, "-c", "from gapkit.sims import _backends as b;"
+                                   " b._compile_numba_model('linreg', 2); b._compile_glm_fixed()"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _compile_numba_model("quadratic1d", 1)
     _compile_numba_model("quadratic", 2)
     if helper is not None:
         helper.wait()
     _compile_numba_model("linreg", 2)
+    _compile_glm_fixed()
+
+
+def _compile_glm_fixed() -> None:
+    """Compile (or load) the fixed-p GLM kernel of the quick catalogue's `sim.linreg_moments` (plain SGD
+    with beta noise on linreg, dim 3; `_kernels.glm_kernel`)."""
+    from gapkit.sims.engine import _kernels
+
+    _kernels.compile_fixed(3, logistic=False, noisy=True)
 
 
 NUMBA = register_backend(Backend(

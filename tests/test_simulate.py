@@ -392,7 +392,7 @@ def _lane_case(kind):
         data = _kernels.QuadData(X, X.mean(1), X.var(1), np.logspace(0, 0.98 * np.log10(BIG), K),  # |growth| 1.475/step
                                  np.zeros(1), np.ones(1), np.zeros(K, np.int64), 1.0)
         upd = _kernels.Update(0, lams * 2.5, 1, 0.1, 0.3, 0.0, 1.0)
-        nrec, d, kern = 0, 1, _kernels._quad1d_chains
+        nrec, d, kern = 0, 1, _kernels._quad1d_langevin_lanes
     else:
         X = _data.gaussian_inputs(7, K, n, 3, 0.0, 1.0) * np.linspace(0.5, 3.0, K)[:, None, None]
         y = X.sum(axis=2)
@@ -419,6 +419,38 @@ def test_lanes_in_lockstep_equal_chains_run_alone(kind):
     div = args[3].div
     assert 0 < div.sum() < div.size  # some chains diverge, not all
     for a, b in zip(together, args[3]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_compile_fixed_gives_the_signature_a_run_uses():
+    """The warm-up compiles the fixed-p GLM kernel without running it (`_kernels.compile_fixed`); a run that
+    takes that kernel then compiles nothing more (else the warm-up would compile a signature no run uses)."""
+    from gapkit.sims.engine import _kernels
+
+    _kernels.compile_fixed(3, logistic=False, noisy=True)
+    kern = _kernels._glm_minibatch_fixed(False, True)
+    before = set(kern.overloads)
+    assert len(before) >= 1
+    simulate(model="linreg", algo="sgd", n=6, dim=3, lr=0.01, batch=2, beta=0.1, datasets=1, chains=2,
+             steps=_kernels.FIXED_MIN_WORK // 2, burnin=1, seed=0)
+    assert _kernels.glm_kernel(3, _kernels.ALGOS["sgd"], _kernels.FIXED_MIN_WORK) == "fixed"
+    assert set(kern.overloads) == before
+
+
+def test_quad1d_lane_kernel_equals_general_loop():
+    """`quad1d` gives Langevin without records to the lane kernel; the general loop (`_quad1d_chains`, which
+    the same run takes with records) gives each chain the same bits, diverged chains included."""
+    from gapkit.sims.engine import _kernels
+
+    _, n, (data, upd, meas, out) = _lane_case("quad1d")
+    _kernels._quad1d_langevin_lanes(0, n, data, upd, meas, out)
+    lanes = [np.array(a, copy=True) for a in out[:4]]
+    K, M = out.train.shape
+    rec = _kernels.Outputs(*(np.empty_like(a) for a in out[:4]), np.empty((K, M, 3)), np.empty((K, M, 3)),
+                           np.empty((K, M, 3, 1)))
+    _kernels._quad1d_chains(0, n, data, upd, meas._replace(rec=7), rec)
+    assert 0 < lanes[2].sum() < lanes[2].size  # some chains diverge, not all
+    for a, b in zip(lanes, rec[:4]):
         np.testing.assert_array_equal(a, b)
 
 

@@ -44,7 +44,7 @@ def _gauss(k0, k1, seed, tag, mean, std, X):
     """Fill X[k] (n, d) for k0 <= k < k1 with N(mean, std^2) draws from stream (seed, tag, k, 0)."""
     n, d = X.shape[1], X.shape[2]
     for k in range(k0, k1):
-        s0, s1, s2, s3 = _rng.stream(seed, tag, k, 0)
+        s0, s1, s2, s3 = _rng.stream(seed, tag, k, np.int64(0))
         for j in range(n):
             for i in range(d):
                 z, s0, s1, s2, s3 = _rng.std_normal(s0, s1, s2, s3)
@@ -63,7 +63,7 @@ def _labels(k0, k1, seed, tag, X, w, noise, logistic, y):
     """Fill y[k] (n,) for k0 <= k < k1 from stream (seed, tag, k, 1)."""
     n, d = X.shape[1], X.shape[2]
     for k in range(k0, k1):
-        s0, s1, s2, s3 = _rng.stream(seed, tag, k, 1)
+        s0, s1, s2, s3 = _rng.stream(seed, tag, k, np.int64(1))
         for j in range(n):
             a = 0.0
             for i in range(d):
@@ -92,7 +92,7 @@ def _pool_idx(k0, k1, seed, N, iid, tr, te):
     """Fill the train (tr[k], n) and test (te[k], ne) indices for k0 <= k < k1 from stream (seed, TAG_POOL, k, 2)."""
     n, ne = tr.shape[1], te.shape[1]
     for k in range(k0, k1):
-        s0, s1, s2, s3 = _rng.stream(seed, _rng.TAG_POOL, k, 2)
+        s0, s1, s2, s3 = _rng.stream(seed, np.uint64(_rng.TAG_POOL), k, np.int64(2))
         perm = np.arange(N)
         # partial Fisher-Yates: the first n entries are a uniform draw without replacement
         for j in range(n):

@@ -48,7 +48,7 @@ from ._jit import jit, run_blocks, specialised
 from ._losses import glm_dphi, glm_phi
 
 __all__ = ["ALGOS", "BIG", "QuadData", "GlmData", "Update", "Measure", "Outputs", "quad1d", "quad", "glm",
-           "glm_kernel", "FIXED_P_MAX", "FIXED_MIN_WORK"]
+           "glm_kernel", "compile_fixed", "FIXED_P_MAX", "FIXED_MIN_WORK"]
 
 ALGOS = {"langevin": 0, "sgd": 1, "momentum": 2}
 
@@ -72,15 +72,18 @@ Outputs.__doc__ = """Per chain: train, test (K, M) time averages, div (K, M) boo
 records tr_train, tr_test (K, M, nrec), tr_theta (K, M, nrec, d) (nrec = 0: none)."""
 
 
-@jit
+@jit(inner=True)
 def _bad(x):
     return not (abs(x) <= BIG)  # True for nan and inf too
 
 
 # ---------------------------------------------------------------- quadratic, 1-D
 def quad1d(data, upd, meas, out):
-    """1-D quadratic l = (h/2)(theta - x)^2 (QuadData of 1-D arrays); chains in blocks on threads (`run_blocks`)."""
-    run_blocks(_quad1d_chains, data.x.shape[0] * meas.M, data, upd, meas, out)
+    """1-D quadratic l = (h/2)(theta - x)^2 (QuadData of 1-D arrays); chains in blocks on threads (`run_blocks`).
+    Langevin without records runs the lane kernel, everything else the general loop: chosen here, not inside
+    a kernel, so that neither kernel's compilation includes the other's (a first run compiles each once)."""
+    lanes = upd.algo == 0 and out.tr_train.shape[2] == 0
+    run_blocks(_quad1d_langevin_lanes if lanes else _quad1d_chains, data.x.shape[0] * meas.M, data, upd, meas, out)
 
 
 # chains advanced side by side by the lane kernel (`_quad1d_langevin_lanes`): its
@@ -93,14 +96,14 @@ Lanes1d.__doc__ = """Per lane of the 1-D Langevin kernel: theta, loss sums, dive
 centre, noise scale."""
 
 
-@jit
+@jit(inner=True)
 def _new_lanes(nl):
     """`Lanes` for nl lanes."""
     return Lanes(np.empty(nl, np.uint64), np.empty(nl, np.uint64), np.empty(nl, np.uint64), np.empty(nl, np.uint64),
                  np.empty(nl, np.uint64), np.empty(nl, np.bool_), np.empty(nl))
 
 
-@jit
+@jit(inner=True)
 def _quad1d_finish(k, m, th, atr, ate, bad, cnt, h, ts, tk, out):
     """Write chain (k, m)'s outputs (1-D quadratic): final theta, divergence, time-averaged losses (nan if diverged)."""
     out.theta[k, m, 0] = th
@@ -135,7 +138,7 @@ def _quad1d_langevin_lanes(c0, c1, data, upd, meas, out):
             m = ch - k * M
             kk[l] = k
             mm[l] = m
-            s0[l], s1[l], s2[l], s3[l] = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
+            s0[l], s1[l], s2[l], s3[l] = _rng.stream(meas.seed, np.uint64(_rng.TAG_CHAIN), k, m)
             c.xb[l] = data.xbar[k]
             c.tc[l] = data.tcen[data.tidx[k]]
             c.sd[l] = data.noise[k] * sq_dt_B
@@ -151,7 +154,7 @@ def _quad1d_langevin_lanes(c0, c1, data, upd, meas, out):
                            data.tconst[data.tidx[k]], out)
 
 
-@jit
+@jit(inner=True)
 def _langevin1d_group(ln, c, k_, dt, lams, burnin, real):
     """All steps of one group of lanes (`Lanes`, `Lanes1d`; the first `real` lanes are chains, dead
     marks the others). A lane whose theta goes bad stops there: th, atr, ate keep that step's values, dead
@@ -219,7 +222,8 @@ def _langevin1d_group(ln, c, k_, dt, lams, burnin, real):
 
 @jit
 def _quad1d_chains(c0, c1, data, upd, meas, out):
-    """Chains c0, ..., c1 - 1 (chain c: data set c // M, chain c % M); each writes its own output slots."""
+    """Chains c0, ..., c1 - 1 (chain c: data set c // M, chain c % M); each writes its own output slots. Any
+    algorithm, records or not (`quad1d` gives Langevin without records to `_quad1d_langevin_lanes`)."""
     x, h, lams, B, algo = data.x, data.h, upd.lams, upd.B, upd.algo
     alpha, beta, mu, dt = upd.alpha, upd.beta, upd.mu, upd.dt
     burnin, rec = meas.burnin, meas.rec
@@ -230,13 +234,10 @@ def _quad1d_chains(c0, c1, data, upd, meas, out):
     sq_dt_B = math.sqrt(dt * invB)
     nrec = out.tr_train.shape[2]
     M = meas.M
-    if algo == 0 and nrec == 0:
-        _quad1d_langevin_lanes(c0, c1, data, upd, meas, out)
-        return
     for ch in range(c0, c1):
         k = ch // M
         m = ch - k * M
-        s0, s1, s2, s3 = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
+        s0, s1, s2, s3 = _rng.stream(meas.seed, np.uint64(_rng.TAG_CHAIN), k, m)
         xb = data.xbar[k]
         ts = data.trs[k]
         sd = data.noise[k] * sq_dt_B
@@ -316,7 +317,7 @@ def _quad_chains(c0, c1, data, upd, meas, out):
     for ch in range(c0, c1):
         k = ch // M
         m = ch - k * M
-        s0, s1, s2, s3 = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
+        s0, s1, s2, s3 = _rng.stream(meas.seed, np.uint64(_rng.TAG_CHAIN), k, m)
         kt = data.tidx[k]
         th = np.zeros(d)
         v = np.zeros(d)
@@ -391,7 +392,7 @@ def _quad_chains(c0, c1, data, upd, meas, out):
 
 
 # ---------------------------------------------------------------- generalised linear models
-@jit
+@jit(inner=True)
 def _qform(w, A, c, q):
     """(1/2)(w'Aw - 2 c'w + q): the least-squares loss from its sufficient statistics
     (loop form of `_losses.lsq_suff_loss`)."""
@@ -405,13 +406,13 @@ def _qform(w, A, c, q):
     return 0.5 * s
 
 
-@jit
+@jit(inner=True)
 def _lsq_losses(w, k, kt, A, c, q, At, ct, qt):
     """(train loss of data set k, test loss of test side kt) at w, from the sufficient statistics."""
     return _qform(w, A[k], c[k], q[k]), _qform(w, At[kt], ct[kt], qt[kt])
 
 
-@jit
+@jit(inner=True)
 def _logit_losses(w, k, kt, X, y, Xt, yt):
     """(train loss of data set k, test loss of test set kt) at w: means of `_losses.glm_phi`."""
     n, p = X.shape[1], X.shape[2]
@@ -454,6 +455,19 @@ def glm(data, upd, meas, out):
         run_blocks(_glm_chains, n, data, upd, meas, out)
 
 
+def compile_fixed(p: int, logistic: bool, noisy: bool) -> None:
+    """Compile (or load from the disk cache) the fixed-p kernel `glm` runs for p parameters, this loss and
+    noise, without running it: the argument types are those `glm` passes (a test checks that a run then
+    compiles nothing)."""
+    z = np.zeros
+    data = GlmData(z((1, 2, p)), z((1, 2)), bool(logistic), z((1, p, p)), z((1, p)), z(1), z((1, p, p)), z((1, p)),
+                   z(1), z((1, 1, p)), z((1, 1)), z(1, np.int64))
+    upd = Update(ALGOS["sgd"], z(1), 1, 0.0, 1.0 if noisy else 0.0, 0.0, 1.0)
+    meas = Measure(0, 1, 1, np.uint64(0), 1)
+    out = Outputs(z((1, 1)), z((1, 1)), z((1, 1), np.bool_), z((1, 1, p)), z((1, 1, 0)), z((1, 1, 0)), z((1, 1, 0, p)))
+    specialised(_glm_minibatch_fixed(logistic, noisy), 0, 1, data, upd, meas, out, (0.0,) * p)
+
+
 def glm_kernel(p: int, algo: int, chain_steps: int) -> str:
     """Which GLM kernel `glm` runs: "fixed" (`_glm_minibatch_fixed`, compiled for this p) or "generic"
     (`_glm_chains`)."""
@@ -461,7 +475,7 @@ def glm_kernel(p: int, algo: int, chain_steps: int) -> str:
     return "fixed" if fixed else "generic"
 
 
-@jit
+@jit(inner=True)
 def _glm_due(t, tm, tr, r, nrec):
     """After update t, with tm the next measured step and tr the next record step (of slot r): (whether t
     is measured; its record slot, nrec if none). Measured steps are burnin, burnin + stride, ...; record
@@ -470,7 +484,7 @@ def _glm_due(t, tm, tr, r, nrec):
     return t == tm, (r if r < nrec and t == tr else nrec)
 
 
-@jit
+@jit(inner=True)
 def _glm_next(measure, rr, tm, tr, r, stride, rec, nrec):
     """The counters of `_glm_due` after a step that was measured (measure) or recorded (rr < nrec)."""
     if measure:
@@ -481,7 +495,7 @@ def _glm_next(measure, rr, tm, tr, r, stride, rec, nrec):
     return tm, tr, r
 
 
-@jit
+@jit(inner=True)
 def _any_bad(w):
     """Whether a coordinate of w (array or tuple) is non-finite or too large (`_bad`)."""
     s = 0.0
@@ -495,7 +509,7 @@ def _any_bad(w):
     return False
 
 
-@jit
+@jit(inner=True)
 def _glm_observe(w, k, m, kt, measure, r, data, out, acc):
     """A measured (measure) or record (r < nrec) step of chain (k, m) at parameters w (array): add the
     train and test losses to the sums acc = (train, test, count), write record r; (diverged, acc).
@@ -523,7 +537,7 @@ def _glm_observe(w, k, m, kt, measure, r, data, out, acc):
     return False, (atr, ate, cnt)
 
 
-@jit
+@jit(inner=True)
 def _glm_finish(w, k, m, bad, acc, out):
     """Write chain (k, m)'s outputs: final w, divergence, time-averaged losses acc = (sums, count; nan if
     diverged)."""
@@ -552,11 +566,11 @@ def _glm_chains(c0, c1, data, upd, meas, out):
     for ch in range(c0, c1):
         k = ch // M
         m = ch - k * M
-        s0, s1, s2, s3 = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
+        s0, s1, s2, s3 = _rng.stream(meas.seed, np.uint64(_rng.TAG_CHAIN), k, m)
         kt = data.tidx[k]
         w, v, g, nz = np.zeros(p), np.zeros(p), np.empty(p), np.empty(p)
         acc, bad = (0.0, 0.0, 0), False
-        tm, tr, slot = burnin, rec - 1, 0  # the next measured step, the next record step and its slot
+        tm, tr, slot = burnin, rec - 1, np.int64(0)  # the next measured step, the next record step and its slot
         for t in range(steps):
             lt = lams[t]
             for i in range(p):
@@ -658,11 +672,11 @@ def _fixed_kernel(logistic, noisy):
         for ch in range(c0, c1):
             k = ch // M
             m = ch - k * M
-            s0, s1, s2, s3 = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
+            s0, s1, s2, s3 = _rng.stream(meas.seed, np.uint64(_rng.TAG_CHAIN), k, m)
             kt = data.tidx[k]
             w, v = zero, zero
             acc, bad = (0.0, 0.0, 0), False
-            tm, tr, slot = burnin, rec - 1, 0  # the next measured step, the next record step and its slot
+            tm, tr, slot = burnin, rec - 1, np.int64(0)  # the next measured step, the next record step and its slot
             t0 = 0  # the loop below runs steps t0, t0 + 1, ...; it stops early at a large sum of |theta_i|
             while t0 < steps:
                 check = False

@@ -208,7 +208,7 @@ def normal_slow(u, s0, s1, s2, s3):
 def _normals(seed, tag, nstreams, per):
     out = np.empty((nstreams, per))
     for k in range(nstreams):
-        s0, s1, s2, s3 = stream(seed, tag, k, 0)
+        s0, s1, s2, s3 = stream(seed, tag, k, np.int64(0))
         for j in range(per):
             z, s0, s1, s2, s3 = std_normal(s0, s1, s2, s3)
             out[k, j] = z
@@ -219,7 +219,7 @@ def _normals(seed, tag, nstreams, per):
 def _uniforms(seed, tag, nstreams, per):
     out = np.empty((nstreams, per))
     for k in range(nstreams):
-        s0, s1, s2, s3 = stream(seed, tag, k, 0)
+        s0, s1, s2, s3 = stream(seed, tag, k, np.int64(0))
         for j in range(per):
             u, s0, s1, s2, s3 = uniform01(s0, s1, s2, s3)
             out[k, j] = u

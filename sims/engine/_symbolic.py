@@ -291,7 +291,7 @@ def _generic_chains(grad, loss, langevin):
         for ch in range(c0, c1):
             k = ch // M
             m = ch - k * M
-            st = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)
+            st = _rng.stream(meas.seed, np.uint64(_rng.TAG_CHAIN), k, m)
             kt = data.tidx[k]
             th, v, g, gj, z = np.zeros(d), np.zeros(d), np.empty(d), np.empty(d), np.empty(d)
             G, C = np.empty((n if upd.algo == 0 else 1, d)), np.empty((d, d))

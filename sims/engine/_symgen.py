@@ -230,7 +230,7 @@ def _chain_blocks(grad, sep, d, dx, langevin, lsep):
     """One chain's (prologue, step with its divergence check and measurement, epilogue), unindented."""
     pro, step = _langevin_step(*sep, d, "") if langevin else ([], _minibatch_step(grad, sep, d, dx, ""))
     big = " and ".join(f"abs(p{i}) <= BIG" for i in range(d))
-    init = ["k = ix // M", "m = ix - k * M", "s0, s1, s2, s3 = _rng.stream(meas.seed, _rng.TAG_CHAIN, k, m)",
+    init = ["k = ix // M", "m = ix - k * M", "s0, s1, s2, s3 = _rng.stream(meas.seed, np.uint64(_rng.TAG_CHAIN), k, m)",
             "kt = data.tidx[k]", *[f"p{i} = 0.0" for i in range(d)], *[f"v{i} = 0.0" for i in range(d)],
             "atr, ate, cnt = 0.0, 0.0, 0", *[s.strip() for s in pro]]
     body = ["if not bad:", *["    " + s for s in step], f"    if not ({big}):", "        bad = True",
