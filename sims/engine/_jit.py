@@ -36,12 +36,9 @@ _POOL: dict[int, cf.ThreadPoolExecutor] = {}
 _POOL_LOCK = threading.Lock()
 
 
-def jit(fn=None, *, inner: bool = False, **overrides):
-    """Serial kernel: ``@jit`` or ``@jit(inline="always")``. ``inner=True``: a helper that only other
-    kernels call, compiled without the wrappers that let Python (or a C caller) call it."""
+def jit(fn=None, **overrides):
+    """Serial kernel: ``@jit`` or ``@jit(inline="always")``."""
     opts = {**_OPTIONS, **overrides}
-    if inner:  # measured: about a tenth of a first run's compile time is these wrappers
-        opts.update(no_cpython_wrapper=True, no_cfunc_wrapper=True)
     if fn is None:
         return lambda f: numba.njit(**opts)(f)
     return numba.njit(**opts)(fn)

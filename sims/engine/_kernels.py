@@ -72,7 +72,7 @@ Outputs.__doc__ = """Per chain: train, test (K, M) time averages, div (K, M) boo
 records tr_train, tr_test (K, M, nrec), tr_theta (K, M, nrec, d) (nrec = 0: none)."""
 
 
-@jit(inner=True)
+@jit
 def _bad(x):
     return not (abs(x) <= BIG)  # True for nan and inf too
 
@@ -96,14 +96,14 @@ Lanes1d.__doc__ = """Per lane of the 1-D Langevin kernel: theta, loss sums, dive
 centre, noise scale."""
 
 
-@jit(inner=True)
+@jit
 def _new_lanes(nl):
     """`Lanes` for nl lanes."""
     return Lanes(np.empty(nl, np.uint64), np.empty(nl, np.uint64), np.empty(nl, np.uint64), np.empty(nl, np.uint64),
                  np.empty(nl, np.uint64), np.empty(nl, np.bool_), np.empty(nl))
 
 
-@jit(inner=True)
+@jit
 def _quad1d_finish(k, m, th, atr, ate, bad, cnt, h, ts, tk, out):
     """Write chain (k, m)'s outputs (1-D quadratic): final theta, divergence, time-averaged losses (nan if diverged)."""
     out.theta[k, m, 0] = th
@@ -154,7 +154,7 @@ def _quad1d_langevin_lanes(c0, c1, data, upd, meas, out):
                            data.tconst[data.tidx[k]], out)
 
 
-@jit(inner=True)
+@jit
 def _langevin1d_group(ln, c, k_, dt, lams, burnin, real):
     """All steps of one group of lanes (`Lanes`, `Lanes1d`; the first `real` lanes are chains, dead
     marks the others). A lane whose theta goes bad stops there: th, atr, ate keep that step's values, dead
@@ -392,7 +392,7 @@ def _quad_chains(c0, c1, data, upd, meas, out):
 
 
 # ---------------------------------------------------------------- generalised linear models
-@jit(inner=True)
+@jit
 def _qform(w, A, c, q):
     """(1/2)(w'Aw - 2 c'w + q): the least-squares loss from its sufficient statistics
     (loop form of `_losses.lsq_suff_loss`)."""
@@ -406,13 +406,13 @@ def _qform(w, A, c, q):
     return 0.5 * s
 
 
-@jit(inner=True)
+@jit
 def _lsq_losses(w, k, kt, A, c, q, At, ct, qt):
     """(train loss of data set k, test loss of test side kt) at w, from the sufficient statistics."""
     return _qform(w, A[k], c[k], q[k]), _qform(w, At[kt], ct[kt], qt[kt])
 
 
-@jit(inner=True)
+@jit
 def _logit_losses(w, k, kt, X, y, Xt, yt):
     """(train loss of data set k, test loss of test set kt) at w: means of `_losses.glm_phi`."""
     n, p = X.shape[1], X.shape[2]
@@ -475,7 +475,7 @@ def glm_kernel(p: int, algo: int, chain_steps: int) -> str:
     return "fixed" if fixed else "generic"
 
 
-@jit(inner=True)
+@jit
 def _glm_due(t, tm, tr, r, nrec):
     """After update t, with tm the next measured step and tr the next record step (of slot r): (whether t
     is measured; its record slot, nrec if none). Measured steps are burnin, burnin + stride, ...; record
@@ -484,7 +484,7 @@ def _glm_due(t, tm, tr, r, nrec):
     return t == tm, (r if r < nrec and t == tr else nrec)
 
 
-@jit(inner=True)
+@jit
 def _glm_next(measure, rr, tm, tr, r, stride, rec, nrec):
     """The counters of `_glm_due` after a step that was measured (measure) or recorded (rr < nrec)."""
     if measure:
@@ -495,7 +495,7 @@ def _glm_next(measure, rr, tm, tr, r, stride, rec, nrec):
     return tm, tr, r
 
 
-@jit(inner=True)
+@jit
 def _any_bad(w):
     """Whether a coordinate of w (array or tuple) is non-finite or too large (`_bad`)."""
     s = 0.0
@@ -509,7 +509,7 @@ def _any_bad(w):
     return False
 
 
-@jit(inner=True)
+@jit
 def _glm_observe(w, k, m, kt, measure, r, data, out, acc):
     """A measured (measure) or record (r < nrec) step of chain (k, m) at parameters w (array): add the
     train and test losses to the sums acc = (train, test, count), write record r; (diverged, acc).
@@ -537,7 +537,7 @@ def _glm_observe(w, k, m, kt, measure, r, data, out, acc):
     return False, (atr, ate, cnt)
 
 
-@jit(inner=True)
+@jit
 def _glm_finish(w, k, m, bad, acc, out):
     """Write chain (k, m)'s outputs: final w, divergence, time-averaged losses acc = (sums, count; nan if
     diverged)."""
