@@ -251,7 +251,8 @@ def _register_checks() -> None:
 
     register_check(ids=["cross_backend.linreg.torch"], quick=True, requires=("torch",))(_cross_backend_linreg)
     # the cross-backend check runs the Numba simulator too: it needs that backend's warm-up
-    register_warmup(modules=[__name__])(get_backend("numba").warmup)
+    numba = get_backend("numba")
+    register_warmup(modules=[__name__], start=numba.warmup_start)(numba.warmup)
     # the paper's real-network findings on MNIST-1D: INFO rows, minutes, --full only
     register_check(ids=["realnet."], quick=False, requires=("torch", "mnist1d"))(_realnet)
 

@@ -65,7 +65,12 @@ class Backend:
     warmup, warmup_modules
                    compiles or loads the backend's kernels, for the catalogue
                    modules (full names) whose checks use them; ``gapkit verify``
-                   reports that time apart from the checks' own.
+                   runs it before the first of those checks and reports the
+                   time waited apart from the checks' own.
+    warmup_start   () -> a handle with wait() and cancel(), or None: starts the
+                   warm-up's compilation in the background (``gapkit verify``
+                   calls it first, so that checks needing no kernel run
+                   meanwhile); None when there is nothing to compile.
     """
 
     name: str
@@ -86,6 +91,7 @@ class Backend:
     register_checks: Callable[[], None] | None = None
     warmup: Callable[[], None] | None = None
     warmup_modules: tuple[str, ...] = ()
+    warmup_start: Callable[[], Any] | None = None
 
     def __post_init__(self):
         if not self.name or not isinstance(self.name, str):
@@ -235,46 +241,18 @@ def _print_numba_bench(res: dict) -> None:
               + (f"\n      kernel: {w['kernel']}" if w.get("kernel") else ""))
 
 
-def _compile_numba_model(model: str, dim: int) -> None:
-    """Compile (or load from Numba's cache) the kernels of `model` for every algorithm, on tiny runs: the
-    minibatch ones with records, Langevin without (quadratic1d's lane kernel; the others' one kernel serves
-    both)."""
-    from gapkit.sims.engine import simulate
-
-    for algo in ("sgd", "langevin", "momentum"):
-        simulate(model=model, algo=algo, n=4, dim=dim, lr=0.1, batch=2, momentum=0.5 if algo == "momentum" else 0.0,
-                 datasets=2, chains=1, steps=4, burnin=1, record_every=0 if algo == "langevin" else 2, seed=0)
-
-
 def _compile_numba_kernels() -> None:
-    """Compile (or load from Numba's cache) every simulator kernel on a tiny run, and the fixed-p GLM
-    kernel of the quick catalogue's linreg checks (`_compile_glm_fixed`). On a first run (the GLM kernel
-    not yet in Numba's cache) a second process compiles the GLM kernels into the cache while this one
-    compiles the quadratic ones (Numba compiles one function at a time per process); this process then
-    loads them."""
-    import subprocess
+    """The backend's `warmup` (`gapkit.sims.engine._warmup.compile_kernels`; imported when it runs)."""
+    from gapkit.sims.engine._warmup import compile_kernels
 
-    from gapkit.sims.engine import _jit, _kernels
-
-    helper = None
-    if _jit.first_compile(_kernels._glm_chains):
-        helper = subprocess.Popen([sys.executable, "-c", "from gapkit.sims import _backends as b;"
-                                   " b._compile_numba_model('linreg', 2); b._compile_glm_fixed()"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _compile_numba_model("quadratic1d", 1)
-    _compile_numba_model("quadratic", 2)
-    if helper is not None:
-        helper.wait()
-    _compile_numba_model("linreg", 2)
-    _compile_glm_fixed()
+    compile_kernels()
 
 
-def _compile_glm_fixed() -> None:
-    """Compile (or load) the fixed-p GLM kernel of the quick catalogue's `sim.linreg_moments` (plain SGD
-    with beta noise on linreg, dim 3; `_kernels.glm_kernel`)."""
-    from gapkit.sims.engine import _kernels
+def _start_numba_kernels():
+    """The backend's `warmup_start` (`gapkit.sims.engine._warmup.start_kernels`)."""
+    from gapkit.sims.engine._warmup import start_kernels
 
-    _kernels.compile_fixed(3, logistic=False, noisy=True)
+    return start_kernels()
 
 
 NUMBA = register_backend(Backend(
@@ -288,6 +266,7 @@ NUMBA = register_backend(Backend(
     bench=_numba_bench,
     print_bench=_print_numba_bench,
     warmup=_compile_numba_kernels,
+    warmup_start=_start_numba_kernels,
     warmup_modules=tuple(f"gapkit.sims.verify.catalogue.{m}"
                          for m in ("simulators", "collapse", "theta_grid", "theta_grid2d", "temperature")),
 ))

@@ -130,6 +130,66 @@ def test_a_warmup_registered_again_serves_more_modules(monkeypatch):
     assert calls == [1, 1]
 
 
+class _Handle:
+    """A fake background compile: records wait / cancel."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def wait(self):
+        self.log.append("wait")
+
+    def cancel(self):
+        self.log.append("cancel")
+
+
+def _row(i):
+    return CheckResult(id=i, equation="", model="", theory=None, measured=None, ci95=None, tolerance=None,
+                       tolerance_source="", verdict=INFO)
+
+
+def test_a_first_run_runs_the_checks_without_kernels_while_they_compile(monkeypatch):
+    """With a started background warm-up, providers of the modules it serves run after the others, each
+    warm-up waits for its background part and then runs (once, before the first check needing it), and the
+    rows come back in the catalogue's order (a run-order return fails this)."""
+    monkeypatch.setattr(_checks, "_WARMUPS", {})
+    log = []
+    _checks.register_warmup(modules=["mod.k"], start=lambda: _Handle(log))(lambda: log.append("warm"))
+    specs = []
+    for i, mod in enumerate(["mod.k", "mod.t", "mod.k", "mod.t"]):
+        def fn(ctx, i=i):
+            log.append(f"p{i}")
+            return [_row(f"f.p{i}.m")]
+        specs.append(_checks.CheckSpec(ids=(f"f.p{i}.m",), fn=fn, module=mod))
+    warm = _checks.Warmups({"mod.k", "mod.t"})
+    assert warm.start() and warm.waits("mod.k") and not warm.waits("mod.t")
+    rows = run_checks(specs, CheckContext(), warmups=warm)
+    assert log == ["p1", "p3", "wait", "warm", "p0", "p2"]
+    assert [r.id for r in rows] == ["f.p0.m", "f.p1.m", "f.p2.m", "f.p3.m"]
+    warm.close()
+    assert log[-1] == "p2"  # nothing left to cancel
+
+
+def test_a_warm_cache_keeps_the_catalogue_order_and_an_interrupt_cancels(monkeypatch):
+    """No background work (start gives None): providers run in order, the warm-up before the first that
+    needs it. A background part no check waited for is cancelled by close()."""
+    monkeypatch.setattr(_checks, "_WARMUPS", {})
+    log = []
+    _checks.register_warmup(modules=["mod.k"], start=lambda: None)(lambda: log.append("warm"))
+    specs = [_checks.CheckSpec(ids=(f"f.p{i}.m",), fn=lambda ctx, i=i: log.append(f"p{i}") or [_row(f"f.p{i}.m")],
+                               module=mod) for i, mod in enumerate(["mod.t", "mod.k", "mod.t"])]
+    warm = _checks.Warmups({"mod.k", "mod.t"})
+    assert not warm.start()
+    run_checks(specs, CheckContext(), warmups=warm)
+    assert log == ["p0", "warm", "p1", "p2"]
+    log.clear()
+    _checks.register_warmup(modules=["mod.k"], start=lambda: _Handle(log))(lambda: log.append("warm"))
+    warm = _checks.Warmups({"mod.k"})
+    assert warm.start()
+    warm.close()
+    assert log == ["cancel"]
+
+
 def test_backends_bring_their_warmups_and_checks():
     """The catalogue takes the numba backend's kernel warm-up for the modules
     whose checks run the simulators (no catalogue module names another backend)."""
@@ -138,8 +198,8 @@ def test_backends_bring_their_warmups_and_checks():
     _checks.registered_checks()
     numba = get_backend("numba")
     key = f"{numba.warmup.__module__}.{numba.warmup.__qualname__}"
-    fn, serves = _checks._WARMUPS[key]
-    assert fn is numba.warmup and set(numba.warmup_modules) <= serves
+    fn, serves, start = _checks._WARMUPS[key]
+    assert fn is numba.warmup and set(numba.warmup_modules) <= serves and start is numba.warmup_start
     assert "gapkit.sims.verify.catalogue.simulators" in serves
 
 

@@ -51,3 +51,19 @@ def test_first_compile_reads_numba_cache_index(tmp_path):
     index.write_bytes(b"")
     assert not _jit.first_compile(fake)
     assert not _jit.first_compile(lambda: None)  # not a cached dispatcher (e.g. NUMBA_DISABLE_JIT)
+
+
+@pytest.mark.xdist_group("catalogue-providers")
+@pytest.mark.late  # after the catalogue's warm-up: the helpers then load the cache (seconds) instead of compiling
+def test_the_background_helpers_run_and_leave_nothing_to_compile():
+    """`gapkit verify`'s background warm-up: each helper process's code runs (exit status 0: a broken helper
+    would only show as a slower first run), and once they are done the warm-up sees every part cached, so
+    `start_kernels` starts nothing."""
+    from gapkit.sims.engine import _warmup
+
+    h = _warmup.Helpers(list(_warmup.HELPER_CODE), nice=10)
+    h.wait()
+    assert [p.returncode for p in h.procs] == [0] * len(_warmup.HELPER_CODE)
+    assert _warmup.uncached_parts() == [] and _warmup.start_kernels() is None
+    h.cancel()  # nothing running: a no-op
+    assert [p.returncode for p in h.procs] == [0] * len(_warmup.HELPER_CODE)

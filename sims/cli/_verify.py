@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -74,7 +73,9 @@ def _listing(specs) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gapkit.sims.verify._registry import CheckContext, run_checks, run_warmups, select_checks, summarize
+    from tqdm import tqdm
+
+    from gapkit.sims.verify._registry import CheckContext, Warmups, run_checks, select_checks, summarize
     from gapkit.sims.verify._report import format_table, write_report
 
     specs = select_checks(args.only, quick=args.quick)
@@ -96,39 +97,49 @@ def run(args: argparse.Namespace) -> int:
     if progress:
         sys.stderr.write(f"gapkit verify: {len(specs)} providers ({'quick' if args.quick else 'full'}, seed {args.seed})\n")
         sys.stderr.flush()
-    # the line shows while a first run compiles (a warm-up that loads from the cache ends before it)
-    notice = threading.Timer(1.0, sys.stderr.write, ("gapkit verify: compiling simulators (first run only) ...\n",))
-    if progress:
-        notice.start()
-    try:
-        jit_s = run_warmups({s.module for s in specs})
-    finally:
-        notice.cancel()
-    if progress:
-        sys.stderr.write(f"gapkit verify: compiled / warmed up in {jit_s:.1f}s (cached after the first run); "
-                         "running the checks\n")
 
+    def say(msg: str) -> None:  # a line on stderr, above the progress bar on a terminal
+        if progress:
+            tqdm.write(f"gapkit verify: {msg}", file=sys.stderr)
+
+    # each warm-up runs before the first check that needs its kernels; on a first run they compile in helper
+    # processes meanwhile, and the checks' wait for them is the run's JIT time
+    warm = Warmups({s.module for s in specs},
+                   notice=lambda: say("waiting for the simulators to compile (first run only) ..."),
+                   ready=lambda dt: say(f"simulators compiled / loaded: the checks waited {dt:.1f}s for them "
+                                        "(cached after the first run)") if dt >= 1.0 else None)
+    if warm.start():
+        say("compiling simulators in the background (first run only); the checks that need them wait for it")
     ctx = CheckContext(seed=args.seed, quick=args.quick, out=args.out)
     config = {"command": "gapkit verify", "argv": sys.argv[1:], "seed": args.seed, "quick": args.quick,
               "only": args.only, "providers": [s.ids[0] for s in specs]}
-    rows: list = []
+    done: dict[int, tuple[list, list]] = {}  # provider -> (its rows, its figures), whatever order they ran in
     bar = _Progress(len(specs), progress)
     t0 = time.perf_counter()
 
+    def checks_s() -> float:  # the checks' own time: the run's, less the waits for warm-ups
+        return time.perf_counter() - t0 - warm.seconds
+
+    def in_order(i: int) -> list:  # rows (0) or figures (1) of the providers done, in the catalogue's order
+        return [x for s in specs if id(s) in done for x in done[id(s)][i]]
+
     def on_provider(spec, got):
-        rows.extend(got)
+        done[id(spec)] = (got, ctx.figures[sum(len(f) for _, f in done.values()):])
         bar.done(spec, got)
         if args.out is not None:  # keep every finished row if the run is interrupted
-            write_report(args.out, _payload(rows, jit_s, time.perf_counter() - t0, summarize), rows, config=config,
-                         figures=ctx.figures)
+            rows = in_order(0)
+            write_report(args.out, _payload(rows, warm.seconds, checks_s(), summarize), rows, config=config,
+                         figures=in_order(1))
 
     try:
-        run_checks(specs, ctx, prefixes=args.only, progress=on_provider, starting=bar.starting)
+        rows = run_checks(specs, ctx, prefixes=args.only, progress=on_provider, starting=bar.starting, warmups=warm)
     finally:
+        warm.close()
         bar.close()
-    payload = _payload(rows, jit_s, time.perf_counter() - t0, summarize)
+    jit_s = warm.seconds
+    payload = _payload(rows, jit_s, checks_s(), summarize)
     if args.out is not None:
-        paths = write_report(args.out, payload, rows, config=config, figures=ctx.figures)
+        paths = write_report(args.out, payload, rows, config=config, figures=in_order(1))
         payload["report"] = paths
     if args.json:
         emit_json(payload)

@@ -5,7 +5,8 @@ jit settings (`_jit`), keyed random streams (`_rng`), data schemes (`_data`),
 the toy problems (`_problems`), the one numeric definition of each toy loss and
 gradient (`_losses`), the update kernels (`_kernels`), the Python
 wrapper that validates and allocates (`_simulate`) and the benchmark against
-NumPy and a C reference (`_bench`). Importing it compiles nothing.
+NumPy and a C reference (`_bench`), and the warm-up that compiles every kernel
+on tiny runs (`_warmup`). Importing it compiles nothing.
 """
 from gapkit.theory._lazy import lazy_exports
 

@@ -34,7 +34,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -53,6 +53,8 @@ __all__ = [
     "Figure",
     "register_check",
     "register_warmup",
+    "Warmup",
+    "Warmups",
     "register_plugin_failure",
     "run_warmups",
     "registered_checks",
@@ -358,25 +360,103 @@ def _is_full_id(i: str) -> bool:
     return len(parts) >= 3 and all(parts)
 
 
-_WARMUPS: dict[str, tuple[Callable[[], None], frozenset]] = {}
+class Warmup(NamedTuple):
+    """A registered warm-up: `fn` compiles (or loads) kernels in this process; `serves` is the set of modules
+    (full names) whose checks need them; `start`, if given, begins the slow part in the background (helper
+    processes compiling into Numba's on-disk cache) and returns a handle with ``wait()`` and ``cancel()``, or
+    None when there is nothing to compile (the cache is warm)."""
+
+    fn: Callable[[], None]
+    serves: frozenset
+    start: Callable[[], Any] | None = None
 
 
-def register_warmup(*, modules: Iterable[str]):
+_WARMUPS: dict[str, Warmup] = {}
+
+
+def register_warmup(*, modules: Iterable[str], start: Callable[[], Any] | None = None):
     """Decorator: register a function that compiles kernels on tiny inputs (a
-    backend's `Backend.warmup`), for the modules (full names) whose checks use
-    them. Registering the same function again adds modules to those it serves
-    (a backend's checks that need another backend's kernels). `gapkit verify`
-    runs the warm-ups its selected checks need first and reports that time
-    (JIT compilation, or loading the on-disk cache) separately from the checks'
-    own time."""
+    backend's `Backend.warmup`, with its `Backend.warmup_start`), for the modules
+    (full names) whose checks use them. Registering the same function again adds
+    modules to those it serves (a backend's checks that need another backend's
+    kernels). `gapkit verify` runs each warm-up before the first check that needs
+    it (`Warmups`) and reports the time the checks waited for them (JIT
+    compilation, or loading the on-disk cache) apart from the checks' own time."""
     mods = frozenset(modules)
 
     def deco(fn):
         key = f"{fn.__module__}.{fn.__qualname__}"
-        _WARMUPS[key] = (fn, mods | _WARMUPS.get(key, (fn, frozenset()))[1])
+        old = _WARMUPS.get(key, Warmup(fn, frozenset()))
+        _WARMUPS[key] = Warmup(fn, mods | old.serves, start or old.start)
         return fn
 
     return deco
+
+
+class Warmups:
+    """The warm-ups a run's modules need, each run once, just before the first check that needs it.
+
+    `start()` begins the background part of each (its `Warmup.start`), so that the checks that need no
+    kernel run while kernels compile in helper processes (a first run: the compile then costs the run little
+    more than the wait of the first check that needs the kernels). `ensure(module)`, called before a provider
+    of `module` runs, runs each pending warm-up serving `module`: it waits for that warm-up's background part,
+    then compiles what is left or loads the cache in this process. `seconds` is the total time the checks
+    waited (the run's JIT); `close()` cancels background work no check waited for (an interrupted run).
+    `notice` is called when a wait has lasted a second, `ready(seconds)` after each warm-up that ran."""
+
+    def __init__(self, modules: Iterable[str] | None = None, *, notice: Callable[[], None] | None = None,
+                 ready: Callable[[float], None] | None = None):
+        want = None if modules is None else set(modules)
+        self._pending = {k: w for k, w in _WARMUPS.items() if want is None or w.serves & want}
+        self._handles: dict[str, Any] = {}
+        self._notice, self._ready = notice, ready
+        self.seconds = 0.0
+
+    def waits(self, module: str) -> bool:
+        """Whether a check of `module` would wait for background work (a started warm-up serving it)."""
+        return any(module in self._pending[k].serves for k in self._handles)
+
+    def start(self) -> bool:
+        """Start the background parts; True if any started (there is something to compile)."""
+        for key, w in self._pending.items():
+            if w.start is not None and key not in self._handles:
+                h = w.start()
+                if h is not None:
+                    self._handles[key] = h
+        return bool(self._handles)
+
+    def ensure(self, module: str | None = None) -> float:
+        """Run the pending warm-ups serving `module` (all of them for None); returns the seconds waited."""
+        import threading
+        import time
+
+        keys = [k for k, w in self._pending.items() if module is None or module in w.serves]
+        if not keys:
+            return 0.0
+        t0 = time.perf_counter()
+        timer = threading.Timer(1.0, self._notice) if self._notice is not None else None
+        if timer is not None:
+            timer.start()
+        try:
+            for key in keys:
+                h = self._handles.get(key)
+                if h is not None:
+                    h.wait()  # an interrupt here leaves it to close()
+                    del self._handles[key]
+                self._pending.pop(key).fn()
+        finally:
+            if timer is not None:
+                timer.cancel()
+        dt = time.perf_counter() - t0
+        self.seconds += dt
+        if self._ready is not None:
+            self._ready(dt)
+        return dt
+
+    def close(self) -> None:
+        """Cancel the background work of warm-ups that did not run."""
+        for key in list(self._handles):
+            self._handles.pop(key).cancel()
 
 
 def register_plugin_failure(name: str, message: str) -> None:
@@ -393,15 +473,8 @@ def register_plugin_failure(name: str, message: str) -> None:
 
 
 def run_warmups(modules: Iterable[str] | None = None) -> float:
-    """Run the registered warm-ups serving `modules` (or all); returns seconds."""
-    import time
-
-    t0 = time.perf_counter()
-    want = None if modules is None else set(modules)
-    for fn, serves in list(_WARMUPS.values()):
-        if want is None or serves & want:
-            fn()
-    return time.perf_counter() - t0
+    """Run the registered warm-ups serving `modules` (or all) now, in this process; returns seconds."""
+    return Warmups(modules).ensure()
 
 
 def registered_checks() -> list[CheckSpec]:
@@ -423,10 +496,14 @@ def run_checks(
     prefixes: Sequence[str] | None = None,
     progress: Callable[[CheckSpec, list[CheckResult]], None] | None = None,
     starting: Callable[[CheckSpec], None] | None = None,
+    warmups: Warmups | None = None,
 ) -> list[CheckResult]:
-    """Run providers in order; keep the rows whose id matches `prefixes`.
-    `starting(spec)` is called before a provider runs, `progress(spec, rows)`
-    after it with the rows it gave.
+    """Run providers; keep the rows whose id matches `prefixes`; returns the rows
+    in the order of `specs`. `starting(spec)` is called before a provider runs,
+    `progress(spec, rows)` after it with the rows it gave. With `warmups`, the
+    warm-ups a provider's module needs run before it (`Warmups.ensure`; not
+    counted in its seconds), and the providers that would wait for a warm-up's
+    background compilation run after the others (in order within each part).
 
     A provider that needs a missing optional package yields one SKIP row. A
     provider that raises is a bug in gapkit: it yields a FAIL row carrying the
@@ -436,9 +513,14 @@ def run_checks(
     import time
     import traceback
 
-    rows: list[CheckResult] = []
+    by_spec: dict[int, list[CheckResult]] = {}
     seen: set[str] = set()
-    for spec in specs:
+    order = list(specs)
+    if warmups is not None:  # a first run: the checks that need no compiling kernel run while the kernels compile
+        order = [s for s in specs if not warmups.waits(s.module)] + [s for s in specs if warmups.waits(s.module)]
+    for spec in order:
+        if warmups is not None:
+            warmups.ensure(spec.module)
         if starting is not None:
             starting(spec)
         t0 = time.perf_counter()
@@ -469,10 +551,10 @@ def run_checks(
         got = _refuse_duplicates(got, seen)
         for r in got:
             r.seconds = dt / max(len(got), 1)
-        rows.extend(got)
+        by_spec[id(spec)] = got
         if progress is not None:
             progress(spec, got)
-    return rows
+    return [r for s in specs for r in by_spec[id(s)]]
 
 
 def _refuse_duplicates(got: list[CheckResult], seen: set[str]) -> list[CheckResult]:

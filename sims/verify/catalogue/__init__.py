@@ -42,7 +42,7 @@ def load_catalogue() -> None:
 
     for b in backends():
         if b.warmup is not None:
-            register_warmup(modules=b.warmup_modules)(b.warmup)
+            register_warmup(modules=b.warmup_modules, start=b.warmup_start)(b.warmup)
         if b.register_checks is not None:
             b.register_checks()
     for name, message in plugin_errors().items():
