@@ -229,3 +229,32 @@ def test_the_equation_column_has_one_form():
                           tolerance_source="", verdict=INFO).equation for e in ("15", "48-49", "17, 47", "Eq 25",
                                                                                  " Eq 6 / Eq 15", "")]
     assert labels == ["Eq 15", "Eq 48-49", "Eq 17, 47", "Eq 25", "Eq 6 / Eq 15", ""]
+
+
+def test_verify_reports_the_wait_for_a_background_warmup(monkeypatch, capsys):
+    """`gapkit verify` end to end with a fake first run: the warm-up serving the exact identities compiles
+    "in the background" (its wait takes 1.3 s): the command says so, runs the symbolic eq41 rows first, reports
+    the wait as its JIT time, and lists the rows in the catalogue's order (eq02 before eq41)."""
+    import json
+    import time
+
+    from gapkit.sims.cli import main
+
+    _checks.registered_checks()  # the catalogue's own warm-ups registered before they are swapped out
+    log = []
+
+    class Slow(_Handle):
+        def wait(self):
+            time.sleep(1.3)
+            log.append("wait")
+
+    monkeypatch.setattr(_checks, "_WARMUPS", {})
+    _checks.register_warmup(modules=["gapkit.sims.verify.catalogue.exact"],
+                            start=lambda: Slow(log))(lambda: log.append("warm"))
+    assert main(["verify", "--only", "eq02,eq41", "--json"]) == 0
+    cap = capsys.readouterr()
+    out = json.loads(cap.out)
+    assert "compiling simulators in the background" in cap.err and "waiting for the simulators" in cap.err
+    assert log == ["wait", "warm"] and out["summary"]["jit_seconds"] >= 1.3
+    ids = [r["id"] for r in out["checks"]]
+    assert ids[0].startswith("eq02") and ids[-1].startswith("eq41")
