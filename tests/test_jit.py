@@ -67,3 +67,16 @@ def test_the_background_helpers_run_and_leave_nothing_to_compile():
     assert _warmup.uncached_parts() == [] and _warmup.start_kernels() is None
     h.cancel()  # nothing running: a no-op
     assert [p.returncode for p in h.procs] == [0] * len(_warmup.HELPER_CODE)
+
+
+def test_a_stuck_helper_is_stopped_not_waited_for_forever(monkeypatch):
+    """`Helpers.wait` kills a helper still running after its timeout (a hang would stall `gapkit verify`)."""
+    import time
+
+    from gapkit.sims.engine import _warmup
+
+    monkeypatch.setitem(_warmup.HELPER_CODE, "stuck", "import time; time.sleep(60)")
+    h = _warmup.Helpers(["stuck"])
+    t0 = time.perf_counter()
+    h.wait(timeout=0.5)
+    assert time.perf_counter() - t0 < 30 and h.procs[0].returncode not in (None, 0)

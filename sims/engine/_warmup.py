@@ -31,6 +31,9 @@ HELPER_CODE = {
 }
 
 
+HELPER_TIMEOUT_S = 600.0  # a helper compiles in seconds; one still running after this is stuck
+
+
 class Helpers:
     """Helper processes compiling kernels into Numba's on-disk cache: `wait()` for them, or `cancel()` them.
     nice: their scheduling niceness (background helpers take the cores the checks leave idle)."""
@@ -41,9 +44,15 @@ class Helpers:
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                       for p in parts]
 
-    def wait(self) -> None:
+    def wait(self, timeout: float = HELPER_TIMEOUT_S) -> None:
+        """Wait for the helpers; one still running after `timeout` seconds is stopped (never a hang: what it
+        did not compile, `compile_kernels` then compiles in this process)."""
         for p in self.procs:
-            p.wait()
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
     def cancel(self) -> None:
         for p in self.procs:
