@@ -258,3 +258,20 @@ def test_verify_reports_the_wait_for_a_background_warmup(monkeypatch, capsys):
     assert log == ["wait", "warm"] and out["summary"]["jit_seconds"] >= 1.3
     ids = [r["id"] for r in out["checks"]]
     assert ids[0].startswith("eq02") and ids[-1].startswith("eq41")
+
+
+def test_the_catalogue_order_does_not_depend_on_which_module_was_imported_first():
+    """The report's row order is the catalogue's (`_MODULES`), even when a test or a user imported a later
+    module (symbolic, collapse) before the catalogue was loaded; a fresh process, since imports are per process."""
+    import subprocess
+    import sys
+
+    code = ("from gapkit.sims.verify.catalogue import collapse, symbolic\n"
+            "from gapkit.sims.verify.catalogue import _MODULES\n"
+            "from gapkit.sims.verify._registry import registered_checks\n"
+            "mods = [s.module.rsplit('.', 1)[-1] for s in registered_checks()]\n"
+            "cat = [m for m in mods if m in _MODULES]\n"
+            "assert cat == sorted(cat, key=_MODULES.index) and cat[0] == 'exact', mods\n"
+            "assert mods[:len(cat)] == cat, mods\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]

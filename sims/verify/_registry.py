@@ -478,10 +478,13 @@ def run_warmups(modules: Iterable[str] | None = None) -> float:
 
 
 def registered_checks() -> list[CheckSpec]:
-    from .catalogue import load_catalogue
+    """Every registered provider in the catalogue's order: by `catalogue._MODULES` (which test or import loaded
+    a module first does not matter), registration order within a module, then the backends' and plugins'."""
+    from .catalogue import _MODULES, load_catalogue
 
     load_catalogue()
-    return list(_REGISTRY.values())
+    rank = {f"{__package__}.catalogue.{m}": i for i, m in enumerate(_MODULES)}
+    return sorted(_REGISTRY.values(), key=lambda s: rank.get(s.module, len(rank)))
 
 
 def select_checks(prefixes: Sequence[str] | None = None, *, quick: bool = True) -> list[CheckSpec]:
