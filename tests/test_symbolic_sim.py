@@ -13,6 +13,7 @@ A 20% wrong temperature in the Fokker-Planck reference moves it by > 10 se: the 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,3 +199,52 @@ def test_the_same_model_built_again_reuses_its_compiled_chain_loop(quad):
     assert np.array_equal(first, again)
     simulate(model=quadratic_model(2.0), **common)
     assert {id(v) for v in _symbolic._BY_SOURCE.values()} - before
+
+
+# ---------------------------------------------------------------- the per-model loop's on-disk cache (_gencache)
+def test_a_per_model_chain_loop_is_cached_on_disk_and_loads_in_a_new_dispatcher(quad):
+    """The per-model loop is compiled from a file holding exactly its printout, so Numba caches it: a fresh
+    dispatcher of the same function (what a new process builds) loads it from the cache instead of compiling,
+    and runs the same numbers."""
+    import numba
+
+    from gapkit.sims.engine import _gencache, _symbolic
+
+    common = dict(algo="sgd", n=8, lr=0.1, datasets=3, chains=2, seed=3, steps=50, test_size=8)
+    first = simulate(model=quad, **common).arrays["theta_final"]
+    (key, chains), = [(k, v) for k, v in _symbolic._BY_SOURCE.items()  # the minibatch loop draws indices
+                      if k[0] == "per-model" and f"SymbolicModel {quad.name!r}" in k[1] and "index_pair" in k[1]]
+    path = chains.py_func.__code__.co_filename
+    assert path.startswith(str(_gencache.generated_dir())) and Path(path).read_text() == key[1]
+    assert Path(chains._cache._cache_file._index_path).is_file()  # compiled with Numba's cache on (not in memory)
+    sig = chains.signatures[0]
+    fresh = numba.njit(cache=True, error_model="numpy", nogil=True)(chains.py_func)
+    fresh.compile(sig)
+    assert fresh.stats.cache_hits.get(sig, 0) == 1 and not fresh.stats.cache_misses.get(sig, 0)
+    _symbolic._BY_SOURCE[key] = fresh  # the loaded loop runs the chains
+    try:
+        again = simulate(model=quadratic_model(1.0), **common).arrays["theta_final"]
+    finally:
+        _symbolic._BY_SOURCE[key] = chains
+    assert np.array_equal(first, again)
+
+
+def test_the_generated_file_is_rewritten_when_it_differs_and_skipped_where_unwritable(tmp_path, monkeypatch):
+    """Nothing read from disk runs: a file whose bytes differ from the printout (edited) is rewritten with the
+    printout (a new hash, so Numba's cache for the edited bytes is not used); where the folder cannot be
+    written there is no file and the loop compiles in memory, from the printout."""
+    from gapkit.sims.engine import _gencache, _symbolic
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "nb"))
+    text = "def f():\n    return 1\n"
+    path = _gencache.source_file(text, "t")
+    assert path is not None and Path(path).read_text() == text
+    Path(path).write_text("import os\nos.system('echo edited')\n")
+    assert _gencache.source_file(text, "t") == path and Path(path).read_text() == text
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(blocker))  # a folder under a file cannot be made
+    assert _gencache.source_file(text, "t") is None
+    ns = _symbolic._compile_module(_symbolic._module_text("m", "def loss(th, X, Y, k, j):\n    return 0.0\n",
+                                                          "def chains(c0, c1):\n    return mean_loss\n"))
+    assert ns["chains"].py_func.__code__.co_filename.startswith("<") and not ns["chains"]._cache_hits

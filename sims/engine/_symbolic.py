@@ -4,8 +4,10 @@ The per-example gradient dl(theta, x[, y]) and loss l of the model are printed f
 (common subexpressions eliminated) to two scalar Python functions, compiled with Numba, and
 called from one generic kernel; compilation happens once per model object and kind of step
 (`compiled`, an in-memory cache: the functions are generated, so Numba's on-disk cache does not
-apply). A compiled chain loop is also kept by its printed source (`_by_source`), so another model object
-with the same printout (the same model built again: a re-run notebook cell, another test) reuses it.
+apply to them as such). A compiled chain loop is also kept by its printed source (`_by_source`), so another
+model object with the same printout (the same model built again: a re-run notebook cell, another test) reuses
+it; and the model's own chain loop (below) is compiled from a file holding its printout (`_gencache`), so
+Numba caches it on disk: another process (the next session, a notebook's kernel) loads it instead of compiling.
 Chains run in blocks on the kernel threads (`_jit.run_blocks`); the numbers do not depend on the
 thread count.
 
@@ -50,7 +52,7 @@ from gapkit.sims._settings import BIG
 from gapkit.sims.stats._results import RunResult
 from gapkit.theory._validate import ArgumentError, check_int
 
-from . import _data, _problems, _rng, _symgen
+from . import _data, _gencache, _problems, _rng, _symgen
 from . import _simulate as _sim
 from ._jit import jit, run_blocks
 
@@ -61,7 +63,7 @@ SymData.__doc__ = """A user model's K data sets: X (K, n, dx), labels y (K, n) (
 Xt (J, nt, dx), yt (J, nt); test side of data set k: tidx[k]."""
 
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_OPTS = {"cache": False}  # generated functions: no on-disk cache (compiled once per model in memory)
+_OPTS = {"cache": False}  # the generic kernel's generated functions: compiled once per model in memory
 
 # compiled chain loops by what determines their machine code: the kind of kernel, the printed sources and the
 # module constants read when they compile (GUARD, BIG); least recently used dropped past _KEEP
@@ -124,7 +126,7 @@ def compiled(model, *, langevin: bool):
         for src in srcs:
             exec(compile(src, f"<gapkit SymbolicModel {model.name}>", "exec"), ns)  # noqa: S102 - our own printout
         grad, loss = jit(ns["grad"], **_OPTS), jit(ns["loss"], **_OPTS)
-        cache[key] = _specialised(model, loss, *key, srcs=srcs) or _kernel(grad, loss, *key, srcs=srcs)
+        cache[key] = _specialised(model, *key, srcs=srcs) or _kernel(grad, loss, *key, srcs=srcs)
     return cache[key]
 
 
@@ -138,7 +140,7 @@ def _separation(model):
     return cache["sep"]
 
 
-def _specialised(model, loss, langevin, *, srcs):
+def _specialised(model, langevin, *, srcs):
     """The model's own chain loop (`_symgen`: scalar coordinates, the gradient inlined; Langevin's D from
     per-data-set moments), or None where it does not apply (too many parameters; Langevin with a gradient
     that does not separate): then the generic kernel runs."""
@@ -151,14 +153,8 @@ def _specialised(model, loss, langevin, *, srcs):
     src = _symgen.chains_source(grad, sep if langevin or _symgen.batch_sums(sep, grad) else None, model.dim,
                                 model.dx, langevin=langevin, lsep=lsep,
                                 lanes=_symgen.lanes_for(model.dim, langevin))
-    ns: dict = {"math": math, "np": np, "_rng": _rng, "BIG": BIG, "GUARD": _symgen.GUARD}
-
-    def build():
-        ns["mean_loss"] = _mean_loss(loss)
-        exec(compile(src, f"<gapkit SymbolicModel {model.name} chains>", "exec"), ns)  # noqa: S102 - our own printout
-        return jit(ns["chains"], **_OPTS)
-
-    chains = _by_source(("per-model", src, srcs[1], ns["GUARD"], BIG), build)
+    text = _module_text(model.name, srcs[1], src)
+    chains = _by_source(("per-model", text), lambda: _compile_module(text)["chains"])
     none = np.zeros((1, 1, 1))
 
     gfns = _symgen.data_functions(sep[1], (*Q, yy)) if langevin else None
@@ -171,6 +167,40 @@ def _specialised(model, loss, langevin, *, srcs):
         run_blocks(chains, data.X.shape[0] * meas.M, data, upd, meas, out, MU, COV, ETR, ETE)
 
     return run
+
+
+_MEAN_LOSS = """
+def mean_loss(th, X, Y, k):
+    s = 0.0
+    for j in range(X.shape[1]):
+        s += loss(th, X, Y, k, j)
+    return s / X.shape[1]
+"""
+
+
+def _module_text(name, loss_src, chains_src) -> str:
+    """The per-model chain loop as one module: the model's printed loss, its mean over a data set (`_mean_loss`)
+    and the chain loop, with everything their machine code depends on written in (`_gencache`)."""
+    head = (f"# gapkit: the chain loop of SymbolicModel {name!r}, printed by gapkit.sims.engine._symgen\n"
+            f"# {_gencache.dependency_stamp()}\n"
+            "import math\n\nimport numpy as np\n\nfrom gapkit.sims.engine import _rng\n\n"
+            f"BIG = float('{float(BIG)!r}')\nGUARD = float('{float(_symgen.GUARD)!r}')\n\n\n")  # exact, inf included
+    return head + loss_src + "\n" + _MEAN_LOSS + "\n\n" + chains_src
+
+
+def _compile_module(text):
+    """Run the printed module `text` (this process's own printout) and wrap its functions with `jit`. Its file
+    name is the `_gencache` file holding the same text, so Numba caches the compiled loop on disk (a second
+    process, a re-run notebook, loads it); where no such file can be written, compiled in memory only."""
+    path = _gencache.source_file(text, "symbolic_chains")
+    if path is None:
+        ns: dict = {}
+        exec(compile(text, "<gapkit SymbolicModel chains>", "exec"), ns)  # noqa: S102 - our own printout
+    else:  # a module by its file's name in sys.modules: Numba's cache names the module of what it compiled
+        ns = _gencache.module(text, path).__dict__
+    for fn in ("loss", "mean_loss", "chains"):  # callees first: each is resolved from ns when its caller compiles
+        ns[fn] = jit(ns[fn], cache=path is not None)
+    return ns
 
 
 def _steps(grad):
