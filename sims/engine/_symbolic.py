@@ -169,6 +169,7 @@ def _specialised(model, langevin, *, srcs):
     return run
 
 
+# the mean of the per-example loss over data set k: one text, in the per-model module and in `_mean_loss`
 _MEAN_LOSS = """
 def mean_loss(th, X, Y, k):
     s = 0.0
@@ -284,15 +285,11 @@ def _steps(grad):
 
 
 def _mean_loss(loss):
-    """The compiled mean of the model's per-example loss over data set k's n points."""
-    @jit(**_OPTS)
-    def mean_loss(th, X, Y, k):
-        s = 0.0
-        for j in range(X.shape[1]):
-            s += loss(th, X, Y, k, j)
-        return s / X.shape[1]
-
-    return mean_loss
+    """The compiled mean of the model's per-example loss over data set k's n points (the generic kernel's; the
+    per-model module holds the same text, `_MEAN_LOSS`)."""
+    ns: dict = {"loss": loss}
+    exec(compile(_MEAN_LOSS, "<gapkit SymbolicModel mean_loss>", "exec"), ns)  # noqa: S102 - our own text
+    return jit(ns["mean_loss"], **_OPTS)
 
 
 def _kernel(grad, loss, langevin, *, srcs):
