@@ -233,7 +233,8 @@ def _print_numba_bench(res: dict) -> None:
     def f(x):
         return "n/a" if x is None else f"{x:.2f}"
 
-    print(f"threads={res['threads']} repeats={res['repeats']} quick={res['quick']}  ({res['c_reference']})")
+    print(f"threads={res['threads']} repeats={res['repeats']} quick={res['quick']}  ({res['c_reference']}; "
+          "x C: the median of the paired repeats' ratios)")
     for w in res.get("workloads", []):
         print(f"  {w['name']}: {w['desc']}: {w['throughput'] / 1e6:.1f} M chain-steps/s "
               f"(min {w['throughput_min'] / 1e6:.1f}, max {w['throughput_max'] / 1e6:.1f}); "

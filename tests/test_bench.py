@@ -26,6 +26,18 @@ def test_bench_quick_json(capsys):
     assert d["quick"] is True and d["threads"] >= 1
 
 
+def test_numba_and_c_are_timed_in_paired_rounds_and_the_ratio_is_the_rounds_median():
+    """`_time_paired` runs a, b, a, b, ... after one warm-up of each; `paired_ratio` is the median of the
+    rounds' ratios, not the ratio of the medians (those differ when a slow spell hits one round)."""
+    calls = []
+    ta, tb = _bench._time_paired(lambda: calls.append("a"), lambda: calls.append("b"), 3)
+    assert calls == ["a", "b"] * 4 and len(ta) == len(tb) == 3
+    # per-round ratios t_ref / t_own: 2, 1, 3 -> 2; the ratio of the medians would read 10 / 10 = 1
+    assert _bench.paired_ratio([2.0, 10.0, 30.0], [1.0, 10.0, 10.0]) == 2.0
+    with pytest.raises(ValueError):
+        _bench.paired_ratio([1.0, 2.0], [1.0])
+
+
 @pytest.mark.xdist_group("symbolic-kernels")  # its models are tests/test_symbolic_sim.py's: compiled once
 @pytest.mark.late  # after them (tests/conftest.py)
 def test_symbolic_bench_records():

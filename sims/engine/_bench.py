@@ -10,7 +10,11 @@ Workloads (issue 3, "Speed"):
 Each implementation runs the same update rule on the same prepared data; only
 the simulation loop is timed (data preparation, compilation and one warm-up
 run are outside the timed region). Throughput = chain-steps per second; the
-median over `repeats` runs is reported with the min and max.
+median over `repeats` runs is reported with the min and max. Numba and C run in
+`repeats` paired rounds (Numba, then C, back to back); the ratio against C is the
+median of the rounds' own ratios, so a slow spell of the machine, which lasts
+longer than a round, falls on both sides of it (the torch bench pairs the same
+way). NumPy, the slow one, runs once per workload (full mode), after them.
 
 The C reference (sims/csrc/bench_ref.c) is compiled at benchmark time with
 ``gcc -O3 -march=native -ffast-math -fopenmp`` (libmvec supplies SIMD log/cos
@@ -239,14 +243,32 @@ def _kernel_name(name, w):
 _IMPL = {"W1": (_w1_data, _w1_numba, _w1_numpy, _w1_c), "W2": (_w2_data, _w2_numba, _w2_numpy, _w2_c)}
 
 
+def _once(go) -> float:
+    t0 = time.perf_counter()
+    go()
+    return time.perf_counter() - t0
+
+
 def _time(go, repeats):
     go()  # warm-up: JIT compilation / caches / page faults stay out of the timings
-    ts = []
+    return [_once(go) for _ in range(repeats)]
+
+
+def _time_paired(go_a, go_b, repeats):
+    """(times of a, times of b): both warmed up, then `repeats` rounds of a and b back to back, so a slow
+    spell of the machine (this VM's speed drifts by up to 2x within minutes) falls on both sides of a round."""
+    go_a()
+    go_b()
+    ta, tb = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        go()
-        ts.append(time.perf_counter() - t0)
-    return ts
+        ta.append(_once(go_a))
+        tb.append(_once(go_b))
+    return ta, tb
+
+
+def paired_ratio(t_ref, t_own) -> float:
+    """Throughput of `own` over that of `ref`: the median of the rounds' own ratios t_ref / t_own."""
+    return statistics.median(r / o for r, o in zip(t_ref, t_own, strict=True))
 
 
 def _stats(ts, work):
@@ -286,13 +308,18 @@ def run_bench(*, quick=False, repeats=3, threads=2, seed=0, numpy=True, c=True, 
             rec = {"name": name, "desc": w["desc"], "config": {k: v for k, v in w.items() if k != "desc"},
                    "chain_steps": work, "kernel": _kernel_name(name, w)}
             say(f"{name}: numba ...")
-            nb = _stats(_time(f_nb(w, data, seed, threads), repeats), work)
+            go_nb = f_nb(w, data, seed, threads)
+            if lib is not None:  # Numba and C timed in paired rounds (`_time_paired`), the ratio the rounds' median
+                t_nb, t_c = _time_paired(go_nb, f_c(w, data, seed, threads, lib), repeats)
+            else:
+                t_nb, t_c = _time(go_nb, repeats), None
+            nb = _stats(t_nb, work)
             rec.update(nb)
             rec["numba"] = nb
             rec["numpy"] = _stats(_time(f_np(w, data, seed, threads), max(1, repeats if quick else 1)), work) if numpy else None
-            rec["c"] = _stats(_time(f_c(w, data, seed, threads, lib), repeats), work) if lib is not None else None
+            rec["c"] = _stats(t_c, work) if t_c is not None else None
             rec["ratio_vs_numpy"] = nb["throughput"] / rec["numpy"]["throughput"] if rec["numpy"] else None
-            rec["ratio_vs_c"] = nb["throughput"] / rec["c"]["throughput"] if rec["c"] else None
+            rec["ratio_vs_c"] = paired_ratio(t_c, t_nb) if t_c is not None else None
             say(f"{name}: numba {nb['throughput'] / 1e6:.1f} M chain-steps/s"
                 + (f", numpy x{rec['ratio_vs_numpy']:.2f}" if rec["ratio_vs_numpy"] else "")
                 + (f", C x{rec['ratio_vs_c']:.2f}" if rec["ratio_vs_c"] else ""))
@@ -312,6 +339,7 @@ def run_bench(*, quick=False, repeats=3, threads=2, seed=0, numpy=True, c=True, 
         "repeats": repeats,
         "quick": bool(quick),
         "c_reference": cmsg,
+        "ratio_vs_c_method": "Numba and C timed in paired rounds (Numba, then C); the median of the rounds' ratios",
         "numpy_note": "NumPy: vectorised over chains, numpy Generator (PCG64, Ziggurat normals); "
                       "timed once per workload in full mode (it is the slow one)",
         "numba": numba.__version__,
